@@ -1,0 +1,145 @@
+"""The one place that turns records into chat messages and messages into prompts.
+
+Data preparation, training, evaluation and the local server all import this module, so
+the text a model is trained on is exactly the text it is asked at serving time.
+
+Accepted record shapes (one JSON object per record):
+
+- chat: ``{"messages": [{"role": "system"|"user"|"assistant", "content": str}, ...]}``
+- prompt/completion: ``{"prompt": str, "completion": str}``
+- instruction: ``{"instruction": str, "input": str (optional), "output": str}``
+- text-to-SQL: ``{"question": str, "context": str (CREATE TABLE ...), "answer": str}``
+
+Each becomes ``{"messages": [...], "metadata": {...}}``; ``metadata.task`` is ``"sql"`` for
+text-to-SQL records (with ``metadata.schema``) and ``"chat"`` otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROLES = ("system", "user", "assistant")
+
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
+
+SQL_SYSTEM_PROMPT = (
+    "You are a text to SQL query translator. Users will ask you questions in English "
+    "and you will generate a SQL query based on the provided SCHEMA.\nSCHEMA:\n{schema}"
+)
+
+
+class RecordError(ValueError):
+    """A record that cannot be used; the message names the field that is wrong."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"field '{field}': {problem}")
+        self.field = field
+        self.problem = problem
+
+
+def _text(record: dict[str, Any], field: str, *, required: bool = True) -> str:
+    value = record.get(field)
+    if value is None:
+        if required:
+            raise RecordError(field, "is missing")
+        return ""
+    if not isinstance(value, str):
+        raise RecordError(field, f"must be a string, got {type(value).__name__}")
+    if required and not value.strip():
+        raise RecordError(field, "is empty")
+    return value
+
+
+def _check_messages(messages: Any) -> list[dict[str, str]]:
+    if not isinstance(messages, list) or not messages:
+        raise RecordError("messages", "must be a non-empty list")
+    checked = []
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise RecordError(where, "must be an object with 'role' and 'content'")
+        role = message.get("role")
+        if role not in ROLES:
+            raise RecordError(f"{where}.role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+        content = message.get("content")
+        if not isinstance(content, str):
+            raise RecordError(f"{where}.content", "must be a string")
+        checked.append({"role": role, "content": content})
+    return checked
+
+
+def sql_messages(question: str, schema: str, answer: str | None = None) -> list[dict[str, str]]:
+    """Builds the chat for one text-to-SQL sample (the answer is left out for generation)."""
+    messages = [
+        {"role": "system", "content": SQL_SYSTEM_PROMPT.format(schema=schema)},
+        {"role": "user", "content": question},
+    ]
+    if answer is not None:
+        messages.append({"role": "assistant", "content": answer})
+    return messages
+
+
+def normalise_record(record: Any) -> dict[str, Any]:
+    """Turns one raw record of any accepted shape into ``{"messages", "metadata"}``.
+
+    Raises:
+        RecordError: naming the field that is missing or wrong.
+    """
+    if not isinstance(record, dict):
+        raise RecordError("<record>", f"must be a JSON object, got {type(record).__name__}")
+    if "messages" in record:
+        messages = _check_messages(record["messages"])
+        metadata = {"task": "chat"}
+    elif "question" in record and "answer" in record:
+        schema = _text(record, "context")
+        messages = sql_messages(_text(record, "question"), schema, _text(record, "answer"))
+        metadata = {"task": "sql", "schema": schema}
+    elif "prompt" in record:
+        messages = [
+            {"role": "system", "content": DEFAULT_SYSTEM_PROMPT},
+            {"role": "user", "content": _text(record, "prompt")},
+            {"role": "assistant", "content": _text(record, "completion")},
+        ]
+        metadata = {"task": "chat"}
+    elif "instruction" in record:
+        user = _text(record, "instruction")
+        extra = _text(record, "input", required=False)
+        if extra.strip():
+            user = f"{user}\n\n{extra}"
+        messages = [
+            {"role": "system", "content": DEFAULT_SYSTEM_PROMPT},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": _text(record, "output")},
+        ]
+        metadata = {"task": "chat"}
+    else:
+        raise RecordError(
+            "<record>",
+            "unknown shape: expected 'messages', 'prompt'/'completion', "
+            "'instruction'/'output' or 'question'/'context'/'answer'",
+        )
+    if messages[-1]["role"] != "assistant" or not messages[-1]["content"].strip():
+        raise RecordError("messages", "must end with a non-empty assistant message")
+    if not any(m["role"] == "user" for m in messages):
+        raise RecordError("messages", "must contain a user message")
+    extra_metadata = record.get("metadata")
+    if isinstance(extra_metadata, dict):
+        metadata = {**extra_metadata, **metadata}
+    return {"messages": messages, "metadata": metadata}
+
+
+def prompt_and_reference(messages: list[dict[str, str]]) -> tuple[list[dict[str, str]], str]:
+    """Splits a conversation into what the model is asked and the answer it should give."""
+    if not messages or messages[-1]["role"] != "assistant":
+        raise RecordError("messages", "must end with an assistant message")
+    return messages[:-1], messages[-1]["content"]
+
+
+def render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
+    """The exact text a model sees when asked to answer ``messages``."""
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def render_conversation(tokenizer: Any, messages: list[dict[str, str]]) -> str:
+    """The exact text a model is trained on for a whole conversation."""
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=False)
