@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""CDK entry point: the only place that reads context and the process environment.
+
+npx cdk synth -c env=dev            # one environment's stacks: local, dev, staging or prod
+npx cdk deploy -c env=dev --all
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from aws_cdk import App
+
+from stacks.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from stacks.nag import add_checks
+from stacks.stage import FineTuningStage
+
+
+def build_app(
+    env_name: str, *, outdir: str | None = None, config_path: Path = DEFAULT_CONFIG_PATH
+) -> App:
+    """Builds the CDK app for one environment, with the cdk-nag checks attached.
+
+    Raises:
+        ConfigError: the configuration file has a bad value, or ``env_name`` is unknown.
+    """
+    config = load_config(config_path)
+    try:
+        environment = config.environment(env_name)
+    except KeyError as error:
+        raise ConfigError(error.args[0]) from None
+    app = App(outdir=outdir, context={**_feature_flags(), "env": env_name})
+    FineTuningStage(app, env_name.capitalize(), config=environment)
+    add_checks(app)
+    return app
+
+
+def _feature_flags() -> dict:
+    """cdk.json's context, so a synth from Python (tests) matches one from the CDK CLI."""
+    return json.loads((Path(__file__).resolve().parent / "cdk.json").read_text())["context"]
+
+
+def main() -> None:
+    context_app = App()
+    env_name = context_app.node.try_get_context("env") or "local"
+    try:
+        app = build_app(env_name, outdir=context_app.outdir)
+    except ConfigError as error:
+        sys.exit(f"configuration error: {error}")
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The project's command-line interface: `python -m cli --help`."""

@@ -1,0 +1,194 @@
+"""The endpoint contract on CPU with transformers: what the local cloud runs for an endpoint.
+
+    python inference_code/local_server.py --model-dir DIR --port 8080 [--host 127.0.0.1]
+        [--max-batch-size 8] [--max-model-len N] [--device cpu]
+
+The socket opens first and prints ``listening on http://HOST:PORT`` (``--port 0`` picks a
+free port); ``GET /ping`` answers 503 until the model is loaded, then 200. ``POST
+/invocations`` (also ``POST /endpoints/NAME/invocations``, the path boto3's
+``sagemaker-runtime`` uses, so it can talk to this server directly) takes the chat request
+described in docs/serving.md. SIGTERM or SIGINT: stop accepting, finish the batch in
+progress, answer queued requests with 503, exit 0. A model that fails to load exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from endpoint_contract import MAX_BODY_BYTES, ContractError, chat_response, parse_request
+
+INVOCATIONS = re.compile(r"^/(endpoints/[^/]+/)?invocations$")
+
+
+class LocalServer(ThreadingHTTPServer):
+    """The HTTP server plus the state its handlers share."""
+
+    # Handler threads are joined on close, so requests in flight get their answers.
+    daemon_threads = False
+
+    def __init__(self, address: tuple[str, int], model_name: str) -> None:
+        super().__init__(address, Handler)
+        self.model_name = model_name
+        self.engine = None  # a BatchGenerator once loaded
+        self.load_error: str | None = None
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Routes /ping and /invocations; every answer is JSON."""
+
+    server: LocalServer
+
+    def do_GET(self) -> None:
+        if self.path == "/ping":
+            ready = self.server.engine is not None
+            self._send(200 if ready else 503, {"status": "ready" if ready else "loading"})
+        elif INVOCATIONS.match(self.path):
+            self._send(405, _error(405, "use POST for /invocations"), allow="POST")
+        else:
+            self._send(404, _error(404, f"no such path: {self.path}"))
+
+    def do_POST(self) -> None:
+        try:
+            # Read the body before answering anything: closing a socket with unread data
+            # makes the client see a connection reset instead of our error.
+            body = self._body()
+            if not INVOCATIONS.match(self.path):
+                if self.path == "/ping":
+                    raise ContractError(405, "use GET for /ping")
+                raise ContractError(404, f"no such path: {self.path}")
+            self._send(200, self._invoke(body))
+        except ContractError as exc:
+            self._send(exc.status, exc.body(), allow="GET" if exc.status == 405 else None)
+        except Exception as exc:  # a server fault, never the client's
+            self._send(500, _error(500, f"internal error: {exc!r}"))
+
+    def _invoke(self, body: bytes) -> dict[str, Any]:
+        engine = self.server.engine
+        if engine is None:
+            raise ContractError(503, "the model is still loading", kind="unavailable")
+        request = parse_request(body)
+        job = engine.prepare(request)
+        engine.submit(job)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return chat_response(
+            self.server.model_name,
+            job.text,
+            job.finish_reason,
+            len(job.input_ids),
+            job.completion_tokens,
+        )
+
+    def _body(self) -> bytes:
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isdigit():
+            raise ContractError(411, "a Content-Length header is required")
+        if int(length) > MAX_BODY_BYTES:
+            raise ContractError(413, f"request body is over {MAX_BODY_BYTES} bytes")
+        return self.rfile.read(int(length))
+
+    def _send(self, status: int, body: dict[str, Any], allow: str | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if allow:
+            self.send_header("Allow", allow)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+
+def _error(status: int, message: str) -> dict[str, Any]:
+    return ContractError(status, message).body()
+
+
+def _load(server: LocalServer, args: argparse.Namespace, stop: threading.Event) -> None:
+    started = time.monotonic()
+    try:
+        # Imported here, after the socket is open: torch and transformers take seconds.
+        from batch_generator import BatchGenerator
+
+        engine = BatchGenerator(
+            Path(args.model_dir), args.max_batch_size, args.max_model_len, args.device
+        )
+        engine.start()
+    except Exception as exc:
+        server.load_error = f"failed to load the model from {args.model_dir}: {exc!r}"
+        print(server.load_error, file=sys.stderr, flush=True)
+        stop.set()
+        return
+    server.engine = engine
+    took = time.monotonic() - started
+    print(
+        f"model loaded in {took:.1f}s (max model length {engine.max_model_len}); ready", flush=True
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (kept stable: the local cloud starts this for every endpoint)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-dir", required=True, help="model directory training wrote")
+    parser.add_argument("--port", type=int, required=True, help="0 picks a free port")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--max-batch-size", type=int, default=8, help="requests per generate")
+    parser.add_argument(
+        "--max-model-len", type=int, default=None, help="context limit (default: the model's)"
+    )
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU benchmark")
+    args = parser.parse_args(argv)
+    if args.max_batch_size < 1:
+        parser.error("--max-batch-size must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serves until SIGTERM/SIGINT; returns the process exit code."""
+    args = parse_args(argv)
+    model_dir = Path(args.model_dir)
+    if not (model_dir / "config.json").is_file():
+        print(
+            f"--model-dir {model_dir}: no config.json there; point it at the directory "
+            "training wrote (safetensors, tokenizer, chat template)",
+            file=sys.stderr,
+        )
+        return 2
+    # Nothing here may reach the Hugging Face Hub: the model directory is all there is.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    server = LocalServer((args.host, args.port), model_dir.name)
+    host, port = server.server_address[:2]
+    print(f"listening on http://{host}:{port}", flush=True)
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    threading.Thread(target=_load, args=(server, args, stop), name="load", daemon=True).start()
+    while not stop.wait(0.5):
+        pass
+
+    print("shutting down: finishing requests in progress", flush=True)
+    server.shutdown()
+    if server.engine is not None:
+        server.engine.stop()
+    server.server_close()
+    print("stopped", flush=True)
+    return 1 if server.load_error else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Python Lambda functions that really run, without Docker.
+
+Moto runs Lambda code in Docker containers, and there is no Docker here. This replaces
+``LambdaFunction._invoke_lambda``: a Python function whose code is a zip (inline or an S3 asset,
+as the CDK CLI uploads it) is unpacked once into ``<state_dir>/lambda/`` and each invocation runs
+in a fresh subprocess of the server (``lambda_bootstrap.py``) with the Lambda handler contract:
+event JSON in, JSON out, ``{errorType, errorMessage}`` on failure so Step Functions ``Catch``
+matches on the exception's name. The subprocess gets the function's environment variables plus
+the local cloud's endpoint and credentials, so boto3 inside the handler talks to the local cloud.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+
+from localcloud.processes import kill_tree
+
+LOG = logging.getLogger(__name__)
+BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
+# Interpreter start-up and imports count against AWS's timeout too, but a cold Python here is
+# slower than a warm Lambda sandbox: allow this much on top of the function's own timeout.
+START_ALLOWANCE_S = 5.0
+# Variables a subprocess needs to start at all; nothing else of the server's environment leaks in.
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+
+_settings: dict[str, Any] = {}
+_unpack_lock = threading.Lock()
+
+
+def code_dir(function: LambdaFunction) -> Path:
+    """Unpack the function's zip once (keyed by its SHA-256) and return the folder."""
+    target = Path(_settings["state_dir"]) / "lambda" / f"{function.function_name}-{function.code_sha_256[:16]}"
+    with _unpack_lock:
+        if not target.is_dir():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".unpack-"))
+            with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
+                archive.extractall(staging)
+            staging.rename(target)
+    return target
+
+
+def _environment(function: LambdaFunction, request_id: str, deadline_ms: int) -> dict[str, str]:
+    env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
+    env.update({str(k): str(v) for k, v in (function.environment_vars or {}).items()})
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": _settings["endpoint_url"],
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": function.region,
+            "AWS_DEFAULT_REGION": function.region,
+            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": function.logs_group_name,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.run_time}",
+            "LAMBDA_TASK_ROOT": str(code_dir(function)),
+            "_HANDLER": function.handler or "",
+            "LOCALCLOUD_FUNCTION_ARN": function.function_arn,
+            "LOCALCLOUD_REQUEST_ID": request_id,
+            "LOCALCLOUD_DEADLINE_MS": str(deadline_ms),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def _failure(error_type: str, message: str) -> str:
+    return json.dumps({"errorType": error_type, "errorMessage": message})
+
+
+def run(function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
+    """Invoke ``function`` on ``event`` in a subprocess.
+
+    Returns:
+        The response payload (JSON text), whether the invocation failed, and its log text.
+    """
+    if not str(function.run_time or "").startswith("python") or function.package_type != "Zip":
+        message = (
+            f"the local cloud runs Python zip functions only; {function.function_name} is "
+            f"{function.run_time or function.package_type}"
+        )
+        return _failure("Runtime.Unsupported", message), True, message
+    if not function.code_bytes:
+        message = f"{function.function_name} has no code: its zip was not found in S3"
+        return _failure("Runtime.InvalidEntrypoint", message), True, message
+    request_id = str(uuid.uuid4())
+    timeout_s = float(function.timeout or 3)
+    event_json = event if isinstance(event, str) else json.dumps(event)
+    with tempfile.TemporaryDirectory(prefix="invoke-") as scratch:
+        result_file = Path(scratch) / "result.json"
+        env = _environment(function, request_id, int((time.time() + timeout_s) * 1000))
+        env["LOCALCLOUD_LAMBDA_RESULT"] = str(result_file)
+        proc = subprocess.Popen(
+            [_settings.get("python", sys.executable), str(BOOTSTRAP)],
+            cwd=env["LAMBDA_TASK_ROOT"],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            logs, _ = proc.communicate(event_json, timeout=timeout_s + START_ALLOWANCE_S)
+        except subprocess.TimeoutExpired:
+            kill_tree(proc.pid, grace_s=1.0)
+            logs, _ = proc.communicate()
+            message = f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"
+            return _failure("Sandbox.Timedout", message), True, logs + message
+        if result_file.is_file():
+            payload = result_file.read_text(encoding="utf-8")
+            return payload, proc.returncode != 0, logs
+    message = f"RequestId: {request_id} Error: Runtime exited with error: exit status {proc.returncode}"
+    return _failure("Runtime.ExitError", message), True, logs + message
+
+
+def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    self.logs_backend.ensure_log_group(self.logs_group_name)
+    started = time.monotonic()
+    payload, failed, logs = run(self, {} if event is None else event)
+    LOG.info(
+        "lambda %s %s in %.1f s", self.function_name, "failed" if failed else "ok",
+        time.monotonic() - started,
+    )
+    self.save_logs(logs)
+    return payload, failed, logs
+
+
+def install(state_dir: Path, endpoint_url: str, python: str | None = None) -> None:
+    """Make moto run Python Lambda functions in local subprocesses.
+
+    Args:
+        state_dir: Where unpacked function code is kept.
+        endpoint_url: The local cloud's URL, given to handlers as ``AWS_ENDPOINT_URL``.
+        python: The interpreter for handlers (default: the server's own, which has boto3).
+    """
+    _settings.update(state_dir=Path(state_dir), endpoint_url=endpoint_url)
+    if python:
+        _settings["python"] = python
+    shutil.rmtree(Path(state_dir) / "lambda", ignore_errors=True)
+    LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]

@@ -1,0 +1,170 @@
+"""Patches to moto's SageMaker mock so its API drives real local jobs and endpoints."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from moto.core.responses import ActionResult, EmptyResult
+from moto.sagemaker import models as sm_models
+from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
+from moto.sagemaker.models import FakeEndpointConfig, ModelPackage, SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+from localcloud.sagemaker import invoke, registry
+from localcloud.sagemaker.endpoints import KIND as ENDPOINTS
+from localcloud.sagemaker.endpoints import EndpointRun
+from localcloud.sagemaker.processing import ProcessingRun
+from localcloud.sagemaker.training import TrainingRun
+
+_ORIGINALS: dict[str, Callable[..., Any]] = {}
+
+
+def _arn(kind: str, name: str, backend: Any) -> str:
+    return sm_models.arn_formatter(kind, name, backend.account_id, backend.region_name)
+
+
+def _create_training_job(self: SageMakerResponse) -> ActionResult:
+    backend, name = self.sagemaker_backend, self._get_param("TrainingJobName")
+    if name in backend.training_jobs:
+        raise ResourceInUseException(
+            "Training job names must be unique within an AWS account and region, and a training "
+            f"job with this name already exists ({_arn('training-job', name, backend)})"
+        )
+    request = copy.deepcopy(self.params)
+    result = _ORIGINALS["create_training_job"](self)
+    job = backend.training_jobs[name]
+    TrainingRun(job, request, backend.account_id, backend.region_name).start()
+    return result
+
+
+def _stop_training_job(self: SageMakerResponse) -> EmptyResult:
+    backend, name = self.sagemaker_backend, self._get_param("TrainingJobName")
+    job = backend.training_jobs.get(name)
+    if job is None:
+        raise ValidationError(f"Requested resource not found: training job {name}")
+    run = registry.get(registry.key(TrainingRun.kind, backend.account_id, backend.region_name, name))
+    if run is None or job.training_job_status != "InProgress":
+        raise ValidationError(
+            "The request was rejected because the training job is in status "
+            f"{job.training_job_status}."
+        )
+    run.request_stop()
+    return EmptyResult()
+
+
+def _create_processing_job(self: SageMakerResponse) -> ActionResult:
+    backend, name = self.sagemaker_backend, self._get_param("ProcessingJobName")
+    if name in backend.processing_jobs:
+        raise ResourceInUseException(
+            f"Job name must be unique within an AWS account and region, and a job with this name "
+            f"already exists ({_arn('processing-job', name, backend)})"
+        )
+    request = copy.deepcopy(self.params)
+    result = _ORIGINALS["create_processing_job"](self)
+    job = backend.processing_jobs[name]
+    ProcessingRun(job, request, backend.account_id, backend.region_name).start()
+    return result
+
+
+def _stop_processing_job(self: SageMakerModelBackend, processing_job_name: str) -> None:
+    job = self.processing_jobs.get(processing_job_name)
+    key = registry.key(ProcessingRun.kind, self.account_id, self.region_name, processing_job_name)
+    run = registry.get(key)
+    if job is None or run is None or job.processing_job_status != "InProgress":
+        status = job.processing_job_status if job is not None else "unknown (no such job)"
+        raise ValidationError(
+            f"The request was rejected because the processing job is in status {status}."
+        )
+    run.request_stop()
+
+
+def _refuse_duplicate(method: str, store: str, kind: str, label: str) -> Callable[..., Any]:
+    def create(self: SageMakerResponse) -> ActionResult:
+        name = self._get_param(method)
+        backend = self.sagemaker_backend
+        if name in getattr(backend, store):
+            raise ValidationError(f'Cannot create already existing {label} "{_arn(kind, name, backend)}".')
+        return _ORIGINALS[f"create_{kind.replace('-', '_')}"](self)
+
+    return create
+
+
+def _create_endpoint(
+    self: SageMakerModelBackend,
+    endpoint_name: str,
+    endpoint_config_name: str,
+    tags: list[dict[str, str]] | None = None,
+) -> Any:
+    if endpoint_name in self.endpoints:
+        arn = _arn("endpoint", endpoint_name, self)
+        raise ValidationError(f'Cannot create already existing endpoint "{arn}".')
+    endpoint = _ORIGINALS["backend.create_endpoint"](
+        self, endpoint_name=endpoint_name, endpoint_config_name=endpoint_config_name, tags=tags
+    )
+    EndpointRun(self, endpoint).create()
+    return endpoint
+
+
+def _delete_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> None:
+    run = registry.remove(registry.key(ENDPOINTS, self.account_id, self.region_name, endpoint_name))
+    if run is not None:
+        run.stop()
+    _ORIGINALS["backend.delete_endpoint"](self, endpoint_name)
+
+
+def _update_endpoint(self: SageMakerResponse) -> ActionResult:
+    backend = self.sagemaker_backend
+    name, config = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        raise ValidationError(f"Could not find endpoint \"{_arn('endpoint', name, backend)}\".")
+    if config not in backend.endpoint_configs:
+        arn = _arn("endpoint-config", config, backend)
+        raise ValidationError(f'Could not find endpoint configuration "{arn}".')
+    run = registry.get(registry.key(ENDPOINTS, backend.account_id, backend.region_name, name))
+    if run is None or endpoint.endpoint_status != "InService":
+        raise ValidationError(
+            f'Cannot update in-progress endpoint "{endpoint.arn}" '
+            f"(status {endpoint.endpoint_status})."
+        )
+    run.update(config)
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+def _accept_any_instance_type(*_args: Any, **_kwargs: Any) -> None:
+    """Instance types are not simulated: any ``ml.*`` type the caller names is accepted."""
+
+
+def apply() -> None:
+    """Installs the patches (once per process)."""
+    if _ORIGINALS:
+        return
+    _ORIGINALS["create_training_job"] = SageMakerResponse.create_training_job
+    _ORIGINALS["create_processing_job"] = SageMakerResponse.create_processing_job
+    _ORIGINALS["create_model"] = SageMakerResponse.create_model
+    _ORIGINALS["create_endpoint_config"] = SageMakerResponse.create_endpoint_config
+    _ORIGINALS["backend.create_endpoint"] = SageMakerModelBackend.create_endpoint
+    _ORIGINALS["backend.delete_endpoint"] = SageMakerModelBackend.delete_endpoint
+
+    SageMakerResponse.create_training_job = _create_training_job
+    SageMakerResponse.stop_training_job = _stop_training_job
+    SageMakerResponse.create_processing_job = _create_processing_job
+    SageMakerResponse.update_endpoint = _update_endpoint
+    SageMakerResponse.create_model = _refuse_duplicate("ModelName", "_models", "model", "model")
+    SageMakerResponse.create_endpoint_config = _refuse_duplicate(
+        "EndpointConfigName", "endpoint_configs", "endpoint-config", "endpoint configuration"
+    )
+    SageMakerModelBackend.stop_processing_job = _stop_processing_job
+    SageMakerModelBackend.create_endpoint = _create_endpoint
+    SageMakerModelBackend.delete_endpoint = _delete_endpoint
+    FakeEndpointConfig.validate_instance_type = _accept_any_instance_type
+    ModelPackage.validate_supported_transform_instance_types = staticmethod(
+        _accept_any_instance_type
+    )
+    ModelPackage.validate_supported_realtime_inference_instance_types = staticmethod(
+        _accept_any_instance_type
+    )
+    SageMakerRuntimeResponse.invoke_endpoint = invoke.invoke_endpoint

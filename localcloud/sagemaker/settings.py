@@ -1,0 +1,108 @@
+"""What the SageMaker emulation needs to know about the machine it runs on, set once by install()."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from botocore.client import BaseClient
+from botocore.config import Config
+from moto.settings import moto_server_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LOCAL_SERVER = REPO_ROOT / "inference_code" / "local_server.py"
+
+# The local cloud does not check credentials; these are what its own clients and the processes
+# it starts present.
+ACCESS_KEY = "testing"
+SECRET_KEY = "testing"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where state goes and how long endpoints may take to come up.
+
+    Attributes:
+        state_dir: job sandboxes, endpoint model copies and log files live under it.
+        endpoint_server: the script an endpoint runs (``--model-dir``, ``--port``, ``--host``).
+        endpoint_startup_timeout_s: an endpoint whose ``/ping`` is not 200 by then fails.
+        invoke_timeout_s: how long InvokeEndpoint waits for the local server's answer.
+        checkpoint_sync_s: how often a running job's checkpoint folder is copied to S3.
+    """
+
+    state_dir: Path
+    endpoint_server: Path = LOCAL_SERVER
+    endpoint_startup_timeout_s: float = 900.0
+    invoke_timeout_s: float = 600.0
+    checkpoint_sync_s: float = 10.0
+
+    @property
+    def endpoint_url(self) -> str:
+        """The local cloud's own address (moto's server port, as its Step Functions uses it)."""
+        return f"http://localhost:{moto_server_port()}"
+
+    @property
+    def python(self) -> str:
+        """The interpreter jobs run with: the one serving the local cloud (the project venv)."""
+        return sys.executable
+
+    def client(self, service: str, region: str) -> BaseClient:
+        """A boto3 client for the local cloud; a fresh session, so it is safe in any thread."""
+        return boto3.session.Session().client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=region,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}),
+        )
+
+    def process_env(self, region: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment of a job or endpoint process: this one's, pointed at the local cloud.
+
+        The venv's ``bin`` goes first on ``PATH`` so ``python3`` inside a ``bash -c`` script is
+        the project's interpreter, and the Hugging Face libraries are kept offline.
+        """
+        env = dict(os.environ)
+        venv_bin = str(Path(self.python).parent)
+        env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", "")])
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+                "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+                "AWS_DEFAULT_REGION": region,
+                "AWS_REGION": region,
+                "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1",
+                "HF_DATASETS_OFFLINE": "1",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.pop("AWS_PROFILE", None)
+        env.pop("AWS_SESSION_TOKEN", None)
+        env.update(extra or {})
+        return env
+
+
+_current: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    """Makes ``settings`` the ones every job and endpoint started from now on uses."""
+    global _current
+    _current = settings
+
+
+def current() -> Settings:
+    """The settings install() set.
+
+    Raises:
+        RuntimeError: if install() has not been called in this process.
+    """
+    if _current is None:
+        raise RuntimeError("localcloud.sagemaker.install(state_dir) has not been called")
+    return _current

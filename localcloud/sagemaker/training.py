@@ -1,0 +1,248 @@
+"""A training job run as a local process, with the framework container's contract."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+from typing import Any
+
+from moto.core.utils import utcnow
+
+from localcloud.sagemaker import contract, s3io
+from localcloud.sagemaker.jobrun import JobError, JobRun, Outcome, interpreter
+from localcloud.sagemaker.logsink import LogSink
+from localcloud.sagemaker.opt_ml import rewrite
+
+
+class TrainingRun(JobRun):
+    """Runs one CreateTrainingJob request and keeps its moto ``FakeTrainingJob`` up to date."""
+
+    kind = "TrainingJobs"
+
+    def __init__(self, job: Any, request: dict[str, Any], account: str, region: str):
+        super().__init__(request["TrainingJobName"], account, region)
+        self.job = job
+        self.request = copy.deepcopy(request)
+        self.metrics: dict[str, tuple[float, Any]] = {}
+        self._timed_out = False
+        self._last_sync = time.monotonic()
+        definitions = request.get("AlgorithmSpecification", {}).get("MetricDefinitions") or []
+        self._metric_patterns = [(d["Name"], re.compile(d["Regex"])) for d in definitions]
+        self._reset_job()
+
+    def _reset_job(self) -> None:
+        # moto's mock marks the job Completed at once and invents metrics; undo that.
+        job, request = self.job, self.request
+        job.algorithm_specification = copy.deepcopy(request["AlgorithmSpecification"])
+        job.environment = request.get("Environment")
+        job.retry_strategy = request.get("RetryStrategy")
+        job.training_job_status = "InProgress"
+        job.failure_reason = None
+        job.model_artifacts = None
+        job.final_metric_data_list = None
+        job.training_start_time = job.training_end_time = None
+        job.billable_time_in_seconds = job.training_time_in_seconds = None
+        job.secondary_status_transitions = []
+        self._transition("Starting", "Launching requested ML instances")
+
+    def _transition(self, status: str, message: str, final: bool = False) -> None:
+        now = utcnow()
+        transitions = self.job.secondary_status_transitions
+        if transitions:
+            transitions[-1]["EndTime"] = now
+        entry = {"Status": status, "StartTime": now, "StatusMessage": message}
+        if final:
+            entry["EndTime"] = now
+        transitions.append(entry)
+        self.job.secondary_status = status
+        self.job.last_modified_time = now
+
+    def request_stop(self) -> None:
+        super().request_stop()
+        if self.job.training_job_status == "InProgress":
+            self.job.training_job_status = "Stopping"
+            self._transition("Stopping", "Stopping the training job")
+
+    def _execute(self, sink: LogSink) -> tuple[str, str | None]:
+        s3 = self.s3()
+        sandbox = self.fresh_sandbox()
+        raw = rewrite(self.request.get("HyperParameters") or {}, sandbox.root)
+        decoded = contract.decode(raw)
+        self._write_config(raw)
+        self._transition("Downloading", "Downloading input data")
+        channels = self._download_channels(s3)
+        self._download_code(s3, decoded)
+        checkpoints = self._checkpoint_sync(s3)
+        if self.stop_requested:
+            return "Stopped", None
+        argv, env = self._command(decoded, channels)
+        self._transition("Training", "Training image download completed. Training in progress.")
+        self.job.training_start_time = utcnow()
+        outcome = self._supervise(
+            argv,
+            cwd=sandbox.code_dir,
+            env=env,
+            sink=sink,
+            max_runtime_s=(self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds"),
+            on_line=self._match_metrics,
+            on_tick=(lambda: self._periodic_sync(checkpoints)) if checkpoints else None,
+        )
+        self._transition("Uploading", "Uploading generated training model")
+        if checkpoints is not None:
+            checkpoints.sync()
+        if outcome.exit_code == 0 or outcome.stopped or outcome.timed_out:
+            self._upload_results(s3)
+        return self._status_of(outcome)
+
+    def _status_of(self, outcome: Outcome) -> tuple[str, str | None]:
+        if outcome.stopped:
+            return "Stopped", None
+        if outcome.timed_out:
+            self._timed_out = True
+            return "Stopped", None
+        if outcome.exit_code == 0:
+            return "Completed", None
+        return "Failed", self.failure_reason(outcome)
+
+    def _finish(self, status: str, reason: str | None) -> None:
+        job = self.job
+        job.training_end_time = utcnow()
+        if job.training_start_time is not None:
+            seconds = max(1, int((job.training_end_time - job.training_start_time).total_seconds()))
+            job.billable_time_in_seconds = job.training_time_in_seconds = seconds
+        if self.metrics:
+            job.final_metric_data_list = [
+                {"MetricName": name, "Value": value, "Timestamp": stamp}
+                for name, (value, stamp) in sorted(self.metrics.items())
+            ]
+        secondary = {"Completed": "Completed", "Failed": "Failed"}.get(status, "Stopped")
+        if self._timed_out:
+            secondary = "MaxRuntimeExceeded"
+        message = {
+            "Completed": "Training job completed",
+            "Failed": "Training job failed",
+        }.get(status, "Training job stopped")
+        job.failure_reason = reason
+        job.training_job_status = status
+        self._transition(secondary, message, final=True)
+
+    def _write_config(self, hyperparameters: dict[str, str]) -> None:
+        config = self.sandbox.input_config_dir
+        instance_type = self.request.get("ResourceConfig", {}).get("InstanceType", "local")
+        (config / "hyperparameters.json").write_text(json.dumps(hyperparameters, indent=2))
+        (config / "resourceconfig.json").write_text(
+            json.dumps({"current_host": contract.HOST, "hosts": [contract.HOST],
+                        "current_instance_type": instance_type}, indent=2)
+        )
+        (config / "inputdataconfig.json").write_text(
+            json.dumps(
+                {c["ChannelName"]: {k: v for k, v in c.items() if k != "DataSource"}
+                 for c in self.request.get("InputDataConfig") or []}, indent=2)
+        )
+
+    def _download_channels(self, s3: Any) -> list[str]:
+        names = []
+        for channel in self.request.get("InputDataConfig") or []:
+            name = channel["ChannelName"]
+            source = channel.get("DataSource", {}).get("S3DataSource")
+            if source is None:
+                raise JobError(f"ClientError: channel {name!r} has no S3DataSource")
+            target = self.sandbox.channel_dir(name)
+            target.mkdir(parents=True, exist_ok=True)
+            if source.get("S3DataType") == "ManifestFile":
+                s3io.download_manifest(s3, source["S3Uri"], target)
+            else:
+                s3io.download_prefix(s3, source["S3Uri"], target)
+            names.append(name)
+        return names
+
+    def _download_code(self, s3: Any, decoded: dict[str, Any]) -> None:
+        submit = decoded.get(contract.SUBMIT_DIRECTORY)
+        if isinstance(submit, str) and submit.startswith("s3://"):
+            s3io.download_and_extract(s3, submit, self.sandbox.code_dir)
+
+    def _checkpoint_sync(self, s3: Any) -> s3io.DirSync | None:
+        config = self.request.get("CheckpointConfig") or {}
+        if not config.get("S3Uri"):
+            return None
+        local = config.get("LocalPath") or "/opt/ml/checkpoints"
+        folder = self.sandbox.local(local)
+        folder.mkdir(parents=True, exist_ok=True)
+        bucket, prefix = s3io.split_uri(config["S3Uri"])
+        if s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount"):
+            s3io.download_prefix(s3, config["S3Uri"], folder)  # resume from the last run
+        sync = s3io.DirSync(s3, folder, config["S3Uri"])
+        sync.mark_present()
+        return sync
+
+    def _periodic_sync(self, checkpoints: s3io.DirSync) -> None:
+        if time.monotonic() - self._last_sync >= self.settings.checkpoint_sync_s:
+            checkpoints.sync()
+            self._last_sync = time.monotonic()
+
+    def _command(self, decoded: dict[str, Any], channels: list[str]) -> tuple[list[str], dict]:
+        spec = self.request.get("AlgorithmSpecification") or {}
+        resources = self.request.get("ResourceConfig") or {}
+        extra = rewrite(self.request.get("Environment") or {}, self.sandbox.root)
+        if spec.get("ContainerEntrypoint"):
+            argv = spec["ContainerEntrypoint"] + (spec.get("ContainerArguments") or [])
+            argv = interpreter(rewrite(argv, self.sandbox.root), self.settings.python)
+            return argv, self.settings.process_env(self.region, extra)
+        program = decoded.get(contract.PROGRAM)
+        if not program:
+            raise JobError(
+                "AlgorithmError: no entry point: the local cloud runs the hyperparameter "
+                f"{contract.PROGRAM} (with {contract.SUBMIT_DIRECTORY}) as the framework "
+                "containers do, or AlgorithmSpecification.ContainerEntrypoint"
+            )
+        program = str(program)
+        if not (self.sandbox.code_dir / program).is_file():
+            raise JobError(
+                f"AlgorithmError: entry point {program!r} not found in "
+                f"{decoded.get(contract.SUBMIT_DIRECTORY) or 'the job (no submit directory)'}"
+            )
+        count = int(resources.get("InstanceCount") or 1)
+        if program.endswith(".py") and contract.wants_torchrun(decoded, count):
+            launcher = [self.settings.python, "-m", "torch.distributed.run", "--standalone",
+                        f"--nproc_per_node={count}", program]
+        elif program.endswith(".py"):
+            launcher = [self.settings.python, program]
+        elif program.endswith(".sh"):
+            launcher = ["bash", program]
+        else:
+            launcher = [f"./{program}"]
+        argv = launcher + contract.to_cmd_args(contract.user_hyperparameters(decoded))
+        sm_env = contract.environment(
+            job_name=self.name,
+            sandbox=self.sandbox,
+            channels=channels,
+            decoded=decoded,
+            program=program,
+            instance_type=resources.get("InstanceType", "local"),
+            module_dir=str(decoded.get(contract.SUBMIT_DIRECTORY) or self.sandbox.code_dir),
+        )
+        return argv, self.settings.process_env(self.region, {**sm_env, **extra})
+
+    def _match_metrics(self, line: str) -> None:
+        for name, pattern in self._metric_patterns:
+            match = pattern.search(line)
+            if match:
+                try:
+                    self.metrics[name] = (float(match.group(1)), utcnow())
+                except (IndexError, ValueError):
+                    pass
+
+    def _upload_results(self, s3: Any) -> None:
+        output = self.request["OutputDataConfig"]
+        base = f"{output['S3OutputPath'].rstrip('/')}/{self.name}/output"
+        if (output.get("CompressionType") or "GZIP").upper() == "NONE":
+            s3io.upload_dir(s3, self.sandbox.model_dir, f"{base}/model/")
+            artifacts = f"{base}/model/"
+        else:
+            s3io.upload_tarball(s3, self.sandbox.model_dir, f"{base}/model.tar.gz")
+            artifacts = f"{base}/model.tar.gz"
+        self.job.model_artifacts = {"S3ModelArtifacts": artifacts}
+        if any(self.sandbox.output_data_dir.iterdir()):
+            s3io.upload_tarball(s3, self.sandbox.output_data_dir, f"{base}/output.tar.gz")

@@ -1,0 +1,119 @@
+"""Step Functions state machines that execute, however they were created.
+
+Moto keeps two Step Functions backends: a plain one that records executions without running
+them, and one (the ASL interpreter) that runs them, chosen per API call by the config
+``{"stepfunctions": {"execute_state_machine": true}}``. CloudFormation always writes to the plain
+one, so a state machine deployed by the CDK was invisible to the executing API. Here both names
+point at the executing backend, and the CloudFormation resource understands what CDK emits
+(``DefinitionSubstitutions``, ``Definition`` as an object, type, logging and tracing).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from moto.moto_api._internal.models import moto_api_backend
+from moto.stepfunctions import models, responses
+from moto.stepfunctions.models import StateMachine
+from moto.stepfunctions.parser.models import (
+    StepFunctionsParserBackend,
+    stepfunctions_parser_backends,
+)
+from moto.stepfunctions.utils import cfn_to_api_tags
+
+EXECUTE_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+
+
+def _lower_keys(value: Any) -> Any:
+    """CloudFormation's ``LevelName`` spelling to the API's ``levelName``, recursively."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: _lower_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower_keys(v) for v in value]
+    return value
+
+
+def definition_from_properties(properties: dict[str, Any]) -> str:
+    """The ASL text of an ``AWS::StepFunctions::StateMachine``, substitutions applied."""
+    definition = properties.get("DefinitionString")
+    if definition is None:
+        definition = json.dumps(properties.get("Definition", {}))
+    for key, value in (properties.get("DefinitionSubstitutions") or {}).items():
+        definition = definition.replace("${" + key + "}", str(value))
+    return definition
+
+
+def _create_from_cloudformation_json(
+    cls: type[StateMachine],
+    resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> StateMachine:
+    properties = cloudformation_json["Properties"]
+    backend = stepfunctions_parser_backends[account_id][region_name]
+    return backend.create_state_machine(
+        name=properties.get("StateMachineName", resource_name),
+        definition=definition_from_properties(properties),
+        roleArn=properties.get("RoleArn", ""),
+        tags=cfn_to_api_tags(properties.get("Tags", [])),
+        loggingConfiguration=_lower_keys(properties.get("LoggingConfiguration")),
+        tracingConfiguration=_lower_keys(properties.get("TracingConfiguration")),
+        sm_type=properties.get("StateMachineType", "STANDARD"),
+    )
+
+
+_original_update = StateMachine.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _update_from_cloudformation_json(
+    cls: type[StateMachine],
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> StateMachine:
+    properties = cloudformation_json.setdefault("Properties", {})
+    properties["DefinitionString"] = definition_from_properties(properties)
+    return _original_update(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    )
+
+
+_original_start_execution = StepFunctionsParserBackend.start_execution
+
+
+def _start_execution(
+    self: StepFunctionsParserBackend,
+    state_machine_arn: str,
+    name: str | None = None,
+    execution_input: str | None = None,
+    trace_header: str | None = None,
+) -> Any:
+    # The executing backend names an unnamed execution "None", so a second one clashes with it;
+    # Step Functions generates a UUID, as moto's plain backend does.
+    return _original_start_execution(
+        self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
+    )
+
+
+def install() -> None:
+    """Route every state machine to the executing backend and turn execution on (idempotent).
+
+    The package attribute ``moto.stepfunctions.stepfunctions_backends`` stays: moto's server
+    derives the service's URL routes from the module of that backend's class.
+    """
+    models.stepfunctions_backends = stepfunctions_parser_backends
+    responses.stepfunctions_backends = stepfunctions_parser_backends
+    StateMachine.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign,assignment]
+        _create_from_cloudformation_json
+    )
+    StateMachine.update_from_cloudformation_json = classmethod(  # type: ignore[method-assign,assignment]
+        _update_from_cloudformation_json
+    )
+    StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
+    moto_api_backend.set_config(EXECUTE_CONFIG)

@@ -1,0 +1,132 @@
+"""Loads ``config/environments.yaml`` into typed configuration, with errors that say where.
+
+A bad value fails synth with a message such as::
+
+    config/environments.yaml, line 31: environments.staging.training.instance_count:
+    must be at least 1, got 0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stacks.config_schema import (
+    ENVIRONMENT_NAMES,
+    EnvironmentConfig,
+    FieldError,
+    PipelineConfig,
+    ProjectConfig,
+)
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "environments.yaml"
+
+
+class ConfigError(ValueError):
+    """Configuration that cannot be used; the message names the file, line and field."""
+
+
+class _Loader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, node: yaml.Node, where: str, message: str) -> typing.NoReturn:
+        raise ConfigError(f"{self.path}, line {node.start_mark.line + 1}: {where}: {message}")
+
+    def build(self, cls: type, node: yaml.Node, where: str, **extra: Any) -> Any:
+        """Builds dataclass ``cls`` from a YAML mapping, checking names, types and values."""
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, where, "must be a mapping of field: value")
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in extra}
+        values: dict[str, Any] = dict(extra)
+        key_nodes: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key not in fields:
+                known = ", ".join(fields)
+                self.fail(key_node, f"{where}.{key}", f"unknown field; known fields are {known}")
+            key_nodes[key] = key_node
+            values[key] = self.convert(hints[key], value_node, f"{where}.{key}")
+        for name, f in fields.items():
+            no_default = (
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            )
+            if name not in values and no_default:
+                self.fail(node, f"{where}.{name}", "is required")
+        try:
+            return cls(**values)
+        except FieldError as error:
+            self.fail(key_nodes.get(error.field, node), f"{where}.{error.field}", str(error))
+
+    def convert(self, hint: Any, node: yaml.Node, where: str) -> Any:
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        if origin in (types.UnionType, typing.Union):
+            is_null = isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
+            if is_null and type(None) in args:
+                return None
+            inner = [a for a in args if a is not type(None)]
+            return self.convert(inner[0], node, where)
+        if dataclasses.is_dataclass(hint):
+            return self.build(hint, node, where)
+        if origin is tuple:
+            if not isinstance(node, yaml.SequenceNode):
+                self.fail(node, where, "must be a list")
+            return tuple(
+                self.convert(args[0], item, f"{where}[{i}]") for i, item in enumerate(node.value)
+            )
+        if origin is typing.Literal:
+            hint = str
+        if not isinstance(node, yaml.ScalarNode):
+            self.fail(node, where, f"must be a single {getattr(hint, '__name__', hint)} value")
+        value = yaml.safe_load(yaml.serialize(node))
+        if hint is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if hint is str and node.tag.endswith(":int"):
+            self.fail(node, where, f'must be a string; write it in quotes: "{node.value}"')
+        if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+            self.fail(node, where, f"must be a {hint.__name__}, got {node.value!r}")
+        return value
+
+
+def load_config(path: Path = DEFAULT_CONFIG_PATH) -> ProjectConfig:
+    """Reads and validates the whole configuration file.
+
+    Raises:
+        ConfigError: naming the file, line and field of the first bad value.
+    """
+    loader = _Loader(path)
+    try:
+        root = yaml.compose(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(f"{path}: must be a mapping with 'pipeline' and 'environments'")
+    sections = {key.value: (key, value) for key, value in root.value}
+    for key, (key_node, _) in sections.items():
+        if key not in ("pipeline", "environments"):
+            loader.fail(key_node, key, "unknown section; known sections are pipeline, environments")
+    if "pipeline" not in sections or "environments" not in sections:
+        raise ConfigError(f"{path}: needs both 'pipeline' and 'environments' sections")
+    pipeline = loader.build(PipelineConfig, sections["pipeline"][1], "pipeline")
+    env_node = sections["environments"][1]
+    if not isinstance(env_node, yaml.MappingNode):
+        loader.fail(env_node, "environments", "must be a mapping of name: settings")
+    environments = {}
+    for key_node, value_node in env_node.value:
+        name = key_node.value
+        if name not in ENVIRONMENT_NAMES:
+            known = ", ".join(ENVIRONMENT_NAMES)
+            loader.fail(
+                key_node, f"environments.{name}", f"unknown environment; use one of {known}"
+            )
+        environments[name] = loader.build(
+            EnvironmentConfig, value_node, f"environments.{name}", name=name
+        )
+    return ProjectConfig(pipeline=pipeline, environments=environments)

@@ -1,0 +1,78 @@
+"""Storage: the project's KMS key and its data, artifacts and access-log buckets."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.config_schema import EnvironmentConfig
+
+
+class StorageStack(Stack):
+    """A customer-managed key and three buckets: training data, run artifacts, access logs.
+
+    Data and artifacts are encrypted with the key, versioned, TLS-only, closed to the public
+    and logged to the access-log bucket. Production retains everything on stack deletion;
+    local and dev environments may destroy it.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        removal = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Encrypts the fine-tuning project's data, artifacts and notifications",
+            enable_key_rotation=True,
+            removal_policy=removal,
+        )
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            # S3 server access logging can only deliver to buckets encrypted with S3-managed keys.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            lifecycle_rules=[*_lifecycle_rules(), s3.LifecycleRule(expiration=Duration.days(365))],
+            **_common_bucket_settings(removal),
+        )
+        self.data = self._bucket("Data", "data/", removal)
+        self.artifacts = self._bucket("Artifacts", "artifacts/", removal)
+
+    def _bucket(self, construct_id: str, log_prefix: str, removal: RemovalPolicy) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            construct_id,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix=log_prefix,
+            lifecycle_rules=_lifecycle_rules(),
+            **_common_bucket_settings(removal),
+        )
+
+
+def _common_bucket_settings(removal: RemovalPolicy) -> dict:
+    return {
+        "versioned": True,
+        "enforce_ssl": True,
+        "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+        "removal_policy": removal,
+    }
+
+
+def _lifecycle_rules() -> list[s3.LifecycleRule]:
+    return [
+        s3.LifecycleRule(
+            id="AbortIncompleteUploads",
+            abort_incomplete_multipart_upload_after=Duration.days(7),
+        ),
+        # Model checkpoints are rewritten often; old versions only cost money after a month.
+        s3.LifecycleRule(
+            id="ExpireNoncurrentVersions", noncurrent_version_expiration=Duration.days(30)
+        ),
+    ]

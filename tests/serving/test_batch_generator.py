@@ -1,0 +1,71 @@
+"""The batching engine in-process, on SmolLM2-135M (a real model, so outputs are words)."""
+
+from __future__ import annotations
+
+import chat_format
+import pytest
+from batch_generator import BatchGenerator
+from endpoint_contract import ChatRequest, ContractError
+
+QUESTIONS = [
+    "hi",
+    "What is 2+2?",
+    "List three colours.",
+    "Write SQL to count the rows of table t.",
+]
+
+
+@pytest.fixture(scope="module")
+def engine() -> BatchGenerator:
+    from localcloud.models import smollm2_dir
+
+    return BatchGenerator(smollm2_dir(), max_batch_size=8)
+
+
+def _job(engine: BatchGenerator, question: str, max_tokens: int = 12, stop=()):
+    messages = [{"role": "user", "content": question}]
+    return engine.prepare(ChatRequest(messages, max_tokens, 0.0, 1.0, tuple(stop)))
+
+
+def test_prompt_is_the_one_chat_format_renders(engine):
+    for messages in (
+        chat_format.sql_messages("How many heads?", "CREATE TABLE head (age INTEGER)"),
+        [{"role": "user", "content": "hello"}],
+    ):
+        assert engine.render(messages) == chat_format.render_prompt(engine.tokenizer, messages)
+
+
+def test_a_left_padded_batch_answers_as_each_request_alone(engine):
+    batch = [_job(engine, q) for q in QUESTIONS]
+    engine._generate(batch)
+    for question, batched in zip(QUESTIONS, batch, strict=True):
+        alone = _job(engine, question)
+        engine._generate([alone])
+        assert (batched.text, batched.finish_reason, batched.completion_tokens) == (
+            alone.text,
+            alone.finish_reason,
+            alone.completion_tokens,
+        )
+    assert any(j.finish_reason == "stop" for j in batch)  # some ended on the end token
+    assert any(j.finish_reason == "length" for j in batch)
+
+
+def test_each_row_keeps_its_own_max_tokens_and_stop(engine):
+    free = _job(engine, "hi", max_tokens=12)
+    engine._generate([free])
+    words = free.text.split()
+    assert len(words) >= 2, free.text
+    stop = " " + words[1]
+    short = _job(engine, "What is 2+2?", max_tokens=2)
+    stopped = _job(engine, "hi", max_tokens=12, stop=[stop])
+    engine._generate([short, stopped])
+    assert short.completion_tokens == 2 and short.finish_reason == "length"
+    assert stopped.text == free.text[: free.text.find(stop)]
+    assert stopped.finish_reason == "stop"
+    assert stopped.completion_tokens < free.completion_tokens
+
+
+def test_request_longer_than_the_context_is_refused(engine):
+    with pytest.raises(ContractError) as caught:
+        _job(engine, "hi", max_tokens=engine.max_model_len)
+    assert caught.value.status == 400

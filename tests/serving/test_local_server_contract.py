@@ -1,0 +1,176 @@
+"""The endpoint contract, over real HTTP, against the local server on the tiny model."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import chat_format
+import pytest
+from botocore.config import Config
+from transformers import AutoTokenizer
+
+from .http_helpers import call
+
+BATCH_LINE = re.compile(r"generated a batch of (\d+)")
+MESSAGES = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "How many rows are in table t?"},
+]
+
+
+def invoke(server, body=None, raw=None):
+    return call(f"{server.url}/invocations", body, raw=raw)
+
+
+def test_ping_answers_200_once_loaded(tiny_server):
+    assert call(f"{tiny_server.url}/ping", method="GET") == (200, {"status": "ready"})
+
+
+def test_good_request_gets_a_chat_completion_with_usage(tiny_server, tiny_model):
+    status, body = invoke(tiny_server, {"messages": MESSAGES, "max_tokens": 5, "temperature": 0})
+    assert status == 200, body
+    assert body["object"] == "chat.completion"
+    choice = body["choices"][0]
+    assert choice["message"]["role"] == "assistant"
+    assert isinstance(choice["message"]["content"], str)
+    assert choice["finish_reason"] in ("stop", "length")
+    # prompt_tokens counts exactly the prompt that chat_format builds for training.
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    prompt = chat_format.render_prompt(tokenizer, MESSAGES)
+    expected_prompt_tokens = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    usage = body["usage"]
+    assert usage["prompt_tokens"] == expected_prompt_tokens
+    assert 1 <= usage["completion_tokens"] <= 5
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+def test_max_tokens_bounds_the_answer(tiny_server):
+    status, body = invoke(tiny_server, {"messages": MESSAGES, "max_tokens": 3, "temperature": 0})
+    assert status == 200
+    # The random tiny model never emits its end token early, so it runs to the limit.
+    assert body["usage"]["completion_tokens"] == 3
+    assert body["choices"][0]["finish_reason"] == "length"
+
+
+def test_temperature_zero_is_greedy_and_repeatable(tiny_server):
+    request = {"messages": MESSAGES, "max_tokens": 6, "temperature": 0}
+    first, second = invoke(tiny_server, request)[1], invoke(tiny_server, request)[1]
+    assert first["choices"][0]["message"] == second["choices"][0]["message"]
+
+
+def test_stop_sequence_ends_generation_early(tiny_server):
+    free = invoke(tiny_server, {"messages": MESSAGES, "max_tokens": 8, "temperature": 0})[1]
+    text = free["choices"][0]["message"]["content"]
+    assert text, "the tiny model produced nothing to stop on"
+    stop = text[0]
+    status, body = invoke(
+        tiny_server, {"messages": MESSAGES, "max_tokens": 8, "temperature": 0, "stop": [stop]}
+    )
+    assert status == 200
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert body["choices"][0]["message"]["content"] == text[: text.find(stop)]
+    assert body["usage"]["completion_tokens"] < free["usage"]["completion_tokens"]
+
+
+def test_sampling_with_temperature_answers(tiny_server):
+    status, body = invoke(
+        tiny_server, {"messages": MESSAGES, "max_tokens": 4, "temperature": 0.8, "top_p": 0.9}
+    )
+    assert status == 200
+    assert body["usage"]["completion_tokens"] <= 4
+
+
+def test_unknown_fields_are_ignored(tiny_server):
+    request = {"messages": MESSAGES, "max_tokens": 2, "model": "anything", "user": "me", "x": [1]}
+    status, body = invoke(tiny_server, request)
+    assert status == 200
+    assert body["usage"]["completion_tokens"] <= 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "words"),
+    [
+        (b'{"messages": [', None, "not valid JSON"),
+        (b"\xff\xfe", None, "not valid JSON"),
+        (b"[1, 2]", None, "must be a JSON object"),
+        (b'{"max_tokens": 5}', "messages", "is required"),
+        (b'{"messages": []}', "messages", "must not be empty"),
+        (b'{"messages": "hi"}', "messages", "must be a list"),
+        (b'{"messages": [{"role": "robot", "content": "x"}]}', "messages[0].role", "one of"),
+        (b'{"messages": [{"role": "user", "content": 3}]}', "messages[0].content", "string"),
+        (b'{"messages": [{"role": "user", "content": "x"}], "max_tokens": 0}', "max_tokens", ""),
+        (b'{"messages": [{"role": "user", "content": "x"}], "max_tokens": "5"}', "max_tokens", ""),
+        (b'{"messages": [{"role": "user", "content": "x"}], "temperature": -1}', "temperature", ""),
+        (b'{"messages": [{"role": "user", "content": "x"}], "stop": [""]}', "stop", ""),
+        (b'{"messages": [{"role": "user", "content": "x"}], "stream": true}', "stream", ""),
+        (b'{"messages": [{"role": "user", "content": "x"}], "n": 2}', "n", ""),
+    ],
+)
+def test_bad_requests_get_400_saying_what_is_wrong(tiny_server, raw, field, words):
+    status, body = invoke(tiny_server, raw=raw)
+    assert status == 400, body
+    assert body["error"]["code"] == 400
+    assert words in body["error"]["message"]
+    assert body["error"].get("field") == field
+
+
+def test_too_many_tokens_gets_400_with_the_numbers(tiny_server):
+    status, body = invoke(tiny_server, {"messages": MESSAGES, "max_tokens": 5000})
+    assert status == 400
+    assert body["error"]["type"] == "context_length_exceeded"
+    assert "2048" in body["error"]["message"] and body["error"]["field"] == "max_tokens"
+    long_messages = [{"role": "user", "content": "word " * 3000}]
+    status, body = invoke(tiny_server, {"messages": long_messages, "max_tokens": 10})
+    assert status == 400
+    assert body["error"]["field"] == "messages"
+
+
+def test_wrong_method_and_unknown_path(tiny_server):
+    assert call(f"{tiny_server.url}/invocations", method="GET")[0] == 405
+    assert call(f"{tiny_server.url}/ping", {"x": 1})[0] == 405
+    status, body = call(f"{tiny_server.url}/nope", {"messages": MESSAGES})
+    assert status == 404 and "/nope" in body["error"]["message"]
+
+
+def test_32_concurrent_clients_all_get_answers(tiny_server):
+    def one(i: int) -> tuple[int, dict]:
+        messages = [{"role": "user", "content": f"Question number {i}?"}]
+        return invoke(tiny_server, {"messages": messages, "max_tokens": 4, "temperature": 0})
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(one, range(32)))
+    assert [status for status, _ in results] == [200] * 32
+    assert all(1 <= body["usage"]["completion_tokens"] <= 4 for _, body in results)
+    # The batching worker grouped them: some generate call served more than one request.
+    assert max(_batch_sizes(tiny_server)) > 1
+
+
+def _batch_sizes(server) -> list[int]:
+    for _ in range(50):  # the server's output is read by a thread: give it a moment
+        sizes = [int(m.group(1)) for m in map(BATCH_LINE.search, list(server.output)) if m]
+        if sizes and max(sizes) > 1:
+            return sizes
+        time.sleep(0.1)
+    return sizes or [0]
+
+
+def test_boto3_sagemaker_runtime_reaches_the_server_directly(tiny_server):
+    client = boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=tiny_server.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    response = client.invoke_endpoint(
+        EndpointName="any-name",
+        ContentType="application/json",
+        Body=json.dumps({"messages": MESSAGES, "max_tokens": 2, "temperature": 0}),
+    )
+    body = json.loads(response["Body"].read())
+    assert body["usage"]["completion_tokens"] <= 2

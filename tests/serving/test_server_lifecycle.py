@@ -1,0 +1,68 @@
+"""Start-up, readiness and shutdown of the local server, as the local cloud will see them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from server_launcher import SERVER_SCRIPT, LocalServerProcess, ServerStartError
+
+from .http_helpers import call
+
+MESSAGES = [{"role": "user", "content": "Tell me a long story."}]
+
+
+def test_port_opens_early_then_ready_then_sigterm_drains_requests_in_flight(tiny_model):
+    server = LocalServerProcess.start(tiny_model)
+    try:
+        # Loading torch and the model takes seconds; the port is already open meanwhile.
+        assert server.ping() == 503
+        status, body = call(f"{server.url}/invocations", {"messages": MESSAGES})
+        assert status == 503 and "loading" in body["error"]["message"]
+        server.wait_ready(timeout=120)
+
+        answers: list[tuple[int, dict]] = []
+        long_request = {"messages": MESSAGES, "max_tokens": 300, "temperature": 0}
+        client = threading.Thread(
+            target=lambda: answers.append(call(f"{server.url}/invocations", long_request))
+        )
+        client.start()
+        time.sleep(0.5)  # the request is being generated when the signal arrives
+        exit_code = server.stop(timeout=60)
+        client.join(timeout=60)
+    finally:
+        server.stop()
+    assert exit_code == 0, list(server.output)
+    assert answers and answers[0][0] == 200, answers
+    assert answers[0][1]["usage"]["completion_tokens"] == 300  # the whole answer, not cut
+    output = list(server.output)
+    # The signal came while the request was being generated: its access-log line is later.
+    answered = next(
+        i for i, line in enumerate(output) if '"POST /invocations' in line and " 200 " in line
+    )
+    assert output.index("shutting down: finishing requests in progress") < answered
+    assert output[-1] == "stopped"
+    assert server.ping() == 0  # the port is closed
+
+
+def test_missing_model_dir_exits_2_naming_it(tmp_path):
+    missing = tmp_path / "no-model-here"
+    result = subprocess.run(
+        [sys.executable, str(SERVER_SCRIPT), "--model-dir", str(missing), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert str(missing) in result.stderr and "config.json" in result.stderr
+
+
+def test_model_that_cannot_load_exits_1_with_the_reason(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    server = LocalServerProcess.start(tmp_path)
+    with pytest.raises(ServerStartError, match="failed to load the model"):
+        server.wait_ready(timeout=120)
+    assert server.process.wait(timeout=30) == 1
