@@ -34,6 +34,14 @@ def _create_change_set(self: CloudFormationBackend, *args: Any, **kwargs: Any) -
     return change_set_id, stack_id
 
 
+def _delete_change_set(self: CloudFormationBackend, change_set_name: str) -> None:
+    # CloudFormation answers success for a change set that is already gone; the CDK CLI relies
+    # on that before every update ("cleanupOldChangeset"). Moto raised UnboundLocalError (a 500).
+    for change_set_id, change_set in list(self.change_sets.items()):
+        if change_set_name in (change_set_id, change_set.change_set_name):
+            del self.change_sets[change_set_id]
+
+
 def _resource_events(stack: Stack, status: str) -> None:
     """Record one event per created resource, so the CLI's progress counter reaches the end."""
     for logical_id in stack.resource_map.resources:
@@ -99,6 +107,10 @@ def _execute_change_set(
         change_set.execution_status = "EXECUTE_FAILED"
         change_set.status_reason = reason
         return
+    # CloudFormation drops a stack's change sets once one of them has been executed.
+    for change_set_id, other in list(self.change_sets.items()):
+        if other.stack_id == stack.stack_id:
+            del self.change_sets[change_set_id]
     _resource_events(stack, f"{verb}_COMPLETE")
     stack._add_stack_event(f"{verb}_COMPLETE")
     stack.status = f"{verb}_COMPLETE"
@@ -109,3 +121,4 @@ def install() -> None:
     """Patch moto's CloudFormation backend (idempotent)."""
     CloudFormationBackend.create_change_set = _create_change_set  # type: ignore[method-assign]
     CloudFormationBackend.execute_change_set = _execute_change_set  # type: ignore[method-assign]
+    CloudFormationBackend.delete_change_set = _delete_change_set  # type: ignore[method-assign]

@@ -43,7 +43,8 @@ class LambdaContext:
 
 
 def _error(error_type: str, message: str, exc: BaseException | None = None) -> dict[str, Any]:
-    stack = traceback.format_tb(exc.__traceback__) if exc is not None else []
+    # Skip this file's own frame: the trace starts in the handler, as on AWS.
+    stack = traceback.format_tb(exc.__traceback__.tb_next) if exc is not None else []
     return {"errorType": error_type, "errorMessage": message, "stackTrace": stack}
 
 

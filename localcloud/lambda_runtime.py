@@ -11,6 +11,7 @@ the local cloud's endpoint and credentials, so boto3 inside the handler talks to
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -44,7 +45,8 @@ _unpack_lock = threading.Lock()
 
 def code_dir(function: LambdaFunction) -> Path:
     """Unpack the function's zip once (keyed by its SHA-256) and return the folder."""
-    target = Path(_settings["state_dir"]) / "lambda" / f"{function.function_name}-{function.code_sha_256[:16]}"
+    digest = hashlib.sha256(function.code_bytes).hexdigest()[:16]
+    target = Path(_settings["state_dir"]) / "lambda" / f"{function.function_name}-{digest}"
     with _unpack_lock:
         if not target.is_dir():
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ import json
 import uuid
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.moto_api._internal.models import moto_api_backend
 from moto.stepfunctions import models, responses
 from moto.stepfunctions.models import StateMachine
@@ -21,9 +22,18 @@ from moto.stepfunctions.parser.models import (
     StepFunctionsParserBackend,
     stepfunctions_parser_backends,
 )
+from moto.stepfunctions.parser.api import ExecutionStatus
+from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+from moto.stepfunctions.responses import StepFunctionResponse
 from moto.stepfunctions.utils import cfn_to_api_tags
 
 EXECUTE_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+_FINISHED = (
+    ExecutionStatus.SUCCEEDED,
+    ExecutionStatus.FAILED,
+    ExecutionStatus.ABORTED,
+    ExecutionStatus.TIMED_OUT,
+)
 
 
 def _lower_keys(value: Any) -> Any:
@@ -101,6 +111,32 @@ def _start_execution(
     )
 
 
+def _describe_execution(self: StepFunctionResponse) -> ActionResult:
+    # moto's own version json.dumps the output, which fails when a state returned a datetime
+    # (any aws-sdk task whose API answers with a timestamp): encode as the interpreter does.
+    arn = self._get_param("executionArn")
+    execution = self.stepfunction_backend.describe_execution(arn)
+    response: dict[str, Any] = {
+        "executionArn": arn,
+        "input": execution.execution_input,
+        "name": execution.name,
+        "startDate": execution.start_date,
+        "stateMachineArn": execution.state_machine_arn,
+        "status": execution.status,
+    }
+    if execution.status in _FINISHED:
+        response["stopDate"] = execution.stop_date
+    if execution.status == ExecutionStatus.SUCCEEDED:
+        output = execution.output
+        response["output"] = output if isinstance(output, str) else to_json_str(output)
+        response["outputDetails"] = execution.output_details
+    if execution.error is not None:
+        response["error"] = execution.error
+    if execution.cause is not None:
+        response["cause"] = execution.cause
+    return ActionResult(response)
+
+
 def install() -> None:
     """Route every state machine to the executing backend and turn execution on (idempotent).
 
@@ -116,4 +152,5 @@ def install() -> None:
         _update_from_cloudformation_json
     )
     StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
+    StepFunctionResponse.describe_execution = _describe_execution  # type: ignore[method-assign]
     moto_api_backend.set_config(EXECUTE_CONFIG)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -41,6 +41,18 @@ class StorageStack(Stack):
         )
         self.data = self._bucket("Data", "data/", removal)
         self.artifacts = self._bucket("Artifacts", "artifacts/", removal)
+        CfnOutput(
+            self,
+            "DataBucketName",
+            value=self.data.bucket_name,
+            description="Upload training data here",
+        )
+        CfnOutput(
+            self,
+            "ArtifactsBucketName",
+            value=self.artifacts.bucket_name,
+            description="Runs write data splits, checkpoints, models and reports here",
+        )
 
     def _bucket(self, construct_id: str, log_prefix: str, removal: RemovalPolicy) -> s3.Bucket:
         return s3.Bucket(

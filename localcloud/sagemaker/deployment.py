@@ -81,7 +81,9 @@ class Deployment:
             raise DeploymentError(f"the local serving script {server} does not exist")
         self.sandbox.model_dir.mkdir(parents=True, exist_ok=True)
         try:
-            fetch_model(self.settings.client("s3", self.region), self.container, self.sandbox.model_dir)
+            fetch_model(
+                self.settings.client("s3", self.region), self.container, self.sandbox.model_dir
+            )
         except Exception as error:
             raise DeploymentError(
                 f"Failed to download model data for container: {type(error).__name__}: {error}"

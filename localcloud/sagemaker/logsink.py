@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -29,9 +30,7 @@ class LogSink:
         stream: the log stream, e.g. ``<job>/algo-1-1700000000``.
     """
 
-    def __init__(
-        self, path: Path, logs_client: Callable[[], BaseClient], group: str, stream: str
-    ):
+    def __init__(self, path: Path, logs_client: Callable[[], BaseClient], group: str, stream: str):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.group = group
@@ -89,10 +88,8 @@ class LogSink:
                     {"logGroupName": self.group, "logStreamName": self.stream},
                 ),
             ):
-                try:
+                with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
                     call(**kwargs)
-                except client.exceptions.ResourceAlreadyExistsException:
-                    pass
             self._client = client
         return self._client
 

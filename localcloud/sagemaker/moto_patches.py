@@ -16,10 +16,12 @@ from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from localcloud.sagemaker import invoke, registry
 from localcloud.sagemaker.endpoints import KIND as ENDPOINTS
 from localcloud.sagemaker.endpoints import EndpointRun
+from localcloud.sagemaker.patching import Patches
 from localcloud.sagemaker.processing import ProcessingRun
 from localcloud.sagemaker.training import TrainingRun
 
 _ORIGINALS: dict[str, Callable[..., Any]] = {}
+_PATCHES = Patches()
 
 
 def _arn(kind: str, name: str, backend: Any) -> str:
@@ -45,7 +47,9 @@ def _stop_training_job(self: SageMakerResponse) -> EmptyResult:
     job = backend.training_jobs.get(name)
     if job is None:
         raise ValidationError(f"Requested resource not found: training job {name}")
-    run = registry.get(registry.key(TrainingRun.kind, backend.account_id, backend.region_name, name))
+    run = registry.get(
+        registry.key(TrainingRun.kind, backend.account_id, backend.region_name, name)
+    )
     if run is None or job.training_job_status != "InProgress":
         raise ValidationError(
             "The request was rejected because the training job is in status "
@@ -86,7 +90,9 @@ def _refuse_duplicate(method: str, store: str, kind: str, label: str) -> Callabl
         name = self._get_param(method)
         backend = self.sagemaker_backend
         if name in getattr(backend, store):
-            raise ValidationError(f'Cannot create already existing {label} "{_arn(kind, name, backend)}".')
+            raise ValidationError(
+                f'Cannot create already existing {label} "{_arn(kind, name, backend)}".'
+            )
         return _ORIGINALS[f"create_{kind.replace('-', '_')}"](self)
 
     return create
@@ -120,7 +126,7 @@ def _update_endpoint(self: SageMakerResponse) -> ActionResult:
     name, config = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
     endpoint = backend.endpoints.get(name)
     if endpoint is None:
-        raise ValidationError(f"Could not find endpoint \"{_arn('endpoint', name, backend)}\".")
+        raise ValidationError(f'Could not find endpoint "{_arn("endpoint", name, backend)}".')
     if config not in backend.endpoint_configs:
         arn = _arn("endpoint-config", config, backend)
         raise ValidationError(f'Could not find endpoint configuration "{arn}".')
@@ -139,32 +145,43 @@ def _accept_any_instance_type(*_args: Any, **_kwargs: Any) -> None:
 
 
 def apply() -> None:
-    """Installs the patches (once per process)."""
-    if _ORIGINALS:
+    """Installs the patches (once per process; :func:`restore` undoes them)."""
+    if _PATCHES.applied:
         return
-    _ORIGINALS["create_training_job"] = SageMakerResponse.create_training_job
-    _ORIGINALS["create_processing_job"] = SageMakerResponse.create_processing_job
-    _ORIGINALS["create_model"] = SageMakerResponse.create_model
-    _ORIGINALS["create_endpoint_config"] = SageMakerResponse.create_endpoint_config
-    _ORIGINALS["backend.create_endpoint"] = SageMakerModelBackend.create_endpoint
-    _ORIGINALS["backend.delete_endpoint"] = SageMakerModelBackend.delete_endpoint
+    response, backend = SageMakerResponse, SageMakerModelBackend
+    for name, value in (
+        ("create_training_job", _create_training_job),
+        ("create_processing_job", _create_processing_job),
+        ("create_model", _refuse_duplicate("ModelName", "_models", "model", "model")),
+        (
+            "create_endpoint_config",
+            _refuse_duplicate(
+                "EndpointConfigName",
+                "endpoint_configs",
+                "endpoint-config",
+                "endpoint configuration",
+            ),
+        ),
+        ("stop_training_job", _stop_training_job),
+        ("update_endpoint", _update_endpoint),
+    ):
+        _ORIGINALS[name] = _PATCHES.set(response, name, value)
+    for name, value in (
+        ("create_endpoint", _create_endpoint),
+        ("delete_endpoint", _delete_endpoint),
+        ("stop_processing_job", _stop_processing_job),
+    ):
+        _ORIGINALS[f"backend.{name}"] = _PATCHES.set(backend, name, value)
+    _PATCHES.set(FakeEndpointConfig, "validate_instance_type", _accept_any_instance_type)
+    for name in (
+        "validate_supported_transform_instance_types",
+        "validate_supported_realtime_inference_instance_types",
+    ):
+        _PATCHES.set(ModelPackage, name, staticmethod(_accept_any_instance_type))
+    _PATCHES.set(SageMakerRuntimeResponse, "invoke_endpoint", invoke.invoke_endpoint)
 
-    SageMakerResponse.create_training_job = _create_training_job
-    SageMakerResponse.stop_training_job = _stop_training_job
-    SageMakerResponse.create_processing_job = _create_processing_job
-    SageMakerResponse.update_endpoint = _update_endpoint
-    SageMakerResponse.create_model = _refuse_duplicate("ModelName", "_models", "model", "model")
-    SageMakerResponse.create_endpoint_config = _refuse_duplicate(
-        "EndpointConfigName", "endpoint_configs", "endpoint-config", "endpoint configuration"
-    )
-    SageMakerModelBackend.stop_processing_job = _stop_processing_job
-    SageMakerModelBackend.create_endpoint = _create_endpoint
-    SageMakerModelBackend.delete_endpoint = _delete_endpoint
-    FakeEndpointConfig.validate_instance_type = _accept_any_instance_type
-    ModelPackage.validate_supported_transform_instance_types = staticmethod(
-        _accept_any_instance_type
-    )
-    ModelPackage.validate_supported_realtime_inference_instance_types = staticmethod(
-        _accept_any_instance_type
-    )
-    SageMakerRuntimeResponse.invoke_endpoint = invoke.invoke_endpoint
+
+def restore() -> None:
+    """Gives moto back its own SageMaker mock."""
+    _PATCHES.restore()
+    _ORIGINALS.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -80,10 +81,8 @@ class ManagedProcess:
     def terminate(self, grace_s: float = 5.0) -> int:
         """Stops the whole process group: SIGTERM, then SIGKILL after ``grace_s`` seconds."""
         self._signal_group(signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self._popen.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            pass
         # The leader may be gone while its children (torchrun workers) linger: kill them all.
         self._signal_group(signal.SIGKILL)
         code = self._popen.wait()
@@ -101,10 +100,8 @@ class ManagedProcess:
         return ""
 
     def _signal_group(self, signum: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._popen.pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def _drain(self) -> None:
         for pump in self._pumps:

@@ -1,4 +1,4 @@
-"""What the SageMaker emulation needs to know about the machine it runs on, set once by install()."""
+"""What the SageMaker emulation needs to know about this machine; install() sets it once."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -133,13 +134,23 @@ class TrainingRun(JobRun):
         instance_type = self.request.get("ResourceConfig", {}).get("InstanceType", "local")
         (config / "hyperparameters.json").write_text(json.dumps(hyperparameters, indent=2))
         (config / "resourceconfig.json").write_text(
-            json.dumps({"current_host": contract.HOST, "hosts": [contract.HOST],
-                        "current_instance_type": instance_type}, indent=2)
+            json.dumps(
+                {
+                    "current_host": contract.HOST,
+                    "hosts": [contract.HOST],
+                    "current_instance_type": instance_type,
+                },
+                indent=2,
+            )
         )
         (config / "inputdataconfig.json").write_text(
             json.dumps(
-                {c["ChannelName"]: {k: v for k, v in c.items() if k != "DataSource"}
-                 for c in self.request.get("InputDataConfig") or []}, indent=2)
+                {
+                    c["ChannelName"]: {k: v for k, v in c.items() if k != "DataSource"}
+                    for c in self.request.get("InputDataConfig") or []
+                },
+                indent=2,
+            )
         )
 
     def _download_channels(self, s3: Any) -> list[str]:
@@ -205,8 +216,14 @@ class TrainingRun(JobRun):
             )
         count = int(resources.get("InstanceCount") or 1)
         if program.endswith(".py") and contract.wants_torchrun(decoded, count):
-            launcher = [self.settings.python, "-m", "torch.distributed.run", "--standalone",
-                        f"--nproc_per_node={count}", program]
+            launcher = [
+                self.settings.python,
+                "-m",
+                "torch.distributed.run",
+                "--standalone",
+                f"--nproc_per_node={count}",
+                program,
+            ]
         elif program.endswith(".py"):
             launcher = [self.settings.python, program]
         elif program.endswith(".sh"):
@@ -229,10 +246,8 @@ class TrainingRun(JobRun):
         for name, pattern in self._metric_patterns:
             match = pattern.search(line)
             if match:
-                try:
+                with contextlib.suppress(IndexError, ValueError):
                     self.metrics[name] = (float(match.group(1)), utcnow())
-                except (IndexError, ValueError):
-                    pass
 
     def _upload_results(self, s3: Any) -> None:
         output = self.request["OutputDataConfig"]

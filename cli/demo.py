@@ -1,0 +1,134 @@
+"""The main job: the whole pipeline on the local cloud, from raw data to an evaluated model.
+
+Starts the local cloud, deploys the ``local`` environment with the real CDK CLI, uploads the
+bundled text-to-SQL dataset and SmolLM2-135M-Instruct, runs one execution of the fine-tuning state
+machine (LoRA on CPU), follows it, and prints the evaluation report: the base model against the
+fine-tuned model on the same held-out samples.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from cli import runs
+from cli.target import Target
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DATASET = ROOT / "sample_data" / "text_to_sql.jsonl"
+
+
+def upload_dir(target: Target, local: Path, bucket: str, prefix: str) -> str:
+    """Uploads a folder's files under ``s3://bucket/prefix/``; returns that URI."""
+    s3 = target.client("s3")
+    for path in sorted(p for p in local.rglob("*") if p.is_file()):
+        s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(local).as_posix()}")
+    return f"s3://{bucket}/{prefix}/"
+
+
+def demo_input(data_uri: str, model_uri: str, *, max_steps: int | None, samples: int) -> dict:
+    """The execution input the demo starts (the same contract a user pastes in the console)."""
+    execution_input: dict[str, Any] = {
+        "base_model": model_uri,
+        "dataset": {"s3_uri": data_uri, "format": "jsonl", "on_bad_record": "fail"},
+        "recipe": "lora",
+        "evaluation": {"metric": "exact_match", "threshold": 0.3, "max_samples": samples},
+    }
+    if max_steps:
+        execution_input["hyperparameters"] = {"max_steps": max_steps}
+    return execution_input
+
+
+def summarise(report: dict[str, Any], timeline: runs.Timeline, where: str) -> str:
+    """A person-readable ending: the gate, before/after metrics and stage durations."""
+    lines = [""]
+    gate = report.get("gate", {})
+    metrics = report.get("metrics", {})
+    baseline = report.get("baseline", {}).get("metrics", {})
+    lines.append(f"Evaluation on {report.get('samples', '?')} held-out samples:")
+    lines.append(f"  {'metric':<18}{'base model':>12}{'fine-tuned':>12}")
+    for name, value in metrics.items():
+        if isinstance(value, int | float):
+            before = baseline.get(name)
+            before_text = f"{before:>12.3f}" if isinstance(before, int | float) else f"{'-':>12}"
+            lines.append(f"  {name:<18}{before_text}{value:>12.3f}")
+    if gate:
+        verdict = "passed" if gate.get("passed") else "failed"
+        lines.append(
+            f"Quality gate: {gate.get('metric')} {gate.get('value'):.3f} vs threshold "
+            f"{gate.get('threshold')}: {verdict}"
+        )
+    lines.append("Stage durations:")
+    for state, seconds in timeline.durations().items():
+        lines.append(f"  {state:<40}{seconds:7.1f} s")
+    lines.append(f"Report: {where}")
+    return "\n".join(lines)
+
+
+def run_demo(*, model: str, max_steps: int | None, samples: int, keep_running: bool) -> int:
+    """Runs the main job; returns the process exit code."""
+    from localcloud import deploy
+    from localcloud.models import smollm2_dir, tiny_model_dir
+    from localcloud.server import start
+
+    started = time.monotonic()
+    model_dir = smollm2_dir() if model == "smollm2" else tiny_model_dir()
+    print(f"[{_t(started)}] model ready: {model_dir}")
+    cloud = start(detach=keep_running)
+    try:
+        print(f"[{_t(started)}] local cloud at {cloud.endpoint_url} (log: {cloud.log_file})")
+        deploy.bootstrap(cloud)
+        deploy.deploy(cloud, ROOT, {"env": "local"})
+        print(f"[{_t(started)}] deployed the local environment with the CDK CLI")
+        from cli.target import local_target
+
+        target = local_target()
+        data_bucket, _ = target.buckets()
+        target.client("s3").upload_file(
+            str(SAMPLE_DATASET), data_bucket, "datasets/text-to-sql.jsonl"
+        )
+        model_uri = upload_dir(target, model_dir, data_bucket, f"models/{model_dir.name}")
+        execution_input = demo_input(
+            f"s3://{data_bucket}/datasets/text-to-sql.jsonl",
+            model_uri,
+            max_steps=max_steps,
+            samples=samples,
+        )
+        print(f"[{_t(started)}] uploaded the dataset and base model; execution input:")
+        print(json.dumps(execution_input, indent=2))
+        name = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+        arn = runs.start(target, execution_input, name=name)
+        print(f"[{_t(started)}] started {arn}")
+        timeline = runs.follow(target, arn)
+        print(f"[{_t(started)}] execution {timeline.status}")
+        if timeline.status != "SUCCEEDED":
+            print(f"  {timeline.error}: {timeline.cause}")
+        out_dir = ROOT / "build" / "runs" / name
+        try:
+            report = runs.fetch_report(target, name, out_dir)
+        except FileNotFoundError as error:
+            print(f"no report: {error}")
+            return 1
+        print(summarise(report, timeline, str(out_dir / "report.html")))
+        (out_dir / "timeline.json").write_text(
+            json.dumps(
+                {
+                    "status": timeline.status,
+                    "durations_s": timeline.durations(),
+                    "total_s": time.monotonic() - started,
+                },
+                indent=2,
+            )
+        )
+        print(f"[{_t(started)}] done")
+        return 0 if timeline.status == "SUCCEEDED" else 1
+    finally:
+        if not keep_running:
+            cloud.stop()
+
+
+def _t(started: float) -> str:
+    seconds = int(time.monotonic() - started)
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"

@@ -1,0 +1,173 @@
+"""Start an execution, follow it with progress, list runs and fetch a run's report."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cli.target import Target
+
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+# Job log lines worth showing while a run is followed: training steps, data and evaluation counts.
+_PROGRESS = re.compile(r"(loss|step|epoch|records|samples|exact_match|error|Error|wrote|split)")
+
+
+def start(target: Target, execution_input: dict[str, Any], name: str | None = None) -> str:
+    """Starts one execution of the fine-tuning state machine; returns its ARN."""
+    request = {"stateMachineArn": target.state_machine_arn(), "input": json.dumps(execution_input)}
+    if name:
+        request["name"] = name
+    return target.client("stepfunctions").start_execution(**request)["executionArn"]
+
+
+def resolve(target: Target, execution: str) -> str:
+    """An execution ARN from an ARN or an execution name."""
+    if execution.startswith("arn:"):
+        return execution
+    machine = target.state_machine_arn()
+    return machine.replace(":stateMachine:", ":execution:") + f":{execution}"
+
+
+@dataclass
+class Timeline:
+    """What an execution did: states in order with their durations, and how it ended."""
+
+    status: str = "RUNNING"
+    states: list[tuple[str, float]] = field(default_factory=list)
+    error: str | None = None
+    cause: str | None = None
+    output: dict[str, Any] | None = None
+
+    def durations(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for state, seconds in self.states:
+            totals[state] = totals.get(state, 0.0) + seconds
+        return totals
+
+
+def _seconds(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds()
+
+
+def follow(
+    target: Target,
+    execution_arn: str,
+    *,
+    say: Callable[[str], None] = print,
+    poll_s: float = 2.0,
+    timeout_s: float | None = None,
+) -> Timeline:
+    """Prints state transitions and job progress until the execution ends."""
+    sfn, logs = target.client("stepfunctions"), target.client("logs")
+    seen, timeline, started = 0, Timeline(), time.monotonic()
+    entered: dict[str, datetime] = {}
+    jobs: dict[str, dict[str, Any]] = {}  # log group/stream prefix -> tail position
+    while True:
+        events = _history(sfn, execution_arn)
+        for event in events[seen:]:
+            _on_event(event, entered, timeline, jobs, say)
+        seen = len(events)
+        for job in jobs.values():
+            _tail(logs, job, say)
+        description = sfn.describe_execution(executionArn=execution_arn)
+        if description["status"] in TERMINAL:
+            for event in _history(sfn, execution_arn)[seen:]:
+                _on_event(event, entered, timeline, jobs, say)
+            timeline.status = description["status"]
+            timeline.error = description.get("error")
+            timeline.cause = description.get("cause")
+            if description.get("output"):
+                timeline.output = json.loads(description["output"])
+            return timeline
+        if timeout_s is not None and time.monotonic() - started > timeout_s:
+            raise TimeoutError(f"{execution_arn} still running after {timeout_s:.0f} s")
+        time.sleep(poll_s)
+
+
+def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+    return [event for page in pages for event in page["events"]]
+
+
+def _on_event(event: dict, entered: dict, timeline: Timeline, jobs: dict, say: Callable) -> None:
+    kind, stamp = event["type"], event["timestamp"]
+    if kind.endswith("StateEntered"):
+        name = event["stateEnteredEventDetails"]["name"]
+        entered[name] = stamp
+        say(f"  → {name}")
+    elif kind.endswith("StateExited"):
+        name = event["stateExitedEventDetails"]["name"]
+        if name in entered:
+            timeline.states.append((name, _seconds(entered.pop(name), stamp)))
+    elif kind == "TaskScheduled":
+        details = event["taskScheduledEventDetails"]
+        parameters = json.loads(details.get("parameters") or "{}")
+        for key, group in (
+            ("TrainingJobName", "TrainingJobs"),
+            ("ProcessingJobName", "ProcessingJobs"),
+        ):
+            if key in parameters:
+                jobs[parameters[key]] = {
+                    "name": parameters[key],
+                    "group": f"/aws/sagemaker/{group}",
+                    "since": None,
+                    "seen": set(),
+                }
+    elif kind.endswith("Failed"):
+        details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+        if details.get("error"):
+            say(f"    ✗ {details['error']}: {str(details.get('cause', ''))[:300]}")
+
+
+def _tail(logs: Any, job: dict[str, Any], say: Callable[[str], None]) -> None:
+    """Shows the new progress lines of one job's CloudWatch log streams."""
+    request = {"logGroupName": job["group"], "logStreamNamePrefix": job["name"]}
+    if job["since"]:
+        request["startTime"] = job["since"]
+    try:
+        events = [
+            e
+            for page in logs.get_paginator("filter_log_events").paginate(**request)
+            for e in page.get("events", [])
+        ]
+    except Exception:  # the job has not written its first line yet
+        return
+    for line in events:
+        if line["eventId"] in job["seen"]:
+            continue
+        job["seen"].add(line["eventId"])
+        job["since"] = max(job["since"] or 0, line["timestamp"])
+        message = line["message"].rstrip()
+        if _PROGRESS.search(message):
+            say(f"    {message[:160]}")
+
+
+def list_runs(target: Target, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest executions of the state machine."""
+    response = target.client("stepfunctions").list_executions(
+        stateMachineArn=target.state_machine_arn(), maxResults=limit
+    )
+    return response["executions"]
+
+
+def fetch_report(target: Target, run_name: str, out_dir: Path) -> dict[str, Any]:
+    """Downloads a run's evaluation files into ``out_dir``; returns report.json's content."""
+    _, artifacts = target.buckets()
+    s3 = target.client("s3")
+    prefix = f"runs/{run_name}/evaluation/"
+    listed = s3.list_objects_v2(Bucket=artifacts, Prefix=prefix).get("Contents", [])
+    if not listed:
+        raise FileNotFoundError(f"no evaluation files under s3://{artifacts}/{prefix}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for item in listed:
+        relative = item["Key"][len(prefix) :]
+        if relative:
+            (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(artifacts, item["Key"], str(out_dir / relative))
+    return json.loads((out_dir / "report.json").read_text())

@@ -1,0 +1,86 @@
+"""Where commands act: the local cloud on this machine, or an AWS account through a profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_RETRIES = Config(retries={"max_attempts": 8, "mode": "adaptive"})
+
+
+class TargetError(RuntimeError):
+    """The target cannot be reached or the project is not deployed there."""
+
+
+@dataclass
+class Target:
+    """A boto3 session aimed at one environment's deployment."""
+
+    env_name: str
+    session: boto3.Session
+    endpoint_url: str | None = None
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.endpoint_url, config=_RETRIES)
+
+    @property
+    def stage(self) -> str:
+        """The CDK stage name, which prefixes every stack name: ``Local-Workflow``."""
+        return self.env_name.capitalize()
+
+    def stack_outputs(self, stack: str) -> dict[str, str]:
+        name = f"{self.stage}-{stack}"
+        try:
+            (described,) = self.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+        except Exception as error:
+            raise TargetError(
+                f"stack {name} is not deployed on this target ({error}); deploy it first"
+            ) from error
+        return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+    def stack_resource(self, stack: str, resource_type: str) -> str:
+        """The physical id of the one resource of ``resource_type`` in a stack."""
+        name = f"{self.stage}-{stack}"
+        resources = self.client("cloudformation").describe_stack_resources(StackName=name)
+        found = [
+            r["PhysicalResourceId"]
+            for r in resources["StackResources"]
+            if r["ResourceType"] == resource_type
+        ]
+        if len(found) != 1:
+            raise TargetError(f"expected one {resource_type} in {name}, found {len(found)}")
+        return found[0]
+
+    def state_machine_arn(self) -> str:
+        return self.stack_resource("Workflow", "AWS::StepFunctions::StateMachine")
+
+    def buckets(self) -> tuple[str, str]:
+        """(data bucket, artifacts bucket)."""
+        outputs = self.stack_outputs("Storage")
+        return outputs["DataBucketName"], outputs["ArtifactsBucketName"]
+
+
+def local_target(env_name: str = "local") -> Target:
+    """The local cloud started by ``make demo`` or ``python -m localcloud start``."""
+    from localcloud.server import find
+
+    cloud = find()
+    if cloud is None:
+        raise TargetError(
+            "no local cloud is running: start one with `python -m localcloud start` "
+            "(or run `make demo`), then deploy with `python -m cli deploy`"
+        )
+    session = boto3.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name=cloud.region,
+    )
+    return Target(env_name, session, cloud.endpoint_url)
+
+
+def aws_target(env_name: str, profile: str | None, region: str | None) -> Target:
+    """A real AWS account, through a named profile or the default credential chain."""
+    return Target(env_name, boto3.Session(profile_name=profile, region_name=region))
