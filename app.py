@@ -3,6 +3,7 @@
 
 npx cdk synth -c env=dev            # one environment's stacks: local, dev, staging or prod
 npx cdk deploy -c env=dev --all
+npx cdk deploy -c env=pipeline      # the GitOps pipeline, once, into the tooling account
 """
 
 from __future__ import annotations
@@ -15,24 +16,39 @@ from aws_cdk import App
 
 from stacks.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from stacks.nag import add_checks
+from stacks.pipeline.pipeline_stack import PipelineStack
+from stacks.serving.promotion import cross_account_links
 from stacks.stage import FineTuningStage
+
+PIPELINE = "pipeline"
 
 
 def build_app(
     env_name: str, *, outdir: str | None = None, config_path: Path = DEFAULT_CONFIG_PATH
 ) -> App:
-    """Builds the CDK app for one environment, with the cdk-nag checks attached.
+    """Builds the CDK app for one environment, or the pipeline, with the cdk-nag checks.
+
+    ``env_name`` is an environment of the configuration file, or ``"pipeline"`` for the
+    GitOps pipeline stack (in the tooling account) that deploys dev, staging and prod.
 
     Raises:
         ConfigError: the configuration file has a bad value, or ``env_name`` is unknown.
     """
     config = load_config(config_path)
-    try:
-        environment = config.environment(env_name)
-    except KeyError as error:
-        raise ConfigError(error.args[0]) from None
     app = App(outdir=outdir, context={**_feature_flags(), "env": env_name})
-    FineTuningStage(app, env_name.capitalize(), config=environment)
+    if env_name == PIPELINE:
+        PipelineStack(app, "Pipeline", project=config)
+    else:
+        try:
+            environment = config.environment(env_name)
+        except KeyError as error:
+            raise ConfigError(f"{error.args[0]}, or {PIPELINE}") from None
+        FineTuningStage(
+            app,
+            env_name.capitalize(),
+            config=environment,
+            links=cross_account_links(config, env_name),
+        )
     add_checks(app)
     return app
 

@@ -110,6 +110,7 @@ class BatchGenerator:
         self._queue: queue.Queue[Job] = queue.Queue()
         self._deferred: list[Job] = []
         self._stopping = threading.Event()
+        self._submit_lock = threading.Lock()
         self._worker = threading.Thread(target=self._run, name="batch-worker", daemon=True)
 
     def render(self, messages: list[dict[str, str]]) -> str:
@@ -133,9 +134,10 @@ class BatchGenerator:
 
     def submit(self, job: Job) -> None:
         """Queues a job; the caller waits on ``job.done``."""
-        if self._stopping.is_set():
-            raise ContractError(503, "the server is shutting down", kind="unavailable")
-        self._queue.put(job)
+        with self._submit_lock:  # so no job slips in after stop() has drained the queue
+            if self._stopping.is_set():
+                raise ContractError(503, "the server is shutting down", kind="unavailable")
+            self._queue.put(job)
 
     def start(self) -> None:
         """Starts the worker thread."""
@@ -143,7 +145,8 @@ class BatchGenerator:
 
     def stop(self) -> None:
         """Finishes the batch in progress, then refuses what is still queued."""
-        self._stopping.set()
+        with self._submit_lock:
+            self._stopping.set()
         if self._worker.is_alive():
             self._worker.join()
         for job in [*self._deferred, *self._drain()]:

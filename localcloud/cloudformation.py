@@ -1,12 +1,17 @@
 """CloudFormation change sets that behave like CloudFormation's, for the CDK CLI.
 
-The CDK CLI deploys every stack through a change set. Moto 5.2.5 executes change sets without
-computing the stack's Outputs or registering its Exports (only ``CreateStack`` does), and a stack
-created by a change set cannot resolve ``Fn::ImportValue``. So a second stack that imports from
-the first fails to deploy, and ``cdk deploy`` shows no outputs. Moto also lets an exception
-escape mid-execution, leaving the stack "in progress" forever; here it fails the way
-CloudFormation does (``ROLLBACK_COMPLETE`` with the reason in the stack events), so the CLI
-prints the cause and the next deploy can replace the stack.
+The CDK CLI deploys every stack through a change set named ``cdk-deploy-change-set``. Moto 5.2.5
+falls short of what the CLI relies on, and each patch here closes one gap:
+
+- executing a change set computed no Outputs and registered no Exports (only ``CreateStack``
+  did), and a stack created by a change set could not resolve ``Fn::ImportValue``: a second
+  stack importing from the first failed, and ``cdk deploy`` printed no outputs;
+- an exception mid-execution escaped as an HTTP 500, leaving the stack "in progress"; now the
+  stack fails as on AWS (``ROLLBACK_COMPLETE`` with the reason in its events), the CLI prints the
+  cause and the next deploy replaces the stack (moto cannot undo what it already created);
+- change sets were looked up by name across all stacks, though every CDK stack uses the same
+  name; and deleting a change set that is gone raised instead of succeeding, which broke every
+  second deploy of a stack.
 """
 
 from __future__ import annotations
@@ -14,12 +19,55 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Event, Stack
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult, EmptyResult
+
+from localcloud import cfn_intrinsics, cfn_resources
 
 LOG = logging.getLogger(__name__)
 
 _original_create_change_set = CloudFormationBackend.create_change_set
+
+
+class ChangeSetNotFoundError(CloudFormationError):
+    """What CloudFormation answers for a change set that does not exist (HTTP 404); the CLI
+    waits for a deleted change set until it gets this."""
+
+    code = "ChangeSetNotFoundException"
+
+
+def _matching(
+    backend: CloudFormationBackend, name_or_id: str, stack_name: str | None
+) -> list[ChangeSet]:
+    """Change sets with this id, or this name in this stack (name or id) when one is given."""
+    if name_or_id in backend.change_sets:
+        return [backend.change_sets[name_or_id]]
+    return [
+        change_set
+        for change_set in backend.change_sets.values()
+        if change_set.change_set_name == name_or_id
+        and stack_name in (None, change_set.stack_name, change_set.stack_id)
+    ]
+
+
+def _describe_change_set(
+    self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
+) -> ChangeSet:
+    found = _matching(self, change_set_name, stack_name)
+    if not found:
+        raise ChangeSetNotFoundError(f"ChangeSet [{change_set_name}] does not exist")
+    return found[-1]
+
+
+def _delete_change_set(
+    self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
+) -> None:
+    # CloudFormation answers success for a change set that is already gone; the CLI deletes
+    # its change set "if it exists" before every update.
+    for change_set in _matching(self, change_set_name, stack_name):
+        self.change_sets.pop(change_set.change_set_id, None)
 
 
 def _share_exports(backend: CloudFormationBackend, stack: Stack) -> None:
@@ -34,27 +82,19 @@ def _create_change_set(self: CloudFormationBackend, *args: Any, **kwargs: Any) -
     return change_set_id, stack_id
 
 
-def _delete_change_set(self: CloudFormationBackend, change_set_name: str) -> None:
-    # CloudFormation answers success for a change set that is already gone; the CDK CLI relies
-    # on that before every update ("cleanupOldChangeset"). Moto raised UnboundLocalError (a 500).
-    for change_set_id, change_set in list(self.change_sets.items()):
-        if change_set_name in (change_set_id, change_set.change_set_name):
-            del self.change_sets[change_set_id]
-
-
-def _resource_events(stack: Stack, status: str) -> None:
-    """Record one event per created resource, so the CLI's progress counter reaches the end."""
-    for logical_id in stack.resource_map.resources:
-        resource = stack.resource_map._parsed_resources.get(logical_id)
-        if resource is None:
-            continue  # a type moto does not model: it was skipped, not created
+def _resource_events(stack: Stack, change_set: ChangeSet, status: str) -> None:
+    """One event per added or modified resource, so the CLI's progress counter ends complete."""
+    for change in change_set.changes:
+        resource = stack.resource_map._parsed_resources.get(change.logical_resource_id)
+        if change.action == "Remove" or resource is None:
+            continue  # None: a type moto does not model, skipped (server.log names it)
         stack.events.append(
             Event(
                 stack_id=stack.stack_id,
                 stack_name=stack.name,
-                logical_resource_id=logical_id,
-                physical_resource_id=getattr(resource, "physical_resource_id", logical_id),
-                resource_type=getattr(resource, "cf_resource_type", ""),
+                logical_resource_id=change.logical_resource_id,
+                physical_resource_id=getattr(resource, "physical_resource_id", ""),
+                resource_type=change.resource_type,
                 resource_status=status,
                 resource_status_reason=None,
                 resource_properties=None,
@@ -62,7 +102,7 @@ def _resource_events(stack: Stack, status: str) -> None:
         )
 
 
-def _apply(backend: CloudFormationBackend, change_set: ChangeSet, stack: Stack) -> list[Any]:
+def _apply(backend: CloudFormationBackend, change_set: ChangeSet, stack: Stack) -> None:
     """Apply the change set, then compute the stack's outputs and exports from its new template."""
     previous = {export.name for export in stack.exports}
     change_set.apply()
@@ -73,52 +113,85 @@ def _apply(backend: CloudFormationBackend, change_set: ChangeSet, stack: Stack) 
     # Resolve every output now, so one that cannot resolve fails the deploy, not a later read.
     list(stack.output_map.values())
     exports = stack.exports
-    taken = set(backend.exports) - previous
-    clash = sorted({export.name for export in exports} & taken)
+    clash = sorted({e.name for e in exports} & (set(backend.exports) - previous))
     if clash:
         raise ValidationError(message=f"Export names must be unique in a region; taken: {clash}")
     for name in previous:
         backend.exports.pop(name, None)
     for export in exports:
         backend.exports[export.name] = export
-    return exports
+
+
+def _fail(stack: Stack, change_set: ChangeSet, verb: str, exc: Exception) -> None:
+    reason = f"{type(exc).__name__}: {exc}"
+    stack._add_stack_event(f"{verb}_FAILED", resource_status_reason=reason)
+    final = "ROLLBACK_COMPLETE" if verb == "CREATE" else "UPDATE_ROLLBACK_COMPLETE"
+    stack._add_stack_event(final, resource_status_reason=reason)
+    stack.status = final
+    change_set.execution_status = "EXECUTE_FAILED"
+    change_set.status_reason = reason
 
 
 def _execute_change_set(
     self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
 ) -> None:
-    change_set = self.describe_change_set(change_set_name)
-    if change_set is None:
-        raise ValidationError(stack_name)
+    change_set = _describe_change_set(self, change_set_name, stack_name)
     stack = self.stacks[change_set.stack_id]
     _share_exports(self, stack)
     verb = "CREATE" if change_set.change_set_type == "CREATE" else "UPDATE"
     stack._add_stack_event(f"{verb}_IN_PROGRESS", resource_status_reason="User Initiated")
+    previous = (stack.template, stack.template_dict, stack.output_map)
     try:
         _apply(self, change_set, stack)
     except Exception as exc:
         LOG.exception("change set %s of stack %s failed", change_set_name, stack.name)
-        reason = f"{type(exc).__name__}: {exc}"
-        stack._add_stack_event(f"{verb}_FAILED", resource_status_reason=reason)
-        # Moto cannot undo the resources it already made: the stack says so in its status.
-        final = "ROLLBACK_COMPLETE" if verb == "CREATE" else "UPDATE_ROLLBACK_COMPLETE"
-        stack._add_stack_event(final, resource_status_reason=reason)
-        stack.status = final
-        change_set.execution_status = "EXECUTE_FAILED"
-        change_set.status_reason = reason
+        # Keep the outputs readable: the new ones may be what could not resolve.
+        stack.template, stack.template_dict, stack.output_map = previous
+        _fail(stack, change_set, verb, exc)
         return
     # CloudFormation drops a stack's change sets once one of them has been executed.
-    for change_set_id, other in list(self.change_sets.items()):
-        if other.stack_id == stack.stack_id:
-            del self.change_sets[change_set_id]
-    _resource_events(stack, f"{verb}_COMPLETE")
+    for other in _matching(self, change_set.change_set_name, stack.stack_id):
+        self.change_sets.pop(other.change_set_id, None)
+    _resource_events(stack, change_set, f"{verb}_COMPLETE")
     stack._add_stack_event(f"{verb}_COMPLETE")
     stack.status = f"{verb}_COMPLETE"
     change_set.execution_status = "EXECUTE_COMPLETE"
 
 
+def _previous_parameter_values(self: Stack) -> dict[str, Any]:
+    # What ``UsePreviousValue`` re-submits. For an SSM-typed parameter (the CDK's
+    # BootstrapVersion) that is the parameter's name, resolved again on update; moto re-submitted
+    # the resolved value and then looked it up as a name, failing every update of a CDK stack.
+    values = dict(self.resource_map.resolved_parameters)
+    for key, spec in (self.template_dict.get("Parameters") or {}).items():
+        if str(spec.get("Type", "")).startswith("AWS::SSM::Parameter::"):
+            values[key] = self.resource_map.input_parameters.get(key, spec.get("Default"))
+    return values
+
+
+def _response_describe_change_set(self: CloudFormationResponse) -> ActionResult:
+    change_set = self.cloudformation_backend.describe_change_set(
+        self._get_param("ChangeSetName"), self._get_param("StackName")
+    )
+    return ActionResult(change_set)
+
+
+def _response_delete_change_set(self: CloudFormationResponse) -> EmptyResult:
+    self.cloudformation_backend.delete_change_set(
+        self._get_param("ChangeSetName"), self._get_param("StackName")
+    )
+    return EmptyResult()
+
+
 def install() -> None:
-    """Patch moto's CloudFormation backend (idempotent)."""
-    CloudFormationBackend.create_change_set = _create_change_set  # type: ignore[method-assign]
-    CloudFormationBackend.execute_change_set = _execute_change_set  # type: ignore[method-assign]
-    CloudFormationBackend.delete_change_set = _delete_change_set  # type: ignore[method-assign]
+    """Patch moto's CloudFormation backend, responses and template parser (idempotent)."""
+    cfn_intrinsics.install()
+    cfn_resources.install()
+    backend, response = CloudFormationBackend, CloudFormationResponse
+    backend.create_change_set = _create_change_set  # type: ignore[method-assign]
+    backend.describe_change_set = _describe_change_set  # type: ignore[method-assign,assignment]
+    backend.delete_change_set = _delete_change_set  # type: ignore[method-assign]
+    backend.execute_change_set = _execute_change_set  # type: ignore[method-assign]
+    Stack.stack_parameters = property(_previous_parameter_values)  # type: ignore[assignment,method-assign]
+    response.describe_change_set = _response_describe_change_set  # type: ignore[method-assign]
+    response.delete_change_set = _response_delete_change_set  # type: ignore[method-assign,assignment]

@@ -11,12 +11,14 @@ the local cloud's endpoint and credentials, so boto3 inside the handler talks to
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,13 +31,14 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
+from localcloud.lambda_bootstrap import DEADLINE_ENV, REQUEST_ID_ENV, RESULT_ENV
 from localcloud.processes import kill_tree
 
 LOG = logging.getLogger(__name__)
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
-# Interpreter start-up and imports count against AWS's timeout too, but a cold Python here is
-# slower than a warm Lambda sandbox: allow this much on top of the function's own timeout.
-START_ALLOWANCE_S = 5.0
+# AWS does not count a sandbox's start-up against the function's timeout; a cold interpreter here
+# (importing boto3 and the handler's module) gets this much on top of it.
+START_ALLOWANCE_S = 3.0
 # Variables a subprocess needs to start at all; nothing else of the server's environment leaks in.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
 
@@ -75,8 +78,8 @@ def _environment(function: LambdaFunction, request_id: str, deadline_ms: int) ->
             "LAMBDA_TASK_ROOT": str(code_dir(function)),
             "_HANDLER": function.handler or "",
             "LOCALCLOUD_FUNCTION_ARN": function.function_arn,
-            "LOCALCLOUD_REQUEST_ID": request_id,
-            "LOCALCLOUD_DEADLINE_MS": str(deadline_ms),
+            REQUEST_ID_ENV: request_id,
+            DEADLINE_ENV: str(deadline_ms),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -106,30 +109,46 @@ def run(function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
     timeout_s = float(function.timeout or 3)
     event_json = event if isinstance(event, str) else json.dumps(event)
     with tempfile.TemporaryDirectory(prefix="invoke-") as scratch:
-        result_file = Path(scratch) / "result.json"
+        files = {name: Path(scratch) / name for name in ("event.json", "result.json", "log.txt")}
+        files["event.json"].write_text(event_json, encoding="utf-8")
         env = _environment(function, request_id, int((time.time() + timeout_s) * 1000))
-        env["LOCALCLOUD_LAMBDA_RESULT"] = str(result_file)
+        env[RESULT_ENV] = str(files["result.json"])
+        exit_code = _run_bootstrap(env, files["event.json"], files["log.txt"], timeout_s)
+        logs = files["log.txt"].read_text(encoding="utf-8", errors="replace")
+        if exit_code is None:
+            message = f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"
+            return _failure("Sandbox.Timedout", message), True, logs + message
+        if files["result.json"].is_file():
+            return files["result.json"].read_text(encoding="utf-8"), exit_code != 0, logs
+    message = f"RequestId: {request_id} Error: Runtime exited with status {exit_code}"
+    return _failure("Runtime.ExitError", message), True, logs + message
+
+
+def _run_bootstrap(env: dict[str, str], event: Path, log: Path, timeout_s: float) -> int | None:
+    """Run one invocation; return its exit status, or None if it timed out."""
+    # Files, not pipes: a process the handler left running would hold a pipe open. Its own
+    # process group, so what the handler leaves running ends with the invocation, as AWS ends a
+    # sandbox; it stays the server's descendant, so stopping the server ends it too.
+    with open(event, "rb") as stdin, open(log, "wb") as stdout:
         proc = subprocess.Popen(
             [_settings.get("python", sys.executable), str(BOOTSTRAP)],
             cwd=env["LAMBDA_TASK_ROOT"],
             env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+            stdin=stdin,
+            stdout=stdout,
             stderr=subprocess.STDOUT,
-            text=True,
+            start_new_session=True,
         )
-        try:
-            logs, _ = proc.communicate(event_json, timeout=timeout_s + START_ALLOWANCE_S)
-        except subprocess.TimeoutExpired:
-            kill_tree(proc.pid, grace_s=1.0)
-            logs, _ = proc.communicate()
-            message = f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"
-            return _failure("Sandbox.Timedout", message), True, logs + message
-        if result_file.is_file():
-            payload = result_file.read_text(encoding="utf-8")
-            return payload, proc.returncode != 0, logs
-    message = f"RequestId: {request_id} Error: Runtime exited with error: exit status {proc.returncode}"
-    return _failure("Runtime.ExitError", message), True, logs + message
+    try:
+        code = proc.wait(timeout=timeout_s + START_ALLOWANCE_S)
+    except subprocess.TimeoutExpired:
+        kill_tree(proc.pid, grace_s=1.0)
+        proc.wait()
+        return None
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    return code
 
 
 def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
@@ -137,7 +156,9 @@ def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, 
     started = time.monotonic()
     payload, failed, logs = run(self, {} if event is None else event)
     LOG.info(
-        "lambda %s %s in %.1f s", self.function_name, "failed" if failed else "ok",
+        "lambda %s %s in %.1f s",
+        self.function_name,
+        "failed" if failed else "ok",
         time.monotonic() - started,
     )
     self.save_logs(logs)

@@ -49,10 +49,9 @@ def alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    with contextlib.suppress(OSError):
-        with open(f"/proc/{pid}/stat") as stat:
-            # The state follows the parenthesised command name; "Z" is a zombie awaiting reaping.
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as stat:
+        # The state follows the parenthesised command name; "Z" is a zombie awaiting reaping.
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     return True
 
 

@@ -17,8 +17,10 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from moto.moto_server.werkzeug_app import (
@@ -34,6 +36,7 @@ from localcloud.server import STATE_FILE
 
 LOG = logging.getLogger("localcloud")
 HOST = "127.0.0.1"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 SAGEMAKER_PLUGIN = "localcloud.sagemaker"
 
 
@@ -54,11 +57,11 @@ def install_patches(state_dir: Path, endpoint_url: str) -> list[str]:
     return applied
 
 
-def _watch_parent(parent_pid: int, stop: threading.Event, shutdown: object) -> None:
+def _watch_parent(parent_pid: int, stop: threading.Event, shutdown: Callable[[str], None]) -> None:
     # A parent killed by a signal runs no cleanup: the server must notice on its own.
     while not stop.wait(0.5):
         if os.getppid() != parent_pid or not alive(parent_pid):
-            shutdown(f"parent process {parent_pid} ended")  # type: ignore[operator]
+            shutdown(f"parent process {parent_pid} ended")
             return
 
 
@@ -70,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent-pid", type=int, help="stop when this process ends")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     state_dir: Path = args.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     endpoint_url = f"http://localhost:{args.port}"
@@ -98,14 +101,30 @@ def main(argv: list[str] | None = None) -> int:
         ).start()
 
     state = {"pid": os.getpid(), "port": args.port, "endpoint_url": endpoint_url}
-    (state_dir / STATE_FILE).write_text(json.dumps({**state, "started": time.time()}))
+    staged = state_dir / f".{STATE_FILE}.tmp"
+    staged.write_text(json.dumps({**state, "started": time.time()}))
+    staged.replace(state_dir / STATE_FILE)  # atomic: `find()` never reads half a file
     LOG.info("local cloud at %s (pid %d), extensions: %s", endpoint_url, os.getpid(), applied)
     try:
         server.serve_forever()
     finally:
-        kill_tree(os.getpid(), include_root=False)
+        _stop_jobs()
         LOG.info("stopped")
     return 0
+
+
+def _stop_jobs() -> None:
+    """Let extensions stop their jobs in order, then end whatever is still running."""
+    plugin = sys.modules.get(SAGEMAKER_PLUGIN)
+    shutdown = getattr(plugin, "shutdown", None)
+    if shutdown is not None:
+        try:
+            shutdown()
+        except Exception:
+            LOG.exception(
+                "%s.shutdown() failed; its processes are killed instead", SAGEMAKER_PLUGIN
+            )
+    kill_tree(os.getpid(), include_root=False)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,12 @@ from moto.core.responses import ActionResult
 from moto.moto_api._internal.models import moto_api_backend
 from moto.stepfunctions import models, responses
 from moto.stepfunctions.models import StateMachine
+from moto.stepfunctions.parser.api import ExecutionStatus
+from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.models import (
     StepFunctionsParserBackend,
     stepfunctions_parser_backends,
 )
-from moto.stepfunctions.parser.api import ExecutionStatus
-from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.responses import StepFunctionResponse
 from moto.stepfunctions.utils import cfn_to_api_tags
 

@@ -129,4 +129,23 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> ProjectConfig:
         environments[name] = loader.build(
             EnvironmentConfig, value_node, f"environments.{name}", name=name
         )
-    return ProjectConfig(pipeline=pipeline, environments=environments)
+    try:
+        return ProjectConfig(pipeline=pipeline, environments=environments)
+    except FieldError as error:
+        # Rules across environments name the field by its full path from the top of the file.
+        loader.fail(_node_at(root, error.field), error.field, str(error))
+
+
+def _node_at(root: yaml.MappingNode, dotted: str) -> yaml.Node:
+    """The value node at a dotted path such as ``environments.prod.serving_model``.
+
+    Falls back to the deepest mapping on the way when a key is absent (a field left to its
+    default), so the message still points at the right section.
+    """
+    node: yaml.Node = root
+    for key in dotted.split("."):
+        children = {k.value: v for k, v in node.value} if isinstance(node, yaml.MappingNode) else {}
+        if key not in children:
+            break
+        node = children[key]
+    return node

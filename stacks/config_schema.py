@@ -11,13 +11,23 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from stacks.serving.instances import gpus_per_instance
+
 ENVIRONMENT_NAMES = ("local", "dev", "staging", "prod")
+# The GitOps pipeline deploys these in order; the release owner approves before the last.
+PROMOTION_ORDER = ("dev", "staging", "prod")
+# The pipeline smoke-tests this environment's endpoint; prod may only serve what it served.
+SMOKE_TESTED_ENVIRONMENT = "staging"
 EVALUATION_METRICS = ("exact_match", "rouge_l", "execution_match", "sql_valid")
 APPROVAL_STATUSES = ("Approved", "PendingManualApproval")
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+_IMAGE_URI = re.compile(
+    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*"
+    r"(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$"
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MODEL_PIN = re.compile(
     r"^(arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[\w-]+/\d+|s3://[a-z0-9.-]{3,63}/.+)$"
@@ -39,6 +49,22 @@ def _check(ok: bool, field_name: str, message: str) -> None:
 
 def _positive(value: int, field_name: str) -> None:
     _check(value >= 1, field_name, f"must be at least 1, got {value}")
+
+
+def _model_package_arn_part(pin: str | None, index: int) -> str | None:
+    if pin is None or not pin.startswith("arn:"):
+        return None
+    return pin.split(":")[index]
+
+
+def model_package_region(pin: str | None) -> str | None:
+    """The region of a model package ARN pin; None for an S3 pin or no pin."""
+    return _model_package_arn_part(pin, 3)
+
+
+def model_package_account(pin: str | None) -> str | None:
+    """The account of a model package ARN pin; None for an S3 pin or no pin."""
+    return _model_package_arn_part(pin, 4)
 
 
 @dataclass(frozen=True)
@@ -82,6 +108,8 @@ class ProcessingConfig:
     """The data preparation and evaluation Processing jobs."""
 
     instance_type: str
+    max_runtime_minutes: int = 120
+    volume_size_gb: int = 30
 
     def __post_init__(self) -> None:
         _check(
@@ -89,6 +117,27 @@ class ProcessingConfig:
             "instance_type",
             f"must look like ml.m5.xlarge, got {self.instance_type!r}",
         )
+        _positive(self.max_runtime_minutes, "max_runtime_minutes")
+        _positive(self.volume_size_gb, "volume_size_gb")
+
+
+@dataclass(frozen=True)
+class ImagesConfig:
+    """Container images that replace the pinned ones (stacks/workflow/images.py); null keeps them."""
+
+    training: str | None = None
+    processing: str | None = None
+    serving: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("training", "processing", "serving"):
+            uri = getattr(self, name)
+            _check(
+                uri is None or bool(_IMAGE_URI.match(uri)),
+                name,
+                "must be an ECR image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/"
+                f"repository:tag (or @sha256:digest), got {uri!r}",
+            )
 
 
 @dataclass(frozen=True)
@@ -131,6 +180,9 @@ class EndpointConfig:
     max_model_len: int = 4096
     max_concurrency: int = 64
     invocations_per_instance: int = 200
+    data_capture_percent: int = 100
+    latency_alarm_seconds: int = 30
+    bake_minutes: int = 10
 
     def __post_init__(self) -> None:
         _check(
@@ -138,6 +190,10 @@ class EndpointConfig:
             "instance_type",
             f"must look like ml.g5.2xlarge, got {self.instance_type!r}",
         )
+        try:
+            gpus_per_instance(self.instance_type)
+        except ValueError as error:
+            raise FieldError("instance_type", str(error)) from None
         _positive(self.min_instances, "min_instances")
         _check(
             self.max_instances >= self.min_instances,
@@ -147,6 +203,18 @@ class EndpointConfig:
         _positive(self.max_model_len, "max_model_len")
         _positive(self.max_concurrency, "max_concurrency")
         _positive(self.invocations_per_instance, "invocations_per_instance")
+        _check(
+            0 <= self.data_capture_percent <= 100,
+            "data_capture_percent",
+            f"must be between 0 and 100, got {self.data_capture_percent}",
+        )
+        _positive(self.latency_alarm_seconds, "latency_alarm_seconds")
+        # SageMaker's wait between traffic shifts and before the old fleet goes is at most 1 h.
+        _check(
+            1 <= self.bake_minutes <= 60,
+            "bake_minutes",
+            f"must be between 1 and 60, got {self.bake_minutes}",
+        )
 
 
 @dataclass(frozen=True)
@@ -169,6 +237,7 @@ class EnvironmentConfig:
     evaluation: EvaluationConfig
     endpoint: EndpointConfig
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    images: ImagesConfig = field(default_factory=ImagesConfig)
     retain_data: bool = True
     model_approval: Literal["Approved", "PendingManualApproval"] = "PendingManualApproval"
     serving_model: str | None = None
@@ -196,6 +265,13 @@ class EnvironmentConfig:
                 "serving_model",
                 "must be a model package version ARN (arn:aws:sagemaker:REGION:ACCOUNT:"
                 f"model-package/GROUP/N) or an s3:// model prefix, got {self.serving_model!r}",
+            )
+            pin_region = model_package_region(self.serving_model)
+            _check(
+                pin_region in (None, self.region),
+                "serving_model",
+                f"is a model package in {pin_region}, but this environment runs in "
+                f"{self.region}: SageMaker serves model packages only in their own region",
             )
         for email in self.notification_emails:
             _check(
@@ -248,6 +324,45 @@ class ProjectConfig:
 
     pipeline: PipelineConfig
     environments: dict[str, EnvironmentConfig]
+
+    def __post_init__(self) -> None:
+        self._check_promotion_path()
+        self._check_model_package_accounts()
+
+    def _check_promotion_path(self) -> None:
+        """prod serves only the model staging serves: the one the pipeline smoke-tested."""
+        prod = self.environments.get("prod")
+        if prod is None or prod.serving_model is None:
+            return
+        staging = self.environments.get(SMOKE_TESTED_ENVIRONMENT)
+        staging_pin = staging.serving_model if staging else None
+        where = f"environments.{SMOKE_TESTED_ENVIRONMENT}.serving_model"
+        if staging_pin is None:
+            raise FieldError(
+                "environments.prod.serving_model",
+                f"pins {prod.serving_model}, but {where} pins nothing: a model reaches prod "
+                f"only through {SMOKE_TESTED_ENVIRONMENT}; pin the same model there in the same "
+                "change (the pipeline smoke-tests it there before the prod approval)",
+            )
+        _check(
+            prod.serving_model == staging_pin,
+            "environments.prod.serving_model",
+            f"pins {prod.serving_model}, but {where} pins {staging_pin}: prod may only serve "
+            f"the model {SMOKE_TESTED_ENVIRONMENT} serves; pin the same model in both",
+        )
+
+    def _check_model_package_accounts(self) -> None:
+        """A model package pinned from another account must live in a configured environment."""
+        accounts = {env.account for env in self.environments.values()}
+        for name, env in self.environments.items():
+            account = model_package_account(env.serving_model)
+            _check(
+                account is None or account in accounts,
+                f"environments.{name}.serving_model",
+                f"is a model package in account {account}, which is no configured environment's "
+                "account; the stacks grant cross-account reads only between configured "
+                f"environments (accounts: {', '.join(sorted(accounts))})",
+            )
 
     def environment(self, name: str) -> EnvironmentConfig:
         """The named environment, or an error listing the known ones."""

@@ -6,15 +6,25 @@ from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
 from stacks.config_schema import EnvironmentConfig
+from stacks.serving.promotion import CrossAccountLinks, share_registry
+from stacks.serving.serving_stack import ServingStack
 from stacks.storage import StorageStack
+from stacks.workflow import TrainingWorkflowStack
 
 
 class FineTuningStage(Stage):
     """Everything one account runs: storage, the training workflow and the serving endpoint."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        links: CrossAccountLinks | None = None,
+        **kwargs,
     ) -> None:
+        """``links``: what other accounts may use here (``promotion.cross_account_links``)."""
         super().__init__(
             scope,
             construct_id,
@@ -22,5 +32,16 @@ class FineTuningStage(Stage):
             **kwargs,
         )
         self.storage = StorageStack(self, "Storage", config=config)
+        self.workflow = TrainingWorkflowStack(self, "Workflow", config=config, storage=self.storage)
+        links = links or CrossAccountLinks()
+        self.serving = ServingStack(
+            self,
+            "Serving",
+            config=config,
+            storage=self.storage,
+            topic=self.workflow.topic,
+            links=links,
+        )
+        share_registry(self.workflow.node.find_child("ModelPackageGroup"), links.model_readers)
         Tags.of(self).add("project", "llm-finetune")
         Tags.of(self).add("environment", config.name)

@@ -33,8 +33,12 @@ RETRYABLE_CODES = {
     "InternalDependencyException",
     "ModelNotReadyException",
 }
-TRANSIENT_ERRORS = (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError,
-                    ConnectionClosedError)  # fmt: skip
+TRANSIENT_ERRORS = (
+    ReadTimeoutError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ConnectionClosedError,
+)
 
 
 @dataclass
@@ -159,4 +163,3 @@ def ask_all(
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         answers = list(pool.map(one, prompts))
     return answers, time.perf_counter() - started
-

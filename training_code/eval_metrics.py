@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 from rouge_score import rouge_scorer
-
 from sql_metrics import check_sql
 
 # The metrics the quality gate can be set on; report["metrics"] has each of them.

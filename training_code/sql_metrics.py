@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-ROWS_PER_TABLE = 12
+ROWS_PER_TABLE = 16
 TIME_LIMIT_S = 2.0
 MAX_RESULT_ROWS = 10_000
 
@@ -54,6 +54,8 @@ def _fill(conn: sqlite3.Connection, reference: str, seed: int) -> None:
     rng = random.Random(seed)
     strings, numbers = _literals(reference)
     high = int(max(numbers, default=100) * 2) + 10
+    # Each literal and its neighbours, so `> 30` and `> 31` select different rows.
+    near = [v for n in numbers for v in (n - 1, n, n + 1)]
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     for table in tables:
         columns = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
@@ -63,7 +65,7 @@ def _fill(conn: sqlite3.Connection, reference: str, seed: int) -> None:
             for _cid, _name, declared, *_ in columns:
                 numeric = any(k in (declared or "").upper() for k in ("INT", "REAL", "NUM", "FLOA"))
                 if numeric:
-                    pool = [*numbers, rng.randint(0, high)]
+                    pool = [*near, rng.randint(0, high)]
                     value: Any = rng.choice(pool)
                     row.append(int(value) if float(value).is_integer() else value)
                 else:
@@ -87,7 +89,10 @@ def _run(conn: sqlite3.Connection, query: str) -> list[tuple[Any, ...]]:
     deadline = time.monotonic() + TIME_LIMIT_S
     conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
     try:
-        rows = conn.execute(query).fetchmany(MAX_RESULT_ROWS + 1)
+        cursor = conn.execute(query)
+        if cursor.description is None:  # empty text, a comment: nothing was asked
+            raise sqlite3.ProgrammingError("not a query that returns rows")
+        rows = cursor.fetchmany(MAX_RESULT_ROWS + 1)
     finally:
         conn.set_progress_handler(None, 0)
     return [tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in rows]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import atexit
 from pathlib import Path
 
-from localcloud.sagemaker import moto_patches, registry, sfn_patches
+from localcloud.sagemaker import cfn_resources, moto_patches, registry, sfn_patches
 from localcloud.sagemaker.settings import LOCAL_SERVER, Settings, configure
 
 __all__ = ["install", "running_pids", "shutdown", "uninstall"]
@@ -61,6 +61,7 @@ def install(
     )
     moto_patches.apply()
     sfn_patches.apply()
+    cfn_resources.register()
     if not _exit_hook_registered:
         atexit.register(shutdown)
         _exit_hook_registered = True

@@ -89,8 +89,16 @@ class Deployment:
                 f"Failed to download model data for container: {type(error).__name__}: {error}"
             ) from error
         self.port = free_port()
-        argv = [self.settings.python, str(server), "--model-dir", str(self.sandbox.model_dir),
-                "--port", str(self.port), "--host", HOST]  # fmt: skip
+        argv = [
+            self.settings.python,
+            str(server),
+            "--model-dir",
+            str(self.sandbox.model_dir),
+            "--port",
+            str(self.port),
+            "--host",
+            HOST,
+        ]
         environment = rewrite(self.container.get("Environment") or {}, self.sandbox.root)
         env = self.settings.process_env(self.region, environment)
         self.sink.write(f"[localcloud] running: {' '.join(argv)}")

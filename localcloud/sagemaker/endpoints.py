@@ -78,9 +78,11 @@ class EndpointRun:
 
     def _spawn(self, config_name: str, updating: bool) -> None:
         thread = threading.Thread(
-            target=self._deploy, args=(config_name, updating), name=f"endpoint-{self.name}",
+            target=self._deploy,
+            args=(config_name, updating),
+            name=f"endpoint-{self.name}",
             daemon=True,
-        )  # fmt: skip
+        )
         self._threads.append(thread)
         thread.start()
 
@@ -102,7 +104,12 @@ class EndpointRun:
                 self._set_status("InService" if updating else "Failed", reason[:1024])
             return
         with self._lock:
-            old, self.active, self._pending = self.active, deployment, None
+            cancelled = self._cancel.is_set()  # deleted between the ping and now
+            if not cancelled:
+                old, self.active, self._pending = self.active, deployment, None
+        if cancelled:
+            deployment.terminate()
+            return
         if old is not None:
             old.terminate()
         if updating:
@@ -132,9 +139,13 @@ class EndpointRun:
             f"{variant['VariantName']}/local-{self._generation}-{int(time.time())}",
         )
         return Deployment(
-            self.settings, OptMl(root), container, variant["VariantName"],
-            self.backend.region_name, sink,
-        )  # fmt: skip
+            self.settings,
+            OptMl(root),
+            container,
+            variant["VariantName"],
+            self.backend.region_name,
+            sink,
+        )
 
     def _watch(self, deployment: Deployment) -> None:
         """Ships the server's logs and notices if it dies while it is the active one."""

@@ -16,7 +16,8 @@ _FORWARDED_HEADERS = ("Content-Type", "Accept", "X-Amzn-SageMaker-Custom-Attribu
 
 
 def _error(status: int, code: str, body: dict[str, Any]) -> tuple[int, dict[str, str], str]:
-    headers = {"x-amzn-ErrorType": code, "Content-Type": "application/json"}
+    # moto takes the status of a handler's answer from its "status" header.
+    headers = {"x-amzn-ErrorType": code, "Content-Type": "application/json", "status": str(status)}
     return status, headers, json.dumps(body)
 
 

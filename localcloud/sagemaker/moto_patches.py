@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -140,6 +141,47 @@ def _update_endpoint(self: SageMakerResponse) -> ActionResult:
     return ActionResult({"EndpointArn": endpoint.arn})
 
 
+def _update_model_package(
+    self: SageMakerModelBackend,
+    model_package_arn: str,
+    model_approval_status: str | None,
+    approval_description: str | None,
+    customer_metadata_properties: dict[str, str] | None,
+    customer_metadata_properties_to_remove: list[str],
+    additional_inference_specifications_to_add: list[Any] | None,
+) -> str:
+    """moto's version clears the fields a request leaves out; SageMaker keeps them."""
+    package = self.model_packages.get(
+        self.model_package_name_mapping.get(model_package_arn, model_package_arn)
+    )
+    if package is None:
+        raise ValidationError(f"Model package {model_package_arn} not found")
+    if model_approval_status is not None:
+        package.set_model_approval_status(model_approval_status)
+    if approval_description is not None:
+        package.approval_description = approval_description
+    if customer_metadata_properties:
+        package.customer_metadata_properties = {
+            **(package.customer_metadata_properties or {}),
+            **customer_metadata_properties,
+        }
+    if package.customer_metadata_properties:
+        package.remove_customer_metadata_property(customer_metadata_properties_to_remove)
+    package.add_additional_inference_specifications(additional_inference_specifications_to_add)
+    package.modifications_done()
+    return package.arn
+
+
+def _reset(self: SageMakerModelBackend) -> None:
+    # POST /moto-api/reset forgets the jobs and endpoints: their processes must go too. Not
+    # waited for here: moto holds its backend lock during a reset, and stopping ships the last
+    # log lines to CloudWatch Logs through this same server.
+    threading.Thread(
+        target=registry.stop_all, args=(self.account_id, self.region_name), daemon=True
+    ).start()
+    _ORIGINALS["backend.reset"](self)
+
+
 def _accept_any_instance_type(*_args: Any, **_kwargs: Any) -> None:
     """Instance types are not simulated: any ``ml.*`` type the caller names is accepted."""
 
@@ -170,6 +212,8 @@ def apply() -> None:
         ("create_endpoint", _create_endpoint),
         ("delete_endpoint", _delete_endpoint),
         ("stop_processing_job", _stop_processing_job),
+        ("update_model_package", _update_model_package),
+        ("reset", _reset),
     ):
         _ORIGINALS[f"backend.{name}"] = _PATCHES.set(backend, name, value)
     _PATCHES.set(FakeEndpointConfig, "validate_instance_type", _accept_any_instance_type)

@@ -15,6 +15,7 @@ from typing import IO
 from localcloud.sagemaker.logsink import LogSink
 
 _TAIL_LINES = 200
+_MAX_LINE_BYTES = 64 * 1024
 
 
 class ManagedProcess:
@@ -109,7 +110,8 @@ class ManagedProcess:
             pump.join(timeout=5)
 
     def _pump(self, stream: IO[bytes], tail: deque[str]) -> None:
-        for raw in iter(stream.readline, b""):
+        # Bounded reads: a progress bar redrawn with carriage returns never ends its line.
+        for raw in iter(lambda: stream.readline(_MAX_LINE_BYTES), b""):
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
             tail.append(line)
             self._sink.write(line)

@@ -50,10 +50,10 @@ def running_pids() -> list[int]:
     return [pid for run in runs for pid in run.pids()]
 
 
-def stop_all() -> None:
-    """Stops every job and endpoint and forgets them (the local cloud is shutting down)."""
+def stop_all(account: str | None = None, region: str | None = None) -> None:
+    """Stops every job and endpoint (of one account and region, if given) and forgets them."""
     with _lock:
-        runs = list(_runs.values())
-        _runs.clear()
+        keys = [k for k in _runs if account in (None, k[1]) and region in (None, k[2])]
+        runs = [_runs.pop(k) for k in keys]
     for run in runs:
         run.stop()

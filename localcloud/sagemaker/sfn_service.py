@@ -131,9 +131,25 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):
         ):
             raise ValueError(f"The resource provided {arn} does not support .{condition}")
 
+    def _eval_parameters(self, env: Environment) -> dict:
+        # moto drops fields the API does not know; Step Functions refuses to start the task.
+        parameters: dict = {}
+        if self.parargs is not None:
+            self.parargs.eval(env=env)
+            parameters = env.stack.pop()
+        unknown = sorted(set(parameters) - (self._get_supported_parameters() or set()))
+        if unknown:
+            cause = (
+                f"The Parameters '{to_json_str(parameters)}' could not be used to start the Task: "
+                f'[The field "{unknown[0]}" is not supported by Step Functions]'
+            )
+            raise FailureEventException(self._failure(env, "States.Runtime", cause))
+        return parameters
+
     def _failure(self, env: Environment, error: str, cause: str) -> FailureEvent:
-        name = StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed)
-        if not error.startswith("States."):
+        if error.startswith("States."):
+            name = StatesErrorName(typ=StatesErrorNameType.from_name(error))
+        else:
             name = CustomErrorName(error)
         return FailureEvent(
             env=env,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import re
 import time
 from typing import Any
 
 from moto.core.utils import utcnow
 
-from localcloud.sagemaker import contract, s3io
+from localcloud.sagemaker import contract, s3io, training_inputs
 from localcloud.sagemaker.jobrun import JobError, JobRun, Outcome, interpreter
 from localcloud.sagemaker.logsink import LogSink
 from localcloud.sagemaker.opt_ml import rewrite
@@ -71,11 +70,11 @@ class TrainingRun(JobRun):
         sandbox = self.fresh_sandbox()
         raw = rewrite(self.request.get("HyperParameters") or {}, sandbox.root)
         decoded = contract.decode(raw)
-        self._write_config(raw)
+        training_inputs.write_config(sandbox, self.request, raw)
         self._transition("Downloading", "Downloading input data")
-        channels = self._download_channels(s3)
-        self._download_code(s3, decoded)
-        checkpoints = self._checkpoint_sync(s3)
+        channels = training_inputs.download_channels(s3, sandbox, self.request)
+        training_inputs.download_code(s3, sandbox, decoded)
+        checkpoints = training_inputs.prepare_checkpoints(s3, sandbox, self.request)
         if self.stop_requested:
             return "Stopped", None
         argv, env = self._command(decoded, channels)
@@ -128,65 +127,6 @@ class TrainingRun(JobRun):
         job.failure_reason = reason
         job.training_job_status = status
         self._transition(secondary, message, final=True)
-
-    def _write_config(self, hyperparameters: dict[str, str]) -> None:
-        config = self.sandbox.input_config_dir
-        instance_type = self.request.get("ResourceConfig", {}).get("InstanceType", "local")
-        (config / "hyperparameters.json").write_text(json.dumps(hyperparameters, indent=2))
-        (config / "resourceconfig.json").write_text(
-            json.dumps(
-                {
-                    "current_host": contract.HOST,
-                    "hosts": [contract.HOST],
-                    "current_instance_type": instance_type,
-                },
-                indent=2,
-            )
-        )
-        (config / "inputdataconfig.json").write_text(
-            json.dumps(
-                {
-                    c["ChannelName"]: {k: v for k, v in c.items() if k != "DataSource"}
-                    for c in self.request.get("InputDataConfig") or []
-                },
-                indent=2,
-            )
-        )
-
-    def _download_channels(self, s3: Any) -> list[str]:
-        names = []
-        for channel in self.request.get("InputDataConfig") or []:
-            name = channel["ChannelName"]
-            source = channel.get("DataSource", {}).get("S3DataSource")
-            if source is None:
-                raise JobError(f"ClientError: channel {name!r} has no S3DataSource")
-            target = self.sandbox.channel_dir(name)
-            target.mkdir(parents=True, exist_ok=True)
-            if source.get("S3DataType") == "ManifestFile":
-                s3io.download_manifest(s3, source["S3Uri"], target)
-            else:
-                s3io.download_prefix(s3, source["S3Uri"], target)
-            names.append(name)
-        return names
-
-    def _download_code(self, s3: Any, decoded: dict[str, Any]) -> None:
-        submit = decoded.get(contract.SUBMIT_DIRECTORY)
-        if isinstance(submit, str) and submit.startswith("s3://"):
-            s3io.download_and_extract(s3, submit, self.sandbox.code_dir)
-
-    def _checkpoint_sync(self, s3: Any) -> s3io.DirSync | None:
-        config = self.request.get("CheckpointConfig") or {}
-        if not config.get("S3Uri"):
-            return None
-        local = config.get("LocalPath") or "/opt/ml/checkpoints"
-        folder = self.sandbox.local(local)
-        folder.mkdir(parents=True, exist_ok=True)
-        bucket, prefix = s3io.split_uri(config["S3Uri"])
-        if s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount"):
-            s3io.download_prefix(s3, config["S3Uri"], folder)  # resume from the last run
-        sync = s3io.DirSync(s3, folder, config["S3Uri"])
-        sync.mark_present()
-        return sync
 
     def _periodic_sync(self, checkpoints: s3io.DirSync) -> None:
         if time.monotonic() - self._last_sync >= self.settings.checkpoint_sync_s:

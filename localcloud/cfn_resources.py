@@ -1,0 +1,126 @@
+"""Resource types in CloudFormation templates that moto's models get wrong or lack.
+
+- A type moto does not model (``AWS::CloudWatch::Alarm``, ``AWS::S3::BucketPolicy``,
+  ``AWS::ApplicationAutoScaling::*`` ...) was skipped, so any ``Ref``/``Fn::GetAtt`` to it failed
+  the whole stack ("references undefined resource"). It is now *recorded, not emulated*: it gets
+  a name and an ARN that references resolve to, a warning in ``server.log``, and no behaviour.
+- ``AWS::KMS::Key`` with ``Tags`` (every CDK key once stack tags are set) failed with
+  ``KeyError: 'TagKey'``: moto handed CloudFormation's ``{Key, Value}`` tags to a tagger that
+  expects KMS's ``{TagKey, TagValue}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from moto.cloudformation import parsing
+from moto.core.common_models import CloudFormationModel
+from moto.kms.models import Key
+
+LOG = logging.getLogger(__name__)
+_original_class_from_type = parsing.resource_class_from_type
+
+
+class Unemulated(CloudFormationModel):
+    """A resource of a type moto does not model: named, given an ARN, otherwise inert."""
+
+    def __init__(self, resource_type: str, name: str, account_id: str, region: str) -> None:
+        self.resource_type = resource_type
+        self.name = name
+        service, kind = [*resource_type.split("::")[1:], "", ""][:2]
+        self.arn = f"arn:aws:{service.lower()}:{region}:{account_id}:{kind.lower()}/{name}"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::LocalCloud::Unemulated"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn if attribute_name.endswith("Arn") else self.name
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Unemulated:
+        resource_type = kwargs.get("ResourceType") or cloudformation_json["Type"]
+        LOG.warning("%s %s is recorded, not emulated", resource_type, kwargs.get("LogicalId"))
+        return cls(resource_type, resource_name, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        return None
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        return None
+
+    def is_created(self) -> bool:
+        return True
+
+
+def _resource_class_from_type(resource_type: str) -> type[CloudFormationModel]:
+    if resource_type in parsing.NULL_MODELS or resource_type.startswith("Custom::"):
+        return _original_class_from_type(resource_type)
+    if resource_type not in parsing.get_model_map():
+        return Unemulated
+    return _original_class_from_type(resource_type)
+
+
+_original_key_create = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _key_create(
+    cls: type[Key],
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Key:
+    properties = cloudformation_json.setdefault("Properties", {})
+    properties["Tags"] = [
+        {"TagKey": tag["Key"], "TagValue": tag["Value"]} if "Key" in tag else tag
+        for tag in properties.get("Tags", [])
+    ]
+    return _original_key_create(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    )
+
+
+def install() -> None:
+    """Patch the resource models (idempotent)."""
+    parsing.resource_class_from_type = _resource_class_from_type
+    Key.create_from_cloudformation_json = classmethod(_key_create)  # type: ignore[method-assign,assignment]

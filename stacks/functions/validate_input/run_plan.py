@@ -1,0 +1,134 @@
+"""Turns a validated input into the per-run parts of the run's SageMaker requests.
+
+The state machine holds everything that is the same for every run (images, instance types,
+roles, keys, network); this module adds what depends on the input: resource names, the run's
+S3 locations, the job inputs and arguments, and the training hyperparameters. Fragments that
+hold lists whose length varies with the input (a ``model`` channel only for an S3 base model)
+are built here because the state language cannot concatenate lists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import workflow_contract as contract
+from run_settings import Settings
+
+
+def _processing_input(name: str, s3_uri: str, local_path: str) -> dict[str, Any]:
+    return {
+        "InputName": name,
+        "S3Input": {
+            "S3Uri": s3_uri,
+            "LocalPath": local_path,
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+            "S3CompressionType": "None",
+        },
+    }
+
+
+def _channel(name: str, s3_uri: str) -> dict[str, Any]:
+    return {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": s3_uri,
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+        "CompressionType": "None",
+    }
+
+
+def hyperparameter_value(value: str | int | float | bool) -> str:
+    """SageMaker takes strings; booleans are written the way JSON (and the toolkit) reads them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else repr(value)
+
+
+def plan(run: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """``run`` (from ``execution_input.normalise``) plus names, locations and request parts."""
+    run_name = run["run_name"]
+    names = {key: run_name + suffix for key, suffix in contract.NAME_SUFFIXES.items()}
+    key_prefix = f"{contract.RUNS_PREFIX}{run_name}/"
+    root = f"s3://{settings.artifacts_bucket}/{key_prefix}"
+    uris = {
+        "run": root,
+        "data": f"{root}data/",
+        "checkpoints": f"{root}checkpoints/",
+        "model_output": f"{root}model/",
+        "evaluation": f"{root}evaluation/",
+        "report": f"{root}evaluation/{contract.REPORT_FILE}",
+    }
+    report = {
+        "bucket": settings.artifacts_bucket,
+        "key": f"{key_prefix}evaluation/{contract.REPORT_FILE}",
+    }
+    return {
+        **run,
+        "names": names,
+        "uris": uris,
+        "report": report,
+        "prepare": _prepare(run, uris, settings),
+        "training": _training(run, uris, settings),
+        "evaluate": _evaluate(run, names, uris, settings),
+    }
+
+
+def _prepare(run: dict[str, Any], uris: dict[str, str], settings: Settings) -> dict[str, Any]:
+    dataset = run["dataset"]
+    inputs = [_processing_input("code", settings.code_uri, contract.PROCESSING_CODE_DIR)]
+    arguments = ["--output-dir", contract.PROCESSING_OUTPUT_DIR]
+    if "s3_uri" in dataset:
+        inputs.append(_processing_input("data", dataset["s3_uri"], contract.PREPARE_INPUT_DIR))
+        arguments += ["--input-dir", contract.PREPARE_INPUT_DIR, "--format", dataset["format"]]
+    else:
+        arguments += ["--hf-dataset-id", dataset["hf_dataset_id"]]
+    arguments += ["--on-bad-record", dataset["on_bad_record"]]
+    return {"inputs": inputs, "arguments": arguments}
+
+
+def _training(run: dict[str, Any], uris: dict[str, str], settings: Settings) -> dict[str, Any]:
+    channels = [
+        _channel("train", f"{uris['data']}train/"),
+        _channel("validation", f"{uris['data']}validation/"),
+    ]
+    hyperparameters = {
+        "sagemaker_program": contract.TRAINING_PROGRAM,
+        "sagemaker_submit_directory": settings.code_uri,
+        "recipe": run["recipe"],
+        "checkpoint_dir": contract.CHECKPOINT_DIR,
+    }
+    if run["base_model"].startswith("s3://"):
+        channels.append(_channel("model", run["base_model"]))
+    else:
+        hyperparameters["model_name_or_path"] = run["base_model"]
+    if settings.training_instance_count > 1:
+        # The framework container then starts train.py under torchrun on every instance.
+        hyperparameters["sagemaker_torch_distributed_enabled"] = "true"
+    for key, value in run["hyperparameters"].items():
+        hyperparameters[key] = hyperparameter_value(value)
+    return {"channels": channels, "hyperparameters": hyperparameters}
+
+
+def _evaluate(
+    run: dict[str, Any], names: dict[str, str], uris: dict[str, str], settings: Settings
+) -> dict[str, Any]:
+    evaluation = run["evaluation"]
+    inputs = [
+        _processing_input("code", settings.code_uri, contract.PROCESSING_CODE_DIR),
+        _processing_input("test", f"{uris['data']}test/", contract.EVALUATE_TEST_DIR),
+    ]
+    arguments = [
+        "--test-dir", contract.EVALUATE_TEST_DIR,
+        "--output-dir", contract.PROCESSING_OUTPUT_DIR,
+        "--endpoint-name", names["endpoint"],
+        "--metric", evaluation["metric"],
+        "--threshold", hyperparameter_value(evaluation["threshold"]),
+        "--max-samples", str(evaluation["max_samples"]),
+    ]  # fmt: skip
+    return {"inputs": inputs, "arguments": arguments}

@@ -1,0 +1,57 @@
+"""The validation Lambda's settings: the environment's defaults, baked in at deploy time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import workflow_contract as contract
+
+
+class SettingsError(RuntimeError):
+    """The function was deployed without a setting it needs (a stack bug, not bad input)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where runs write, which code they run, and the defaults for optional input fields."""
+
+    artifacts_bucket: str
+    data_bucket: str
+    code_uri: str
+    training_instance_count: int
+    default_metric: str
+    default_threshold: float
+    default_max_samples: int
+    internet_access: bool
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        """Reads the variables the stack sets (``workflow_contract.ENV_*``).
+
+        Raises:
+            SettingsError: naming the variable that is missing or malformed.
+        """
+
+        def get(name: str) -> str:
+            value = environ.get(name, "")
+            if not value:
+                raise SettingsError(f"environment variable {name} is not set")
+            return value
+
+        def number(name: str, kind: type) -> int | float:
+            try:
+                return kind(get(name))
+            except ValueError:
+                raise SettingsError(f"{name}={environ[name]!r} is not a {kind.__name__}") from None
+
+        return cls(
+            artifacts_bucket=get(contract.ENV_ARTIFACTS_BUCKET),
+            data_bucket=get(contract.ENV_DATA_BUCKET),
+            code_uri=get(contract.ENV_CODE_URI),
+            training_instance_count=int(number(contract.ENV_TRAINING_INSTANCE_COUNT, int)),
+            default_metric=get(contract.ENV_DEFAULT_METRIC),
+            default_threshold=float(number(contract.ENV_DEFAULT_THRESHOLD, float)),
+            default_max_samples=int(number(contract.ENV_DEFAULT_MAX_SAMPLES, int)),
+            internet_access=get(contract.ENV_INTERNET_ACCESS) == "true",
+        )

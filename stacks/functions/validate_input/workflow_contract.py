@@ -1,0 +1,59 @@
+"""What the training state machine, its jobs and the input-validation Lambda agree on.
+
+Standard library only and no imports: the Lambda runs this file, and the CDK stack loads it at
+synth time (``stacks/workflow/contract.py``), so names, paths and environment variables are
+written down once.
+"""
+
+from __future__ import annotations
+
+# Environment variables the stack sets on the validation Lambda.
+ENV_ARTIFACTS_BUCKET = "ARTIFACTS_BUCKET"
+ENV_DATA_BUCKET = "DATA_BUCKET"
+ENV_CODE_URI = "CODE_URI"
+ENV_TRAINING_INSTANCE_COUNT = "TRAINING_INSTANCE_COUNT"
+ENV_DEFAULT_METRIC = "DEFAULT_METRIC"
+ENV_DEFAULT_THRESHOLD = "DEFAULT_THRESHOLD"
+ENV_DEFAULT_MAX_SAMPLES = "DEFAULT_MAX_SAMPLES"
+ENV_INTERNET_ACCESS = "INTERNET_ACCESS"
+
+INPUT_KEYS = ("run_name", "base_model", "dataset", "recipe", "hyperparameters", "evaluation")
+RECIPES = ("lora", "qlora", "full")
+METRICS = ("exact_match", "rouge_l", "execution_match", "sql_valid")
+DATASET_FORMATS = ("auto", "jsonl", "csv", "parquet")
+BAD_RECORD_POLICIES = ("fail", "skip")
+
+# Every SageMaker resource of a run is named <run_name><suffix>; SageMaker allows 63 characters.
+NAME_SUFFIXES = {
+    "prepare_job": "-prepare",
+    "training_job": "-train",
+    "model": "-eval",
+    "endpoint_config": "-eval",
+    "endpoint": "-eval",
+    "evaluation_job": "-evaluate",
+}
+SAGEMAKER_NAME_MAX = 63
+RUN_NAME_MAX = SAGEMAKER_NAME_MAX - max(len(suffix) for suffix in NAME_SUFFIXES.values())
+
+# Artifact layout: s3://<artifacts>/runs/<run_name>/{data,checkpoints,model,evaluation}/
+RUNS_PREFIX = "runs/"
+REPORT_FILE = "report.json"
+
+# Paths inside the containers.
+PROCESSING_CODE_DIR = "/opt/ml/processing/input/code"
+PREPARE_INPUT_DIR = "/opt/ml/processing/input/data"
+EVALUATE_TEST_DIR = "/opt/ml/processing/input/test"
+PROCESSING_OUTPUT_DIR = "/opt/ml/processing/output"
+CHECKPOINT_DIR = "/opt/ml/checkpoints"
+
+TRAINING_PROGRAM = "train.py"
+PREPARE_PROGRAM = "prepare_data.py"
+EVALUATE_PROGRAM = "evaluation.py"
+
+# Hyperparameters the workflow sets itself; the execution input may not override them.
+RESERVED_HYPERPARAMETERS = ("recipe", "checkpoint_dir", "model_name_or_path")
+RESERVED_HYPERPARAMETER_PREFIX = "sagemaker_"
+# SageMaker's CreateTrainingJob limits.
+MAX_HYPERPARAMETERS = 100
+MAX_HYPERPARAMETER_KEY = 256
+MAX_HYPERPARAMETER_VALUE = 2500

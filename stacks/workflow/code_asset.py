@@ -1,0 +1,104 @@
+"""Source folders packaged as the ``.tar.gz`` the SageMaker framework containers expect.
+
+The sagemaker-training toolkit downloads ``sagemaker_submit_directory`` and unpacks it as a
+gzipped tarball; CDK's own directory assets are zip files. So the folder is packed here, at
+synth time, byte for byte the same on every run (sorted entries, mtime 0, owner 0, no gzip
+timestamp), and uploaded as a file asset: the asset hash changes only when the code does.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+import tempfile
+from pathlib import Path
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+EXCLUDED_NAMES = frozenset({"__pycache__", "tests", ".pytest_cache", ".ipynb_checkpoints"})
+EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+
+
+def _included(relative: Path) -> bool:
+    if any(part in EXCLUDED_NAMES or part.startswith(".") for part in relative.parts):
+        return False
+    return not relative.name.endswith(EXCLUDED_SUFFIXES)
+
+
+def source_files(source: Path) -> list[Path]:
+    """The files that go into the tarball, as paths relative to ``source``, sorted."""
+    found = (path.relative_to(source) for path in source.rglob("*") if path.is_file())
+    return sorted((path for path in found if _included(path)), key=lambda p: p.as_posix())
+
+
+def tarball_bytes(source: Path) -> bytes:
+    """A deterministic ``.tar.gz`` of ``source`` (files at the archive's top level)."""
+    files = source_files(source)
+    if not files:
+        raise ValueError(f"{source} has no files to package")
+    buffer = io.BytesIO()
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for relative in files:
+            data = (source / relative).read_bytes()
+            info = tarfile.TarInfo(relative.as_posix())
+            info.size = len(data)
+            info.mtime = 0
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.mode = 0o755 if os.access(source / relative, os.X_OK) else 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def write_tarball(source: Path, name: str) -> Path:
+    """Packs ``source`` into the temp folder, named by content, and returns the file."""
+    data = tarball_bytes(source)
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "llm-finetune-assets"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}-{digest}.tar.gz"
+    if not target.exists():
+        partial = target.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(data)
+        partial.replace(target)
+    return target
+
+
+class CodeAsset(Construct):
+    """One source folder as an S3 file asset holding its deterministic ``.tar.gz``."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, source: Path) -> None:
+        super().__init__(scope, construct_id)
+        self.source = source
+        self.asset = s3_assets.Asset(self, "Tarball", path=str(write_tarball(source, construct_id)))
+
+    @property
+    def s3_uri(self) -> str:
+        """``s3://bucket/key.tar.gz`` (a token until deploy time)."""
+        return self.asset.s3_object_url
+
+    def read_statements(self) -> list[iam.PolicyStatement]:
+        """Read access to exactly this object (CDK's ``grant_read`` adds wildcard actions)."""
+        bucket = self.asset.bucket
+        return [
+            iam.PolicyStatement(
+                sid=f"Read{self.node.id}",
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects(self.asset.s3_object_key)],
+            ),
+            # Processing inputs of type S3Prefix list the key before downloading it.
+            iam.PolicyStatement(
+                sid=f"List{self.node.id}",
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringEquals": {"s3:prefix": [self.asset.s3_object_key]}},
+            ),
+        ]

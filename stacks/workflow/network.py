@@ -1,0 +1,90 @@
+"""VPC mode (``network.vpc``): jobs and the evaluation endpoint in private, isolated subnets.
+
+The subnets have no route to the internet; everything the containers reach goes through VPC
+endpoints: S3 (gateway), the SageMaker API and runtime (the evaluation job calls the endpoint),
+CloudWatch Logs and STS. SageMaker pulls the images itself, outside the VPC. Without internet,
+jobs cannot install requirements or download from the Hugging Face Hub: the validation Lambda
+rejects hub ids in this mode, and the images must already hold what the code imports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+INTERFACE_ENDPOINTS = {
+    "SageMakerApi": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
+    "SageMakerRuntime": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
+}
+
+
+class JobNetwork(Construct):
+    """A two-AZ VPC of isolated subnets, VPC endpoints, flow logs and the jobs' security group."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, removal: RemovalPolicy) -> None:
+        super().__init__(scope, construct_id)
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            # Named, not looked up: synth stays offline and the same on every machine.
+            availability_zones=[f"{Stack.of(self).region}{zone}" for zone in ("a", "b")],
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="Jobs", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=20
+                )
+            ],
+        )
+        flow_logs = logs.LogGroup(
+            self, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal
+        )
+        self.vpc.add_flow_log(
+            "FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs)
+        )
+        isolated = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        self.subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "Jobs",
+            vpc=self.vpc,
+            description="Training, processing and evaluation-endpoint containers",
+            allow_all_outbound=False,
+        )
+        # Distributed training: the instances of one job talk to each other on any port.
+        self.security_group.add_ingress_rule(
+            self.security_group, ec2.Port.all_traffic(), "Between instances of one job"
+        )
+        self.security_group.add_egress_rule(
+            self.security_group, ec2.Port.all_traffic(), "Between instances of one job"
+        )
+        # The isolated subnets route only to the VPC endpoints and the S3 gateway, so HTTPS
+        # "anywhere" reaches nothing else.
+        self.security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.HTTPS, "To the VPC endpoints and S3"
+        )
+        self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        endpoints = ec2.SecurityGroup(
+            self,
+            "Endpoints",
+            vpc=self.vpc,
+            description="Interface VPC endpoints: HTTPS from the jobs only",
+            allow_all_outbound=False,
+        )
+        endpoints.add_ingress_rule(self.security_group, ec2.Port.HTTPS, "From the jobs")
+        for name, service in INTERFACE_ENDPOINTS.items():
+            self.vpc.add_interface_endpoint(
+                name, service=service, subnets=isolated, security_groups=[endpoints], open=False
+            )
+
+    def vpc_config(self) -> dict[str, Any]:
+        """SageMaker's ``VpcConfig`` for jobs and models."""
+        return {
+            "SecurityGroupIds": [self.security_group.security_group_id],
+            "Subnets": self.subnets.subnet_ids,
+        }

@@ -1,0 +1,119 @@
+"""The training state machine: one chain from raw data to a gated, registered model.
+
+    Validate the input -> Prepare the data -> Train the model -> Create the evaluation model
+    -> ... endpoint config -> ... endpoint -> (poll until InService) -> Evaluate the model
+    -> Read the evaluation report -> (gate) -> Register the model -> cleanup -> notify
+
+Every task after validation catches every error into ``$.error`` and goes to the cleanup,
+which deletes the evaluation endpoint, config and model, then notifies and fails with the
+cause. A rejected input launches nothing, so it goes straight to its notification.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from stacks.workflow.steps.cleanup import Cleanup
+from stacks.workflow.steps.common import LAMBDA_SERVICE, StepContext, on_failure, task
+from stacks.workflow.steps.deploy_eval_endpoint import EvaluationEndpoint
+from stacks.workflow.steps.evaluate import Evaluation
+from stacks.workflow.steps.gate_register import QualityGate
+from stacks.workflow.steps.notify import notify_failure, notify_rejected, notify_success
+from stacks.workflow.steps.prepare import prepare_data
+from stacks.workflow.steps.train import train_model
+
+
+class TrainingStateMachine(Construct):
+    """The standard workflow, with logging of every event (execution data included) and X-Ray."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        ctx: StepContext,
+        validator: lambda_.IFunction,
+        topic_arn: str,
+        model_package_group: str,
+        role: iam.IRole,
+        removal: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            # Step Functions needs no log resource policy for groups under /aws/vendedlogs/.
+            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-training",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=removal,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            comment="Fine-tune an LLM: prepare, train, evaluate on a temporary endpoint, gate, "
+            "register, clean up. Input contract: docs/execution-input.md",
+            definition_body=sfn.DefinitionBody.from_chainable(
+                self._definition(ctx, validator, topic_arn, model_package_group)
+            ),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            role=role,
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+            tracing_enabled=True,
+        )
+
+    def _definition(
+        self,
+        ctx: StepContext,
+        validator: lambda_.IFunction,
+        topic_arn: str,
+        model_package_group: str,
+    ) -> sfn.IChainable:
+        validate = task(
+            self,
+            "Validate the input",
+            "lambda:invoke",
+            {
+                "FunctionName": validator.function_arn,
+                "Payload": {"input.$": "$", "execution_name.$": "$$.Execution.Name"},
+            },
+            retry=LAMBDA_SERVICE,
+            result_selector={"run.$": "$.Payload"},
+            result_path="$",
+            comment="Check the input against docs/execution-input.md and plan the run",
+        )
+        rejected = sfn.Fail(
+            self, "Input rejected", error_path="$.error.Error", cause_path="$.error.Cause"
+        )
+        report_rejection = on_failure(notify_rejected(self, topic_arn), rejected, "$.notify_error")
+        on_failure(validate, report_rejection.next(rejected))
+
+        run_failed = sfn.Fail(
+            self, "Run failed", error_path="$.error.Error", cause_path="$.error.Cause"
+        )
+        failure = on_failure(notify_failure(self, topic_arn), run_failed, "$.notify_error")
+        success = on_failure(
+            notify_success(self, topic_arn, ctx.config.model_approval), run_failed
+        )
+        failure.next(run_failed)
+        success.next(sfn.Succeed(self, "Run succeeded"))
+        cleanup = Cleanup(self)
+        cleanup.then(failed=failure, succeeded=success)
+
+        prepare = prepare_data(self, ctx)
+        train = train_model(self, ctx)
+        endpoint = EvaluationEndpoint(self, ctx)
+        evaluation = Evaluation(self, ctx)
+        gate = QualityGate(self, ctx, model_package_group=model_package_group)
+        for work in [prepare, train, *endpoint.tasks, *evaluation.tasks, *gate.tasks]:
+            on_failure(work, cleanup.start)
+        endpoint.then(in_service=evaluation.start, failed=cleanup.start)
+        evaluation.then(gate.start)
+        gate.then(registered=cleanup.start, failed=cleanup.start)
+        return validate.next(prepare).next(train).next(endpoint.start)

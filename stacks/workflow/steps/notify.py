@@ -1,0 +1,81 @@
+"""Stage 8: tell people how the run ended (SNS; the topic's subscribers get an email each).
+
+Each message carries ``status`` and ``run_name`` attributes, so a subscriber can filter. The
+subjects stay under SNS's 100 characters (run names are at most 54).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from stacks.workflow.steps.common import IDEMPOTENT, task
+
+
+def _attributes(status: str, run_name_path: str | None) -> dict:
+    attributes: dict = {"status": {"DataType": "String", "StringValue": status}}
+    if run_name_path is not None:
+        attributes["run_name"] = {"DataType": "String", "StringValue.$": run_name_path}
+    return attributes
+
+
+def _publish(scope: Construct, name: str, topic_arn: str, message: dict) -> sfn.CustomState:
+    return task(
+        scope,
+        name,
+        "sns:publish",
+        {"TopicArn": topic_arn, **message},
+        retry=IDEMPOTENT,
+        result_path="$.notification",
+    )
+
+
+def notify_rejected(scope: Construct, topic_arn: str) -> sfn.CustomState:
+    """The input failed validation: there is no run, only the execution."""
+    return _publish(
+        scope,
+        "Report the rejected input",
+        topic_arn,
+        {
+            "Subject": "Fine-tuning execution rejected: the input is not valid",
+            "Message.$": "States.Format('Execution {} did not start a run: its input is not "
+            "valid (nothing was launched).\n\n{}\n\nThe input contract: docs/execution-input.md', "
+            "$$.Execution.Id, $.error.Cause)",
+            "MessageAttributes": _attributes("REJECTED", None),
+        },
+    )
+
+
+def notify_failure(scope: Construct, topic_arn: str) -> sfn.CustomState:
+    """The run failed (or could not clean up); ``$.error`` says why."""
+    return _publish(
+        scope,
+        "Notify about the failure",
+        topic_arn,
+        {
+            "Subject.$": "States.Format('Fine-tuning run {} failed', $.run.run_name)",
+            "Message.$": "States.Format('Run {} failed: {}\n\n{}\n\nExecution: {}\nRun folder: {}"
+            "\nCleanup of the evaluation endpoint, config and model: {}', $.run.run_name, "
+            "$.error.Error, $.error.Cause, $$.Execution.Id, $.run.uris.run, "
+            "States.JsonToString($.cleanup))",
+            "MessageAttributes": _attributes("FAILED", "$.run.run_name"),
+        },
+    )
+
+
+def notify_success(scope: Construct, topic_arn: str, approval: str) -> sfn.CustomState:
+    """The model passed the gate and was registered."""
+    return _publish(
+        scope,
+        "Notify about the success",
+        topic_arn,
+        {
+            "Subject.$": "States.Format('Fine-tuning run {} registered a model', $.run.run_name)",
+            "Message.$": "States.Format('Run {} passed the quality gate: {} = {} (threshold {})."
+            f"\n\nModel package: {{}} ({approval})\nReport: {{}}\nExecution: {{}}', "
+            "$.run.run_name, $.run.evaluation.metric, $.evaluation.report.gate.value, "
+            "$.run.evaluation.threshold, $.registered.model_package_arn, $.run.uris.report, "
+            "$$.Execution.Id)",
+            "MessageAttributes": _attributes("SUCCEEDED", "$.run.run_name"),
+        },
+    )

@@ -1,0 +1,107 @@
+"""The request shared by the data-preparation and evaluation Processing jobs.
+
+Both run a script from the ``training_code`` tarball on the training image: the entry point
+unpacks the tarball, installs ``requirements.txt`` when ``INSTALL_REQUIREMENTS=1`` (real
+accounts with internet; never on the local cloud), and runs ``python3 <program> <arguments>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from stacks.workflow.contract import contract
+from stacks.workflow.instances import has_instance_storage
+from stacks.workflow.steps.common import StepContext, run_tags
+
+UNPACKED_CODE_DIR = "/opt/ml/processing/code"
+
+
+def entrypoint(program: str) -> list[str]:
+    """``bash -c`` that unpacks the code and runs ``program`` with the job's arguments.
+
+    The job's ``ContainerArguments`` arrive as ``"$@"``; ``program`` fills ``$0``.
+    """
+    script = " ".join(
+        [
+            "set -eu;",
+            f"mkdir -p {UNPACKED_CODE_DIR};",
+            f"tar -xzf {contract.PROCESSING_CODE_DIR}/*.gz -C {UNPACKED_CODE_DIR};",
+            f"cd {UNPACKED_CODE_DIR};",
+            'if [ "${INSTALL_REQUIREMENTS:-0}" = "1" ] && [ -f requirements.txt ]; then',
+            "python3 -m pip install --quiet --no-cache-dir -r requirements.txt; fi;",
+            f'exec python3 {program} "$@"',
+        ]
+    )
+    return ["bash", "-c", script, program]
+
+
+def processing_request(
+    scope: Construct,
+    ctx: StepContext,
+    *,
+    name_key: str,
+    plan_key: str,
+    program: str,
+    output_name: str,
+    output_uri_key: str,
+    network_isolation: bool,
+) -> dict[str, Any]:
+    """CreateProcessingJob parameters; per-run parts come from ``$.run`` (the run plan).
+
+    Args:
+        name_key: which ``$.run.names`` entry names the job.
+        plan_key: which ``$.run`` entry holds the job's ``inputs`` and ``arguments``.
+        program: the script in the code tarball.
+        output_name: the name of the job's one output.
+        output_uri_key: which ``$.run.uris`` entry the output folder is copied to.
+        network_isolation: no network inside the container (the evaluation job needs it).
+    """
+    processing = ctx.config.processing
+    cluster: dict[str, Any] = {
+        "InstanceType": processing.instance_type,
+        "InstanceCount": 1,
+        "VolumeSizeInGB": processing.volume_size_gb,
+    }
+    if not has_instance_storage(processing.instance_type):
+        cluster["VolumeKmsKeyId"] = ctx.key_arn
+    network: dict[str, Any] = {
+        "EnableNetworkIsolation": network_isolation,
+        "EnableInterContainerTrafficEncryption": ctx.network is not None,
+    }
+    if ctx.network is not None:
+        network["VpcConfig"] = ctx.network.vpc_config()
+    return {
+        "ProcessingJobName.$": f"$.run.names.{name_key}",
+        "RoleArn": ctx.sagemaker_role_arn,
+        "AppSpecification": {
+            "ImageUri": ctx.images.processing,
+            "ContainerEntrypoint": entrypoint(program),
+            "ContainerArguments.$": f"$.run.{plan_key}.arguments",
+        },
+        "ProcessingInputs.$": f"$.run.{plan_key}.inputs",
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {
+                    "OutputName": output_name,
+                    "S3Output": {
+                        "S3Uri.$": f"$.run.uris.{output_uri_key}",
+                        "LocalPath": contract.PROCESSING_OUTPUT_DIR,
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+            ],
+            "KmsKeyId": ctx.key_arn,
+        },
+        "ProcessingResources": {"ClusterConfig": cluster},
+        "StoppingCondition": {"MaxRuntimeInSeconds": processing.max_runtime_minutes * 60},
+        "Environment": {
+            "INSTALL_REQUIREMENTS": ctx.install_requirements,
+            "AWS_DEFAULT_REGION": Stack.of(scope).region,
+            "PYTHONUNBUFFERED": "1",
+        },
+        "NetworkConfig": network,
+        "Tags": run_tags(),
+    }

@@ -1,0 +1,181 @@
+"""Training workflow: the state machine, its roles, code, network, registry and monitoring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from stacks.config_schema import EnvironmentConfig
+from stacks.storage import StorageStack
+from stacks.workflow import roles
+from stacks.workflow.code_asset import CodeAsset
+from stacks.workflow.contract import contract
+from stacks.workflow.images import resolve_images
+from stacks.workflow.nag_acknowledgements import acknowledge_workflow
+from stacks.workflow.network import JobNetwork
+from stacks.workflow.observability import NotificationTopic, WorkflowMonitoring
+from stacks.workflow.state_machine import TrainingStateMachine
+from stacks.workflow.steps.common import StepContext
+from stacks.workflow.validator import InputValidator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class TrainingWorkflowStack(Stack):
+    """One state machine from raw data to a gated, registered model, with nothing left running.
+
+    For the other stacks: ``topic`` (run notifications), ``state_machine``, ``sagemaker_role``
+    (execution role of the jobs and evaluation endpoints), ``model_package_group_name`` (the
+    project's model registry group) and ``inference_code`` (the packaged serving code).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        storage: StorageStack,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        self._policies: list[tuple[iam.Role, list[iam.PolicyStatement]]] = []
+        self.removal = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+        self.images = resolve_images(self.region, config.images)
+        self.training_code = CodeAsset(self, "TrainingCode", source=ROOT / "training_code")
+        self.inference_code = CodeAsset(self, "InferenceCode", source=ROOT / "inference_code")
+        # VPC mode is for real accounts: the local cloud has no VPC endpoints to offer.
+        self.network = (
+            JobNetwork(self, "Network", removal=self.removal)
+            if config.network.vpc and not config.is_local
+            else None
+        )
+        # Named exports rather than CDK's generated ones, so the cdk-nag acknowledgements of
+        # the wildcard prefixes in these buckets can name them as the template does.
+        self.data_arn = _named_export(storage, storage.data.bucket_arn, "WorkflowDataBucketArn")
+        self.artifacts_arn = _named_export(
+            storage, storage.artifacts.bucket_arn, "WorkflowArtifactsBucketArn"
+        )
+        self.model_package_group_name = f"llm-finetune-{config.name}"
+        registry = sagemaker.CfnModelPackageGroup(
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=self.model_package_group_name,
+            model_package_group_description="Fine-tuned models that passed the quality gate",
+        )
+        registry.apply_removal_policy(self.removal)
+        self.topic = NotificationTopic(
+            self, "Notifications", key=storage.key, emails=config.notification_emails
+        ).topic
+        self.validator = InputValidator(
+            self,
+            "InputValidator",
+            environment=self._validator_environment(storage),
+            removal=self.removal,
+        )
+        self.sagemaker_role = self._role(
+            "SageMakerRole",
+            roles.SAGEMAKER,
+            "Execution role of the fine-tuning jobs and evaluation endpoints",
+            self._sagemaker_statements(storage),
+        )
+        state_machine_role = self._role(
+            "StateMachineRole",
+            iam.ServicePrincipal("states.amazonaws.com"),
+            "Runs the fine-tuning state machine's tasks",
+            roles.state_machine_statements(
+                self,
+                sagemaker_role=self.sagemaker_role,
+                validator_arn=self.validator.function.function_arn,
+                artifacts_arn=self.artifacts_arn,
+                key=storage.key,
+                topic_arn=self.topic.topic_arn,
+                model_package_group=self.model_package_group_name,
+            ),
+        )
+        self.state_machine = self._state_machine(storage, state_machine_role)
+        self.state_machine.node.add_dependency(registry)
+        WorkflowMonitoring(self, "Monitoring", state_machine=self.state_machine, topic=self.topic)
+        CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
+        CfnOutput(self, "ModelPackageGroupName", value=self.model_package_group_name)
+        CfnOutput(self, "NotificationTopicArn", value=self.topic.topic_arn)
+        acknowledge_workflow(policies=self._policies, validator=self.validator.function)
+
+    def _role(
+        self,
+        construct_id: str,
+        principal: iam.IPrincipal,
+        description: str,
+        statements: list[iam.PolicyStatement],
+    ) -> iam.Role:
+        role = iam.Role(
+            self,
+            construct_id,
+            assumed_by=principal,
+            description=description,
+            inline_policies={"Permissions": iam.PolicyDocument(statements=statements)},
+        )
+        self._policies.append((role, statements))
+        return role
+
+    def _sagemaker_statements(self, storage: StorageStack) -> list[iam.PolicyStatement]:
+        statements = roles.sagemaker_execution_statements(
+            self,
+            data_arn=self.data_arn,
+            artifacts_arn=self.artifacts_arn,
+            key=storage.key,
+            code=self.training_code.read_statements(),
+            image_repositories=self.images.repository_arns(self.partition),
+        )
+        if self.network is not None:
+            statements += roles.vpc_statements(self.network.vpc.vpc_arn)
+        return statements
+
+    def _state_machine(self, storage: StorageStack, role: iam.Role) -> sfn.StateMachine:
+        ctx = StepContext(
+            config=self.config,
+            images=self.images,
+            sagemaker_role_arn=self.sagemaker_role.role_arn,
+            key_arn=storage.key.key_arn,
+            network=self.network,
+        )
+        return TrainingStateMachine(
+            self,
+            "Training",
+            ctx=ctx,
+            validator=self.validator.function,
+            topic_arn=self.topic.topic_arn,
+            model_package_group=self.model_package_group_name,
+            role=role,
+            removal=self.removal,
+        ).state_machine
+
+    def _validator_environment(self, storage: StorageStack) -> dict[str, str]:
+        """The defaults and locations the validation Lambda fills into every run's plan."""
+        config = self.config
+        offline = config.network.vpc or config.network.network_isolation
+        return {
+            contract.ENV_ARTIFACTS_BUCKET: storage.artifacts.bucket_name,
+            contract.ENV_DATA_BUCKET: storage.data.bucket_name,
+            contract.ENV_CODE_URI: self.training_code.s3_uri,
+            contract.ENV_TRAINING_INSTANCE_COUNT: str(config.training.instance_count),
+            contract.ENV_DEFAULT_METRIC: config.evaluation.metric,
+            contract.ENV_DEFAULT_THRESHOLD: str(config.evaluation.threshold),
+            contract.ENV_DEFAULT_MAX_SAMPLES: str(config.evaluation.max_samples),
+            contract.ENV_INTERNET_ACCESS: "false" if offline else "true",
+        }
+
+
+def _named_export(storage: Stack, value: str, name: str) -> str:
+    """``value`` exported from ``storage`` as ``<stack name>:<name>``, imported here."""
+    export_name = f"{storage.stack_name}:{name}"
+    if storage.node.try_find_child(f"Export{export_name}") is None:
+        storage.export_value(value, name=export_name)
+    return Fn.import_value(export_name)
+

@@ -1,0 +1,188 @@
+"""A SageMaker client double for executing the state machine in moto's interpreter.
+
+It answers the calls the workflow makes, checks every request against botocore's SageMaker
+model (so a malformed request in the definition fails the test), keeps what exists (jobs,
+models, configs, endpoints) so a test can assert nothing is left running, and fails where the
+test says: a job, an endpoint that ends Failed, one that never leaves Creating.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.exceptions import ClientError
+from botocore.validate import validate_parameters
+
+
+def _model():
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+_SAGEMAKER = _model()
+_OPERATIONS = {
+    "".join(word.capitalize() for word in name.split("_")): name
+    for name in (
+        "create_processing_job", "describe_processing_job", "stop_processing_job",
+        "create_training_job", "describe_training_job", "stop_training_job",
+        "create_model", "delete_model", "create_endpoint_config", "delete_endpoint_config",
+        "create_endpoint", "describe_endpoint", "delete_endpoint", "create_model_package",
+    )
+}  # fmt: skip
+
+
+def _not_found(operation: str, what: str) -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": "ValidationException", "Message": f"Could not find {what}"},
+            "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": "stub"},
+        },
+        operation,
+    )
+
+
+@dataclass
+class SageMakerStub:
+    """What the test controls, and what the workflow did."""
+
+    s3_endpoint: str
+    failing_jobs: dict[str, str] = field(default_factory=dict)  # name suffix -> FailureReason
+    endpoint_statuses: list[str] = field(default_factory=lambda: ["Creating", "InService"])
+    endpoint_failure_reason: str = "The primary container did not pass the ping health check"
+    gate_value: Any = 0.9
+    calls: list[tuple[str, dict]] = field(default_factory=list)
+    jobs: dict[str, dict] = field(default_factory=dict)
+    models: set[str] = field(default_factory=set)
+    endpoint_configs: set[str] = field(default_factory=set)
+    endpoints: dict[str, list[str]] = field(default_factory=dict)
+    model_packages: list[dict] = field(default_factory=list)
+
+    def __getattr__(self, name: str):
+        if name not in _OPERATIONS.values():
+            raise AttributeError(name)
+        operation = next(op for op, method in _OPERATIONS.items() if method == name)
+
+        def call(**params: Any) -> dict:
+            shape = _SAGEMAKER.operation_model(operation).input_shape
+            validate_parameters(params, shape)  # raises ParamValidationError naming the field
+            self.calls.append((operation, params))
+            return getattr(self, f"_{name}")(**params)
+
+        return call
+
+    def operations(self) -> list[str]:
+        return [operation for operation, _ in self.calls]
+
+    def left_running(self) -> dict[str, Any]:
+        """Everything created and not deleted (jobs end by themselves)."""
+        return {
+            "models": sorted(self.models),
+            "endpoint_configs": sorted(self.endpoint_configs),
+            "endpoints": sorted(self.endpoints),
+        }
+
+    # Jobs: they end at once, Completed unless the test made their suffix fail.
+    def _create_job(self, name: str, params: dict, kind: str) -> dict:
+        reason = next((r for suffix, r in self.failing_jobs.items() if name.endswith(suffix)), None)
+        self.jobs[name] = {"params": params, "status": "Failed" if reason else "Completed", "reason": reason}  # noqa: E501
+        if kind == "processing" and name.endswith("-evaluate") and reason is None:
+            self._write_report(params)
+        return {f"{kind.capitalize()}JobArn": f"arn:aws:sagemaker:us-east-1:123456789012:{kind}-job/{name}"}  # noqa: E501
+
+    def _describe_job(self, name: str, kind: str) -> dict:
+        job = self.jobs[name]
+        status_key = "ProcessingJobStatus" if kind == "processing" else "TrainingJobStatus"
+        prefix = kind.capitalize()
+        description = {
+            f"{prefix}JobName": name,
+            f"{prefix}JobArn": f"arn:aws:sagemaker:us-east-1:123456789012:{kind}-job/{name}",
+            status_key: job["status"],
+        }
+        if job["reason"]:
+            description["FailureReason"] = job["reason"]
+        if kind == "training":
+            output = job["params"]["OutputDataConfig"]["S3OutputPath"]
+            description["ModelArtifacts"] = {"S3ModelArtifacts": f"{output}{name}/output/model/"}
+        return description
+
+    def _write_report(self, params: dict) -> None:
+        target = params["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+        bucket, _, prefix = target.removeprefix("s3://").partition("/")
+        metric = params["AppSpecification"]["ContainerArguments"]
+        gate = {"metric": metric[metric.index("--metric") + 1], "value": self.gate_value}
+        s3 = boto3.client("s3", endpoint_url=self.s3_endpoint, region_name="us-east-1",
+                          aws_access_key_id="ak", aws_secret_access_key="sk")  # fmt: skip
+        body = json.dumps({"gate": gate, "metrics": {gate["metric"]: self.gate_value}})
+        s3.put_object(Bucket=bucket, Key=f"{prefix}report.json", Body=body.encode())
+
+    def _create_processing_job(self, **params: Any) -> dict:
+        return self._create_job(params["ProcessingJobName"], params, "processing")
+
+    def _describe_processing_job(self, ProcessingJobName: str) -> dict:  # noqa: N803
+        return self._describe_job(ProcessingJobName, "processing")
+
+    def _create_training_job(self, **params: Any) -> dict:
+        return self._create_job(params["TrainingJobName"], params, "training")
+
+    def _describe_training_job(self, TrainingJobName: str) -> dict:  # noqa: N803
+        return self._describe_job(TrainingJobName, "training")
+
+    def _stop_processing_job(self, **params: Any) -> dict:
+        return {}
+
+    def _stop_training_job(self, **params: Any) -> dict:
+        return {}
+
+    def _create_model(self, **params: Any) -> dict:
+        self.models.add(params["ModelName"])
+        return {"ModelArn": f"arn:aws:sagemaker:us-east-1:123456789012:model/{params['ModelName']}"}  # noqa: E501
+
+    def _create_endpoint_config(self, **params: Any) -> dict:
+        assert params["ProductionVariants"][0]["ModelName"] in self.models
+        self.endpoint_configs.add(params["EndpointConfigName"])
+        return {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/x"}
+
+    def _create_endpoint(self, **params: Any) -> dict:
+        assert params["EndpointConfigName"] in self.endpoint_configs
+        self.endpoints[params["EndpointName"]] = list(self.endpoint_statuses)
+        return {"EndpointArn": f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{params['EndpointName']}"}  # noqa: E501
+
+    def _describe_endpoint(self, EndpointName: str) -> dict:  # noqa: N803
+        statuses = self.endpoints.get(EndpointName)
+        if statuses is None:
+            raise _not_found("DescribeEndpoint", f'endpoint "{EndpointName}"')
+        status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+        description = {"EndpointName": EndpointName, "EndpointStatus": status}
+        if status == "Failed":
+            description["FailureReason"] = self.endpoint_failure_reason
+        return description
+
+    def _delete_endpoint(self, EndpointName: str) -> dict:  # noqa: N803
+        statuses = self.endpoints.get(EndpointName)
+        if statuses is None:
+            raise _not_found("DeleteEndpoint", f'endpoint "{EndpointName}"')
+        if statuses[0] == "Creating":
+            raise _not_found("DeleteEndpoint", f"a settled endpoint: {EndpointName} is Creating")
+        del self.endpoints[EndpointName]
+        return {}
+
+    def _delete_endpoint_config(self, EndpointConfigName: str) -> dict:  # noqa: N803
+        if EndpointConfigName not in self.endpoint_configs:
+            raise _not_found("DeleteEndpointConfig", f'endpoint config "{EndpointConfigName}"')
+        self.endpoint_configs.remove(EndpointConfigName)
+        return {}
+
+    def _delete_model(self, ModelName: str) -> dict:  # noqa: N803
+        if ModelName not in self.models:
+            raise _not_found("DeleteModel", f'model "{ModelName}"')
+        self.models.remove(ModelName)
+        return {}
+
+    def _create_model_package(self, **params: Any) -> dict:
+        self.model_packages.append(params)
+        group = params["ModelPackageGroupName"]
+        arn = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/{len(self.model_packages)}"  # noqa: E501
+        return {"ModelPackageArn": arn}

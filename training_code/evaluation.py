@@ -1,0 +1,187 @@
+"""Evaluates a model endpoint on the held-out test split (runs as a SageMaker Processing job).
+
+    python evaluation.py --test-dir DIR --output-dir DIR --endpoint-name NAME
+        [--baseline-endpoint-name NAME | --baseline-report PATH] [--metric exact_match]
+        [--threshold 0.5] [--max-samples N] [--concurrency 8] [--max-tokens 128]
+        [--region R] [--endpoint-url URL] [--request-timeout 120]
+
+Reads DIR/test.jsonl (records ``{"messages": [...], "metadata": {"task", "schema"}}`` as
+data preparation writes them), asks the endpoint for each answer with boto3
+``sagemaker-runtime`` (greedy, bounded concurrency, retries), scores them and writes
+``report.json``, ``predictions.jsonl`` and ``report.html`` to the output directory. The gate
+is ``report["gate"] = {"metric", "value", "threshold", "passed"}``; the last stdout line is a
+JSON summary. Exit codes: 0 whether the gate passed or not (the state machine decides from
+the report), 1 when no request got an answer, 2 when the input or arguments are wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import chat_format
+from eval_client import EndpointCaller, ask_all, make_client
+from eval_metrics import GATE_METRICS, gate, score_sample, summarise
+from eval_report import merge_predictions, summary_line, write_html, write_json
+
+
+class InputError(Exception):
+    """Bad arguments or test data; the message says which file, line and field."""
+
+
+def load_samples(test_dir: Path, max_samples: int | None) -> tuple[Path, list[dict[str, Any]]]:
+    """The test records as prompt/reference/metadata, in file order."""
+    path = test_dir / "test.jsonl"
+    if not path.is_file():
+        found = sorted(p.name for p in test_dir.glob("*.jsonl")) if test_dir.is_dir() else []
+        raise InputError(f"{path} not found (jsonl files in {test_dir}: {found or 'none'})")
+    samples = []
+    with path.open() as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                normalised = chat_format.normalise_record(record)
+            except (json.JSONDecodeError, chat_format.RecordError) as exc:
+                raise InputError(f"{path} line {number}: {exc}") from exc
+            prompt, reference = chat_format.prompt_and_reference(normalised["messages"])
+            # The record's own metadata (task, schema) wins over what normalising infers.
+            metadata = {**normalised["metadata"], **(record.get("metadata") or {})}
+            question = next(m["content"] for m in reversed(prompt) if m["role"] == "user")
+            samples.append(
+                {
+                    "index": len(samples),
+                    "line": number,
+                    "prompt": prompt,
+                    "reference": reference,
+                    "metadata": metadata,
+                    "question": question,
+                }
+            )
+            if max_samples is not None and len(samples) >= max_samples:
+                break
+    if not samples:
+        raise InputError(f"{path} has no records")
+    return path, samples
+
+
+def run_endpoint(args: argparse.Namespace, name: str, samples: list[dict]) -> tuple[list, dict]:
+    """Asks ``name`` every prompt and scores the answers; returns (results, metrics)."""
+    client = make_client(args.region, args.endpoint_url, args.request_timeout, args.concurrency)
+    caller = EndpointCaller(client, name, args.max_tokens)
+    step = max(1, len(samples) // 10)
+
+    def progress(done: int, failed: int, total: int) -> None:
+        if done % step == 0 or done == total:
+            print(f"[{name}] {done}/{total} answered ({failed} failed)", flush=True)
+
+    answers, wall_s = ask_all(caller, [s["prompt"] for s in samples], args.concurrency, progress)
+    results = []
+    for sample, answer in zip(samples, answers, strict=True):
+        scores = score_sample(answer.text, sample["reference"], sample["metadata"])
+        results.append(
+            {
+                "prediction": answer.text,
+                "error": answer.error,
+                "latency_s": round(answer.latency_s, 4),
+                "attempts": answer.attempts,
+                "completion_tokens": answer.completion_tokens,
+                **scores,
+            }
+        )
+    return results, summarise(results, wall_s)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line the workflow calls (keep it stable; docs/evaluation.md)."""
+    p = argparse.ArgumentParser(description="Evaluate a SageMaker endpoint on the test split.")
+    p.add_argument("--test-dir", type=Path, required=True, help="directory with test.jsonl")
+    p.add_argument("--output-dir", type=Path, required=True)
+    p.add_argument("--endpoint-name", required=True)
+    p.add_argument("--baseline-endpoint-name", help="base model endpoint, same samples")
+    p.add_argument("--baseline-report", type=Path, help="an earlier report.json to compare")
+    p.add_argument("--metric", default="exact_match", choices=GATE_METRICS)
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--max-samples", type=int, default=None)
+    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--max-tokens", type=int, default=128)
+    p.add_argument(
+        "--region",
+        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )
+    p.add_argument("--endpoint-url", help="SageMaker runtime URL (default: AWS_ENDPOINT_URL)")
+    p.add_argument("--request-timeout", type=float, default=120.0, help="seconds per request")
+    args = p.parse_args(argv)
+    if args.baseline_endpoint_name and args.baseline_report:
+        p.error("give --baseline-endpoint-name or --baseline-report, not both")
+    for name in ("concurrency", "max_tokens", "max_samples"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    return args
+
+
+def _baseline_from_report(path: Path) -> dict[str, Any]:
+    try:
+        return {"source": str(path), "metrics": json.loads(path.read_text())["metrics"]}
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"--baseline-report {path}: not a readable report.json ({exc})") from exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the evaluation; returns the exit code."""
+    args = parse_args(argv)
+    started = time.time()
+    try:
+        test_file, samples = load_samples(args.test_dir, args.max_samples)
+        baseline = _baseline_from_report(args.baseline_report) if args.baseline_report else None
+    except InputError as exc:
+        print(f"evaluation input error: {exc}", file=sys.stderr)
+        return 2
+    print(f"evaluating {args.endpoint_name} on {len(samples)} samples from {test_file}", flush=True)
+    results, metrics = run_endpoint(args, args.endpoint_name, samples)
+    baseline_results = None
+    if args.baseline_endpoint_name:
+        baseline_results, baseline_metrics = run_endpoint(
+            args, args.baseline_endpoint_name, samples
+        )
+        baseline = {"source": args.baseline_endpoint_name, "metrics": baseline_metrics}
+
+    predictions = merge_predictions(samples, results, baseline_results)
+    report = {
+        "endpoint": args.endpoint_name,
+        "samples": len(samples),
+        "metrics": metrics,
+        "baseline": baseline,
+        "gate": gate(metrics, args.metric, args.threshold),
+        "settings": {
+            "test_file": str(test_file),
+            "max_tokens": args.max_tokens,
+            "concurrency": args.concurrency,
+            "temperature": 0,
+        },
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "duration_s": round(time.time() - started, 2),
+    }
+    write_json(report, predictions, args.output_dir)
+    write_html(report, predictions, args.output_dir)
+    summary = summary_line(report, args.output_dir)
+    if metrics["errors"] == len(samples):
+        first = next(r["error"] for r in results)
+        print(
+            f"no request to {args.endpoint_name} succeeded; first error: {first}", file=sys.stderr
+        )
+        print(summary, flush=True)
+        return 1
+    print(summary, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

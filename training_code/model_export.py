@@ -1,0 +1,93 @@
+"""Writing the trained model to ``SM_MODEL_DIR`` (rank 0 only), ready to serve.
+
+Adapters are merged into a freshly loaded copy of the base in its stored precision, never into
+the training model: that one may be 4-bit (QLoRA), sharded (FSDP) or patched for training.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from train_config import TrainConfig
+from transformers import AutoModelForCausalLM, PreTrainedTokenizerBase
+
+log = logging.getLogger(__name__)
+
+METRICS_FILE = "training_metrics.json"
+BASE_REFERENCE_FILE = "base_model.json"
+ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
+
+
+def export_model(
+    trainer: Any, config: TrainConfig, tokenizer: PreTrainedTokenizerBase, model_dir: Path
+) -> str:
+    """Saves the model and tokenizer into ``model_dir``; returns what was written.
+
+    Every rank must call this (FSDP gathers the weights collectively); only rank 0 writes.
+    """
+    with tempfile.TemporaryDirectory(prefix="trained-") as staging:
+        trainer.save_model(staging)
+        if not trainer.is_world_process_zero():
+            return "nothing (not rank 0)"
+        model_dir.mkdir(parents=True, exist_ok=True)
+        method = config.method
+        if method.method == "full":
+            _save_full(Path(staging), model_dir, tokenizer)
+            kind = "full model"
+        elif method.save_merged:
+            _save_merged(Path(staging), model_dir, config.model.model_name_or_path, tokenizer)
+            kind = "merged model"
+        else:
+            _save_adapter(Path(staging), model_dir, config.model.model_name_or_path)
+            kind = "adapter"
+    tokenizer.save_pretrained(model_dir)  # with its chat template (chat_template.jinja)
+    log.info("wrote the %s to %s", kind, model_dir)
+    return kind
+
+
+def _finalise_config(model: Any, tokenizer: PreTrainedTokenizerBase) -> None:
+    model.config.use_cache = True
+    model.config.pad_token_id = tokenizer.pad_token_id
+    if model.generation_config is not None:
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+
+
+def _save_full(staging: Path, model_dir: Path, tokenizer: PreTrainedTokenizerBase) -> None:
+    model = AutoModelForCausalLM.from_pretrained(staging, dtype="auto")
+    _finalise_config(model, tokenizer)
+    model.save_pretrained(model_dir, safe_serialization=True)
+
+
+def _save_merged(
+    staging: Path, model_dir: Path, base: str, tokenizer: PreTrainedTokenizerBase
+) -> None:
+    from peft import PeftModel
+
+    model = AutoModelForCausalLM.from_pretrained(base, dtype="auto")
+    model = PeftModel.from_pretrained(model, staging).merge_and_unload()
+    _finalise_config(model, tokenizer)
+    model.save_pretrained(model_dir, safe_serialization=True)
+
+
+def _save_adapter(staging: Path, model_dir: Path, base: str) -> None:
+    for name in ADAPTER_FILES:
+        shutil.copy2(staging / name, model_dir / name)
+    reference = {
+        "base_model_name_or_path": base,
+        "note": "load the base, then peft.PeftModel.from_pretrained(base, this folder)",
+    }
+    (model_dir / BASE_REFERENCE_FILE).write_text(json.dumps(reference, indent=2) + "\n")
+
+
+def write_metrics(metrics: dict[str, Any], *folders: str | Path | None) -> None:
+    """Writes ``training_metrics.json`` into each given folder."""
+    text = json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n"
+    for folder in folders:
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            (Path(folder) / METRICS_FILE).write_text(text)
