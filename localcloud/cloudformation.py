@@ -87,7 +87,7 @@ def _resource_events(stack: Stack, change_set: ChangeSet, status: str) -> None:
     for change in change_set.changes:
         resource = stack.resource_map._parsed_resources.get(change.logical_resource_id)
         if change.action == "Remove" or resource is None:
-            continue  # None: a type moto does not model, skipped (server.log names it)
+            continue  # None: left out by its Condition, or a WaitCondition
         stack.events.append(
             Event(
                 stack_id=stack.stack_id,

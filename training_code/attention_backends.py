@@ -11,6 +11,7 @@ SDPA (with its mask) for unpacked batches and generation.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 from typing import Any
 
 import torch
@@ -50,7 +51,7 @@ def sdpa_varlen_forward(
         )
     bounds = _document_bounds(cu_seq_lens)
     outputs = []
-    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+    for start, end in itertools.pairwise(bounds):
         if end > start:
             output, _ = sdpa_attention_forward(
                 module,

@@ -65,7 +65,8 @@ def load_recipe(recipe: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for section, body in document.items():
         if section not in SECTIONS:
-            raise ConfigError(f"{path}: unknown section {section!r}; expected {', '.join(SECTIONS)}")
+            expected = ", ".join(SECTIONS)
+            raise ConfigError(f"{path}: unknown section {section!r}; expected {expected}")
         names = {f.name for f in fields(SECTIONS[section])}
         for key, value in (body or {}).items():
             if key not in names:

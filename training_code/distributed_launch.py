@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 
 from container_env import ContainerEnv
 
@@ -48,9 +47,8 @@ def relaunch_if_needed(env: ContainerEnv, argv: list[str], script: str) -> None:
     command = torchrun_command(env, argv, dict(os.environ), script)
     if command is None:
         return
-    print(f"starting {command[3].split('=')[1]} worker(s) per node: {' '.join(command)}", flush=True)
+    print(f"relaunching under torchrun: {' '.join(command)}", flush=True)
     os.environ[NO_RELAUNCH] = "1"
-    sys.stdout.flush()
     os.execvp(command[0], command)
 
 

@@ -60,11 +60,12 @@ def _datasets(config: Any, tokenizer: Any) -> tuple[Any, Any, dict[str, Any]]:
 def run(config: Any, extra_callbacks: tuple = ()) -> int:
     """Trains and exports; returns the process exit code."""
     import torch
+    from lm_head_compaction import score_labelled_positions_only
     from model_export import export_model, write_metrics
     from model_setup import load_model, load_tokenizer, peft_config, resolve_precision
     from train_callbacks import MetricLines, StopOnSignal
     from trainer_args import sft_config
-    from transformers import set_seed
+    from transformers import PrinterCallback, set_seed
     from trl import SFTTrainer
 
     precision = resolve_precision(config.trainer.precision)
@@ -73,6 +74,7 @@ def run(config: Any, extra_callbacks: tuple = ()) -> int:
     train, validation, data_stats = _datasets(config, tokenizer)
     log.info("data: %s", data_stats)
     model = load_model(config, precision)
+    score_labelled_positions_only()
     metric_lines, stopper = MetricLines(), StopOnSignal()
     trainer = SFTTrainer(
         model=model,
@@ -83,6 +85,7 @@ def run(config: Any, extra_callbacks: tuple = ()) -> int:
         peft_config=peft_config(config.method),
         callbacks=[metric_lines, stopper, *extra_callbacks],
     )
+    trainer.remove_callback(PrinterCallback)  # the metric lines replace its dict dumps
     resume = newest_checkpoint(config.trainer.checkpoint_dir) if config.trainer.resume else None
     log.info("resuming from %s", resume or "nothing: starting at step 0")
     started = time.perf_counter()
@@ -110,9 +113,11 @@ def run(config: Any, extra_callbacks: tuple = ()) -> int:
     if trainer.is_world_process_zero():
         write_metrics(metrics, model_dir, config.trainer.output_data_dir)
         summary = {k: metrics.get(k) for k in ("train_loss", "eval_loss", "global_step")}
-        print(f"[metrics] step={result.global_step} " + " ".join(
-            f"final_{k}={v:.6g}" for k, v in summary.items() if isinstance(v, float)
-        ), flush=True)
+        print(
+            f"[metrics] step={result.global_step} "
+            + " ".join(f"final_{k}={v:.6g}" for k, v in summary.items() if isinstance(v, float)),
+            flush=True,
+        )
         print(f"done: {metrics['exported']} in {model_dir} ({summary})", flush=True)
     return 0
 

@@ -119,3 +119,32 @@ def test_change_set_names_are_per_stack(aws: Callable[[str], BaseClient]) -> Non
     assert missing.value.response["Error"]["Code"] == "ChangeSetNotFound"
     pending = cfn.describe_change_set(StackName=second, ChangeSetName="cdk-deploy-change-set")
     assert pending["ExecutionStatus"] == "AVAILABLE"
+
+
+def test_unmodelled_types_resolve_and_tagged_keys_create(
+    aws: Callable[[str], BaseClient],
+) -> None:
+    template = {
+        "Resources": {
+            "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"Threshold": 1}},
+            "Key": {
+                "Type": "AWS::KMS::Key",
+                "Properties": {"KeyPolicy": {}, "Tags": [{"Key": "project", "Value": "llm"}]},
+            },
+        },
+        "Outputs": {
+            "AlarmArn": {"Value": {"Fn::GetAtt": ["Alarm", "Arn"]}},
+            "AlarmName": {"Value": {"Ref": "Alarm"}},
+            "KeyId": {"Value": {"Ref": "Key"}},
+        },
+    }
+    stack = create_stack(aws("cloudformation"), unique("Recorded"), template)
+
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = outputs_of(stack)
+    assert (
+        outputs["AlarmArn"]
+        == f"arn:aws:cloudwatch:us-east-1:123456789012:alarm/{outputs['AlarmName']}"
+    )
+    tags = aws("kms").list_resource_tags(KeyId=outputs["KeyId"])["Tags"]
+    assert tags == [{"TagKey": "project", "TagValue": "llm"}]

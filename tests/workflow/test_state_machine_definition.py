@@ -1,0 +1,149 @@
+"""The synthesized state machine definition: shape, error handling, and ASL validity."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.workflow.template_values import state_machine_definition
+
+ENVIRONMENTS = ("local", "dev", "staging", "prod")
+CLEANUP_START = "Look up the evaluation endpoint"
+LAST_DELETE = "Delete the evaluation model"
+# Tasks that run after the cleanup or instead of a run: they must not loop back into it.
+AFTER_CLEANUP = {
+    "Delete the evaluation endpoint",
+    "Delete the evaluation endpoint config",
+    "Delete the evaluation model",
+    "Notify about the failure",
+    "Notify about the success",
+    "Report the rejected input",
+}
+NO_RUN_YET = {"Validate the input"}
+
+
+def _successors(state: dict) -> list[str]:
+    nexts = [state.get("Next"), state.get("Default")]
+    nexts += [choice["Next"] for choice in state.get("Choices", [])]
+    nexts += [catch["Next"] for catch in state.get("Catch", [])]
+    return [name for name in nexts if name]
+
+
+def _ends_reachable(definition: dict, start: str, avoiding: str) -> set[str]:
+    """End states reachable from ``start`` on paths that never enter ``avoiding``."""
+    seen, ends, todo = set(), set(), [start]
+    while todo:
+        name = todo.pop()
+        if name in seen or name == avoiding:
+            continue
+        seen.add(name)
+        state = definition["States"][name]
+        if state["Type"] in ("Succeed", "Fail") or state.get("End"):
+            ends.add(name)
+        todo.extend(_successors(state))
+    return ends
+
+
+@pytest.fixture(scope="module", params=ENVIRONMENTS)
+def definition(request, resolver_for) -> dict:
+    return state_machine_definition(resolver_for(request.param))
+
+
+def test_only_a_rejected_input_can_end_without_the_cleanup(definition):
+    """Every way to the end (success, each failure, the gate) deletes the evaluation resources."""
+    assert _ends_reachable(definition, definition["StartAt"], LAST_DELETE) == {"Input rejected"}
+
+
+def test_every_task_retries_and_catches(definition):
+    tasks = {name: s for name, s in definition["States"].items() if s["Type"] == "Task"}
+    assert len(tasks) == 17
+    for name, state in tasks.items():
+        assert state.get("Retry"), f"{name} has no Retry"
+        assert state["Retry"][0]["MaxAttempts"] >= 3, name
+        assert [c["ErrorEquals"] for c in state.get("Catch", [])] == [["States.ALL"]], name
+        assert state["ResultPath"] != "$" or name in NO_RUN_YET, f"{name} replaces its input"
+
+
+def test_every_work_task_fails_into_the_cleanup_keeping_the_error(definition):
+    work = {
+        name: state
+        for name, state in definition["States"].items()
+        if state["Type"] == "Task" and name not in AFTER_CLEANUP | NO_RUN_YET | {CLEANUP_START}
+    }
+    assert len(work) == 9
+    for name, state in work.items():
+        (catch,) = state["Catch"]
+        assert (catch["Next"], catch["ResultPath"]) == (CLEANUP_START, "$.error"), name
+    for name in ("Record the endpoint failure", "Record the endpoint timeout",
+                 "Record the gate failure", "Record the unreadable report"):  # fmt: skip
+        assert definition["States"][name]["Next"] == CLEANUP_START
+
+
+def test_sagemaker_failures_are_not_retried(definition):
+    """A failed job keeps its name, so a retry would only fail on the name; service errors do."""
+    for name in ("Prepare the data", "Train the model", "Evaluate the model"):
+        for retrier in definition["States"][name]["Retry"]:
+            assert "States.TaskFailed" not in retrier["ErrorEquals"]
+            assert "States.ALL" not in retrier["ErrorEquals"]
+    validate = definition["States"]["Validate the input"]["Retry"][0]["ErrorEquals"]
+    assert all(error.startswith("Lambda.") for error in validate)
+
+
+def test_names_and_locations_come_from_the_run_plan(definition):
+    states = definition["States"]
+    training = states["Train the model"]["Parameters"]
+    assert training["TrainingJobName.$"] == "$.run.names.training_job"
+    assert training["OutputDataConfig"]["CompressionType"] == "NONE"
+    assert states["Create the evaluation endpoint"]["Parameters"]["EndpointName.$"] == (
+        "$.run.names.endpoint"
+    )
+    assert states["Read the evaluation report"]["ResultSelector"] == {
+        "report.$": "States.StringToJson($.Body)"
+    }
+    model = states["Create the evaluation model"]["Parameters"]["PrimaryContainer"]
+    assert model["ModelDataSource"] == {
+        "S3DataSource": {
+            "S3Uri.$": "$.training.model_data",
+            "S3DataType": "S3Prefix",
+            "CompressionType": "None",
+        }
+    }
+
+
+def test_the_endpoint_poll_backs_off_to_the_configured_timeout(resolver_for):
+    poll = state_machine_definition(resolver_for("dev"))["States"]
+    schedule = poll["Start waiting for the endpoint"]["Parameters"]["schedule"]
+    assert schedule == [30, 60, 120, 240, 300, 300, 300, 300, 300]
+    assert sum(schedule[:-1]) < 30 * 60 <= sum(schedule)  # dev: endpoint_timeout_minutes 30
+
+
+def test_the_definition_is_valid_asl(tmp_path):
+    """asl-validator (npm, pinned in package.json): types, dangling Next, unreachable states,
+    JSONPath and intrinsic syntax, for every environment's definition at once."""
+    paths = []
+    for env_name in ENVIRONMENTS:
+        path = tmp_path / f"{env_name}.asl.json"
+        paths += ["--json-path", str(path)]
+        path.write_text(json.dumps(_definitions[env_name]))
+    npx = Path(sys.executable).parent / "npx"
+    result = subprocess.run(
+        [str(npx), "--no-install", "asl-validator", *paths],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("is valid") == len(ENVIRONMENTS), result.stdout
+
+
+_definitions: dict[str, dict] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _all_definitions(resolver_for):
+    for env_name in ENVIRONMENTS:
+        _definitions[env_name] = state_machine_definition(resolver_for(env_name))

@@ -1,0 +1,214 @@
+"""The input-validation Lambda: the execution input contract, defaults, run names and plan."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import execution_input
+import pytest
+import run_plan
+import validate_input
+import workflow_contract as contract
+from execution_input import InvalidInputError, normalise, sanitise_run_name
+from run_settings import Settings, SettingsError
+
+from stacks.config_schema import EVALUATION_METRICS
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "execution-input.md"
+SETTINGS = Settings(
+    artifacts_bucket="artifacts-bucket",
+    data_bucket="data-bucket",
+    code_uri="s3://assets/code.gz",
+    training_instance_count=1,
+    default_metric="exact_match",
+    default_threshold=0.7,
+    default_max_samples=1000,
+    internet_access=True,
+)
+GOOD = {
+    "base_model": "s3://data-bucket/models/smollm2",
+    "dataset": {"s3_uri": "s3://data-bucket/datasets/sql.jsonl"},
+    "recipe": "qlora",
+}
+
+
+def _problems(raw, settings: Settings = SETTINGS, execution: str = "exec-1") -> list[str]:
+    with pytest.raises(InvalidInputError) as error:
+        normalise(raw, execution, settings)
+    return error.value.problems
+
+
+def test_defaults_come_from_the_environment():
+    run = normalise(GOOD, "exec-1", SETTINGS)
+    assert run["run_name"] == "exec-1"
+    assert run["base_model"] == "s3://data-bucket/models/smollm2/"
+    assert run["dataset"] == {
+        "s3_uri": "s3://data-bucket/datasets/sql.jsonl",
+        "format": "auto",
+        "on_bad_record": "fail",
+    }
+    assert run["evaluation"] == {"metric": "exact_match", "threshold": 0.7, "max_samples": 1000}
+    assert run["hyperparameters"] == {}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"base_model": None}, "base_model: is required"),
+        ({"base_model": "s3:/data-bucket/x"}, "base_model: must be an S3 prefix"),
+        ({"base_model": "s3://Bad_Bucket/x"}, "base_model: must be an S3 URI"),
+        ({"base_model": "s3://elsewhere/model/"}, "base_model: the training jobs can only read"),
+        ({"base_model": "s3://artifacts-bucket/models/x"}, "base_model: the training jobs can only"),
+        ({"dataset": {"s3_uri": "https://example.com/x.jsonl"}}, "dataset.s3_uri: must be an S3"),
+        ({"dataset": {}}, "dataset: needs exactly one of s3_uri and hf_dataset_id"),
+        ({"dataset": {"s3_uri": "s3://data-bucket/x", "hf_dataset_id": "a/b"}}, "exactly one"),
+        ({"dataset": {"s3_uri": "s3://data-bucket/x", "format": "xml"}}, "dataset.format: must"),
+        ({"dataset": {"s3_uri": "s3://data-bucket/x", "on_bad_record": "ignore"}}, "on_bad_record"),
+        ({"dataset": {"s3_uri": "s3://data-bucket/x", "split": 0.8}}, "dataset.split: unknown"),
+        ({"recipe": "lorax"}, "recipe: must be one of lora, qlora, full, got 'lorax'"),
+        ({"recipe": None}, "recipe: must be one of"),
+        ({"evaluation": {"threshold": 1.5}}, "evaluation.threshold: must be between 0 and 1"),
+        ({"evaluation": {"threshold": -0.1}}, "evaluation.threshold: must be between 0 and 1"),
+        ({"evaluation": {"threshold": True}}, "evaluation.threshold: must be a number"),
+        ({"evaluation": {"max_samples": 0}}, "evaluation.max_samples: must be a whole number"),
+        ({"evaluation": {"metric": "bleu"}}, "evaluation.metric: must be one of"),
+        ({"evaluation": {"samples": 5}}, "evaluation.samples: unknown key"),
+        ({"hyperparameters": {"recipe": "full"}}, "hyperparameters.recipe: is set by the workflow"),
+        ({"hyperparameters": {"sagemaker_program": "x.py"}}, "is set by the workflow"),
+        ({"hyperparameters": {"lr": [1, 2]}}, "hyperparameters.lr: must be a string, number"),
+        ({"hyperparameters": {"bad key": 1}}, "names must be letters"),
+        ({"hyperparameters": "lr=1"}, "hyperparameters: must be an object"),
+        ({"run_name": 7}, "run_name: must be a string"),
+        ({"run_name": "__"}, "run_name: needs at least one letter or digit"),
+        ({"base_model_id": "x"}, "base_model_id: unknown key; allowed keys are run_name, base_model"),
+    ],
+)
+def test_each_bad_field_is_named(change, expected):
+    problems = _problems({**GOOD, **change})
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_every_problem_is_listed_at_once():
+    problems = _problems({"recipe": "x", "extra": 1})
+    assert [p.split(":")[0] for p in problems] == ["extra", "base_model", "dataset", "recipe"]
+
+
+def test_the_input_must_be_an_object():
+    assert _problems(["not", "an", "object"]) == ["the input must be a JSON object, got a list"]
+
+
+def test_hub_ids_need_internet():
+    offline = Settings(**{**SETTINGS.__dict__, "internet_access": False})
+    hub = {**GOOD, "base_model": "HuggingFaceTB/SmolLM2-135M-Instruct"}
+    assert normalise(hub, "e", SETTINGS)["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    (problem,) = _problems(hub, offline)
+    assert problem.startswith("base_model: downloading 'HuggingFaceTB/SmolLM2-135M-Instruct'")
+    (problem,) = _problems({**GOOD, "dataset": {"hf_dataset_id": "b-mc2/sql-create-context"}}, offline)  # noqa: E501
+    assert problem.startswith("dataset.hf_dataset_id: a Hugging Face dataset needs internet")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("my_run 2024.01", "my-run-2024-01"),
+        ("--a--b--", "a-b"),
+        ("0f8fad5b-d9cb-469f-a165-70867728950e", "0f8fad5b-d9cb-469f-a165-70867728950e"),
+    ],
+)
+def test_run_names_are_sagemaker_safe(raw, expected):
+    assert sanitise_run_name(raw) == expected
+
+
+def test_long_run_names_keep_every_resource_name_valid_and_distinct():
+    first, second = sanitise_run_name("x" * 80 + "-a"), sanitise_run_name("x" * 80 + "-b")
+    assert first != second
+    for name in (first, second):
+        assert len(name) == contract.RUN_NAME_MAX
+        for suffix in contract.NAME_SUFFIXES.values():
+            assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name + suffix)
+
+
+def test_the_plan_names_resources_and_locations_from_the_run_name():
+    planned = run_plan.plan(normalise({**GOOD, "run_name": "demo"}, "e", SETTINGS), SETTINGS)
+    assert planned["names"] == {
+        "prepare_job": "demo-prepare",
+        "training_job": "demo-train",
+        "model": "demo-eval",
+        "endpoint_config": "demo-eval",
+        "endpoint": "demo-eval",
+        "evaluation_job": "demo-evaluate",
+    }
+    assert planned["uris"]["data"] == "s3://artifacts-bucket/runs/demo/data/"
+    assert planned["report"] == {"bucket": "artifacts-bucket", "key": "runs/demo/evaluation/report.json"}  # noqa: E501
+    inputs = {i["InputName"]: i["S3Input"] for i in planned["prepare"]["inputs"]}
+    assert inputs["code"]["S3Uri"] == "s3://assets/code.gz"
+    assert inputs["data"]["LocalPath"] == contract.PREPARE_INPUT_DIR
+    assert planned["evaluate"]["arguments"][-6:] == [
+        "--metric", "exact_match", "--threshold", "0.7", "--max-samples", "1000",
+    ]  # fmt: skip
+
+
+def test_the_base_model_is_a_channel_or_a_hub_id():
+    s3 = run_plan.plan(normalise(GOOD, "e", SETTINGS), SETTINGS)["training"]
+    assert [c["ChannelName"] for c in s3["channels"]] == ["train", "validation", "model"]
+    assert "model_name_or_path" not in s3["hyperparameters"]
+    hub_input = {**GOOD, "base_model": "org/model"}
+    hub = run_plan.plan(normalise(hub_input, "e", SETTINGS), SETTINGS)["training"]
+    assert [c["ChannelName"] for c in hub["channels"]] == ["train", "validation"]
+    assert hub["hyperparameters"]["model_name_or_path"] == "org/model"
+
+
+def test_hyperparameters_are_strings_and_distribution_follows_instance_count():
+    raw = {**GOOD, "hyperparameters": {"lr": 2e-5, "epochs": 3, "packing": False, "opt": "adamw"}}
+    single = run_plan.plan(normalise(raw, "e", SETTINGS), SETTINGS)["training"]["hyperparameters"]
+    assert {k: single[k] for k in ("lr", "epochs", "packing", "opt")} == {
+        "lr": "2e-05",
+        "epochs": "3",
+        "packing": "false",
+        "opt": "adamw",
+    }
+    assert single["recipe"] == "qlora"
+    assert single["sagemaker_submit_directory"] == "s3://assets/code.gz"
+    assert "sagemaker_torch_distributed_enabled" not in single
+    multi = Settings(**{**SETTINGS.__dict__, "training_instance_count": 2})
+    several = run_plan.plan(normalise(raw, "e", multi), multi)["training"]["hyperparameters"]
+    assert several["sagemaker_torch_distributed_enabled"] == "true"
+
+
+def test_the_handler_reads_its_settings_from_the_environment(monkeypatch):
+    environ = {
+        contract.ENV_ARTIFACTS_BUCKET: "artifacts-bucket",
+        contract.ENV_DATA_BUCKET: "data-bucket",
+        contract.ENV_CODE_URI: "s3://assets/code.gz",
+        contract.ENV_TRAINING_INSTANCE_COUNT: "1",
+        contract.ENV_DEFAULT_METRIC: "rouge_l",
+        contract.ENV_DEFAULT_THRESHOLD: "0.25",
+        contract.ENV_DEFAULT_MAX_SAMPLES: "50",
+        contract.ENV_INTERNET_ACCESS: "false",
+    }
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    planned = validate_input.handler({"input": GOOD, "execution_name": "exec 9"})
+    assert planned["run_name"] == "exec-9"
+    assert planned["evaluation"] == {"metric": "rouge_l", "threshold": 0.25, "max_samples": 50}
+    monkeypatch.setenv(contract.ENV_DEFAULT_THRESHOLD, "high")
+    with pytest.raises(SettingsError, match="DEFAULT_THRESHOLD='high' is not a float"):
+        validate_input.handler({"input": GOOD, "execution_name": "e"})
+    with pytest.raises(ValueError, match="expected"):
+        validate_input.handler({"execution_name": "e"})
+
+
+def test_the_lambda_and_the_config_agree_on_metrics():
+    assert contract.METRICS == EVALUATION_METRICS
+
+
+def test_the_documented_examples_are_valid():
+    """Every ```json block in docs/execution-input.md that looks like an input is accepted."""
+    blocks = re.findall(r"```json\n(.*?)```", DOCS.read_text(), flags=re.DOTALL)
+    inputs = [json.loads(block) for block in blocks if '"base_model"' in block]
+    assert len(inputs) >= 2
+    documented = Settings(**{**SETTINGS.__dict__, "data_bucket": "my-data-bucket"})
+    for raw in inputs:
+        execution_input.normalise(raw, "docs", documented)

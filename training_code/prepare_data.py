@@ -1,0 +1,174 @@
+"""Data preparation entry point (a SageMaker Processing job, or a plain local command).
+
+    python prepare_data.py --input-dir DIR --output-dir DIR [--dataset-id HF_ID[:SPLIT]]
+        [--format auto|jsonl|csv|parquet] [--on-bad-record fail|skip]
+        [--validation-fraction 0.1] [--test-fraction 0.1] [--seed 42]
+        [--max-test-samples N] [--tokenizer-dir DIR] [--failure-file PATH]
+
+Reads every record, normalises it to chat ``messages`` with ``chat_format.normalise_record``,
+reports bad records by file and line (``--on-bad-record fail`` stops at the first, ``skip``
+drops and counts them), removes duplicate conversations, splits with ``--seed`` and writes
+OUTPUT/train/train.jsonl, OUTPUT/validation/validation.jsonl, OUTPUT/test/test.jsonl and
+OUTPUT/stats.json. On failure it exits 1 with a one-line reason as the last line on stderr,
+also written to ``--failure-file`` or ``$SM_OUTPUT_FAILURE`` when given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import chat_format
+import data_split
+import record_readers
+
+SPLITS = ("train", "validation", "test")
+MAX_REPORTED = 50  # bad records listed one by one in stats.json; the rest are counted
+FAILURE_ENV = "SM_OUTPUT_FAILURE"
+
+
+class BadRecordError(ValueError):
+    """A record rejected under ``--on-bad-record fail``."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--input-dir", type=Path, help="folder of data files (recursive)")
+    parser.add_argument("--output-dir", type=Path, required=True)
+    parser.add_argument("--dataset-id", help="Hugging Face dataset id, optionally ID:SPLIT")
+    parser.add_argument("--format", choices=record_readers.FORMATS, default="auto")
+    parser.add_argument("--on-bad-record", choices=("fail", "skip"), default="fail")
+    parser.add_argument("--validation-fraction", type=float, default=0.1)
+    parser.add_argument("--test-fraction", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--max-test-samples", type=int, default=None)
+    parser.add_argument("--tokenizer-dir", help="tokenizer for token-length statistics")
+    parser.add_argument("--failure-file", type=Path, help="where to write the failure reason")
+    args = parser.parse_args(argv)
+    if args.input_dir is None and args.dataset_id is None:
+        parser.error("give --input-dir or --dataset-id")
+    for name in ("validation_fraction", "test_fraction"):
+        if not 0.0 <= getattr(args, name) < 1.0:
+            parser.error(f"--{name.replace('_', '-')} must be in [0, 1)")
+    return args
+
+
+def load_records(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Reads and normalises every record; returns the good ones and the reading statistics."""
+    if args.dataset_id:
+        raw = record_readers.read_hub_dataset(args.dataset_id)
+        sources = [{"dataset_id": args.dataset_id}]
+    else:
+        files = record_readers.data_files(args.input_dir, args.format)
+        raw = record_readers.read_files(files)
+        sources = [{"path": str(path), "format": kind} for path, kind in files]
+    good, bad, reasons = [], [], Counter()
+    for item in raw:
+        problem, record = item.error, None
+        if problem is None:
+            try:
+                record = chat_format.normalise_record(item.value)
+            except chat_format.RecordError as error:
+                problem = str(error)
+        if record is None:
+            if args.on_bad_record == "fail":
+                raise BadRecordError(f"{item.where}: {problem}") from None
+            reasons[problem] += 1
+            if len(bad) < MAX_REPORTED:
+                bad.append({"where": item.where, "problem": problem})
+            continue
+        record["metadata"]["source"] = item.where
+        good.append(record)
+    read = len(good) + sum(reasons.values())
+    if not good:
+        raise BadRecordError(f"no usable records among {read} read from {sources}")
+    stats = {"sources": sources, "records_read": read, "bad_records": bad, "bad_reasons": reasons}
+    return good, stats
+
+
+def token_lengths(tokenizer_dir: str, records: list[dict[str, Any]]) -> list[int]:
+    """Tokens per record exactly as training will see them (same template, same tokenizer)."""
+    from sft_tokenize import tokenize_conversation
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    return [len(tokenize_conversation(tokenizer, r["messages"]).input_ids) for r in records]
+
+
+def write_outputs(output_dir: Path, splits: dict[str, list[dict[str, Any]]]) -> None:
+    for name in SPLITS:
+        folder = output_dir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
+            for record in splits[name]:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def prepare(args: argparse.Namespace) -> dict[str, Any]:
+    """Runs the whole preparation; returns the statistics written to stats.json."""
+    records, stats = load_records(args)
+    records, duplicates = data_split.deduplicate(records)
+    splits = data_split.split(
+        records,
+        validation_fraction=args.validation_fraction,
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+        max_test=args.max_test_samples,
+    )
+    write_outputs(args.output_dir, splits)
+    reasons = stats.pop("bad_reasons")
+    stats.update(
+        {
+            "valid_records": len(records) + duplicates,
+            "dropped": {"bad_record": sum(reasons.values()), "duplicate": duplicates},
+            "dropped_reasons": dict(reasons.most_common()),
+            "splits": {name: len(splits[name]) for name in SPLITS},
+            "tasks": dict(Counter(r["metadata"]["task"] for r in records)),
+            "seed": args.seed,
+            "fractions": {"validation": args.validation_fraction, "test": args.test_fraction},
+            "char_lengths": {
+                name: data_split.percentiles([len(json.dumps(r["messages"])) for r in rows])
+                for name, rows in splits.items()
+            },
+        }
+    )
+    if args.tokenizer_dir:
+        stats["token_lengths"] = {
+            name: data_split.percentiles(token_lengths(args.tokenizer_dir, rows))
+            for name, rows in splits.items()
+        }
+    (args.output_dir / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    return stats
+
+
+def fail(message: str, failure_file: Path | None) -> int:
+    """Reports a failure: the failure file(s) if asked, and the last line on stderr."""
+    targets = [failure_file, os.environ.get(FAILURE_ENV)]
+    for target in filter(None, targets):
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        Path(target).write_text(message + "\n")
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        stats = prepare(args)
+    except (BadRecordError, record_readers.InputError, ValueError) as error:
+        return fail(str(error), args.failure_file)
+    print(
+        f"prepared {stats['splits']} from {stats['records_read']} records "
+        f"(dropped {stats['dropped']}) into {args.output_dir}",
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
