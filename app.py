@@ -4,6 +4,7 @@
 npx cdk synth -c env=dev            # one environment's stacks: local, dev, staging or prod
 npx cdk deploy -c env=dev --all
 npx cdk deploy -c env=pipeline      # the GitOps pipeline, once, into the tooling account
+npx cdk synth -c env=dev -c config=other.yaml   # another configuration file (tests, trials)
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ def _feature_flags() -> dict:
 def main() -> None:
     context_app = App()
     env_name = context_app.node.try_get_context("env") or "local"
+    config_path = Path(context_app.node.try_get_context("config") or DEFAULT_CONFIG_PATH)
     try:
-        app = build_app(env_name, outdir=context_app.outdir)
+        app = build_app(env_name, outdir=context_app.outdir, config_path=config_path)
     except ConfigError as error:
         sys.exit(f"configuration error: {error}")
     app.synth()

@@ -153,7 +153,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         ask(url, prompts(1)[0], args.max_tokens)  # warm-up: first-call allocations
         load_before = os.getloadavg()[0]
-        rows = [measure(url, c, args.requests or max(8, 2 * c), args.max_tokens) for c in levels]
+        rows = []
+        for c in levels:
+            rows.append(measure(url, c, args.requests or max(8, 2 * c), args.max_tokens))
+            print(f"measured {c} clients: {rows[-1]}", flush=True)
         load_after = os.getloadavg()[0]
     finally:
         stop()

@@ -1,7 +1,7 @@
 """The endpoint contract on CPU with transformers: what the local cloud runs for an endpoint.
 
     python inference_code/local_server.py --model-dir DIR --port 8080 [--host 127.0.0.1]
-        [--max-batch-size 8] [--max-model-len N] [--device cpu]
+        [--max-batch-size 8] [--max-model-len N] [--device cpu] [--threads N]
 
 The socket opens first and prints ``listening on http://HOST:PORT`` (``--port 0`` picks a
 free port); ``GET /ping`` answers 503 until the model is loaded, then 200. ``POST
@@ -120,7 +120,12 @@ def _load(server: LocalServer, args: argparse.Namespace, stop: threading.Event) 
     started = time.monotonic()
     try:
         # Imported here, after the socket is open: torch and transformers take seconds.
+        import torch
         from batch_generator import BatchGenerator
+
+        if args.threads:
+            # Fewer threads than cores keeps a server usable on a machine busy with other work.
+            torch.set_num_threads(args.threads)
 
         engine = BatchGenerator(
             Path(args.model_dir), args.max_batch_size, args.max_model_len, args.device
@@ -149,6 +154,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-model-len", type=int, default=None, help="context limit (default: the model's)"
     )
     parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU benchmark")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+    )
     args = parser.parse_args(argv)
     if args.max_batch_size < 1:
         parser.error("--max-batch-size must be at least 1")

@@ -103,7 +103,11 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> ProjectConfig:
     """
     loader = _Loader(path)
     try:
-        root = yaml.compose(path.read_text())
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the configuration file: {error.strerror}") from None
+    try:
+        root = yaml.compose(text)
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
     if not isinstance(root, yaml.MappingNode):

@@ -123,7 +123,7 @@ class ProcessingConfig:
 
 @dataclass(frozen=True)
 class ImagesConfig:
-    """Container images that replace the pinned ones (stacks/workflow/images.py); null keeps them."""
+    """Images that replace the pinned ones (``stacks/workflow/images.py``); null keeps them."""
 
     training: str | None = None
     processing: str | None = None

@@ -6,7 +6,7 @@ from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
 from stacks.config_schema import EnvironmentConfig
-from stacks.serving.promotion import CrossAccountLinks, share_registry
+from stacks.serving.promotion import CrossAccountLinks
 from stacks.serving.serving_stack import ServingStack
 from stacks.storage import StorageStack
 from stacks.workflow import TrainingWorkflowStack
@@ -33,15 +33,14 @@ class FineTuningStage(Stage):
         )
         self.storage = StorageStack(self, "Storage", config=config)
         self.workflow = TrainingWorkflowStack(self, "Workflow", config=config, storage=self.storage)
-        links = links or CrossAccountLinks()
         self.serving = ServingStack(
             self,
             "Serving",
             config=config,
             storage=self.storage,
             topic=self.workflow.topic,
+            registry=self.workflow.node.find_child("ModelPackageGroup"),
             links=links,
         )
-        share_registry(self.workflow.node.find_child("ModelPackageGroup"), links.model_readers)
         Tags.of(self).add("project", "llm-finetune")
         Tags.of(self).add("environment", config.name)

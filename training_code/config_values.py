@@ -51,8 +51,9 @@ def _bool(name: str, raw: Any) -> bool:
 
 
 def _number(name: str, raw: Any, kind: type) -> int | float:
+    expected = "an integer" if kind is int else "a number"
     if isinstance(raw, bool):
-        raise ConfigError(f"{name} must be a {kind.__name__}, got {raw!r}")
+        raise ConfigError(f"{name} must be {expected}, got {raw!r}")
     try:
         if kind is int:
             value = float(raw)
@@ -61,7 +62,7 @@ def _number(name: str, raw: Any, kind: type) -> int | float:
             return int(value)
         return float(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
+        raise ConfigError(f"{name} must be {expected}, got {raw!r}") from None
 
 
 def _str_list(name: str, raw: Any) -> list[str]:

@@ -77,6 +77,8 @@ def read_csv(path: Path) -> Iterator[RawRecord]:
     """CSV with a header row; ``where`` is the line a row starts on."""
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
+        if reader.fieldnames is None:  # reading the header; an empty file has none
+            return
         start = reader.line_num + 1
         for row in reader:
             record: dict[str, Any] = {k: v for k, v in row.items() if k is not None}

@@ -83,7 +83,7 @@ def run(config: Any, extra_callbacks: tuple = ()) -> int:
         eval_dataset=validation,
         processing_class=tokenizer,
         peft_config=peft_config(config.method),
-        callbacks=[metric_lines, stopper, *extra_callbacks],
+        callbacks=[metric_lines, *extra_callbacks, stopper],
     )
     trainer.remove_callback(PrinterCallback)  # the metric lines replace its dict dumps
     resume = newest_checkpoint(config.trainer.checkpoint_dir) if config.trainer.resume else None

@@ -10,7 +10,7 @@ import torch
 from transformers import TrainerCallback
 
 # Keys of the trainer's log dicts -> names in the metric lines (train_config.METRIC_DEFINITIONS).
-_RENAMED = {"loss": "train_loss"}
+_RENAMED = {"loss": "train_loss", "train_loss": "mean_train_loss"}  # the latter: whole run
 _SKIPPED = {"total_flos", "train_runtime", "train_samples_per_second", "train_steps_per_second"}
 
 
@@ -66,7 +66,14 @@ class StopOnSignal(TrainerCallback):
     def __init__(self) -> None:
         self.interrupted = False
         self._requested = False
-        signal.signal(signal.SIGTERM, self._on_signal)
+        self._previous: Any = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._previous = signal.signal(signal.SIGTERM, self._on_signal)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self._requested = True

@@ -9,8 +9,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from stacks.config_schema import EnvironmentConfig, model_package_account
+from stacks.serving.cross_account_grants import MODEL_OBJECTS, reader_statements
 from stacks.serving.instances import gpus_per_instance
-from stacks.serving.promotion import MODEL_OBJECTS, reader_statements
 from stacks.serving.wildcards import acknowledge_wildcard
 from stacks.workflow.images import resolve_images, serving_images
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aws_cdk import CfnOutput, Fn, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.config_schema import EnvironmentConfig
-from stacks.serving import promotion
+from stacks.serving import cross_account_grants, promotion
 from stacks.serving.alarms import EndpointAlarms, alarm_arns, alarm_names
 from stacks.serving.autoscaling import EndpointAutoscaling
 from stacks.serving.endpoint import VARIANT_NAME, ServingEndpoint
@@ -25,8 +26,9 @@ class ServingStack(Stack):
 
     The stack exists in every environment, pinned or not, so that removing a pin deletes the
     endpoint through an ordinary stack update (CDK Pipelines never deletes a stack that
-    disappears from the app). Unpinned, it holds only the serving role. It also carries the
-    grants that let other accounts' endpoints read models stored in this one (``links``).
+    disappears from the app). Unpinned, it holds only the serving role. It also writes the
+    grants that let other accounts' endpoints read models stored in this one (``links``) into
+    this account's artifacts bucket, key and model ``registry`` group.
     """
 
     def __init__(
@@ -37,6 +39,7 @@ class ServingStack(Stack):
         config: EnvironmentConfig,
         storage: StorageStack,
         topic: sns.ITopic | None = None,
+        registry: sagemaker.CfnModelPackageGroup | None = None,
         links: promotion.CrossAccountLinks | None = None,
         **kwargs,
     ) -> None:
@@ -45,7 +48,7 @@ class ServingStack(Stack):
         self.role = serving_role(self, "Role", config)
         # Deployed after storage, pinned or not: the pipeline orders stacks by dependencies.
         self.add_stack_dependency(storage)
-        self._grant_model_readers(storage, links.model_readers)
+        self._grant_model_readers(storage, registry, links.model_readers)
         self.endpoint: ServingEndpoint | None = None
         self.endpoint_name_output: CfnOutput | None = None
         if config.serving_model is None:
@@ -104,15 +107,22 @@ class ServingStack(Stack):
         )
 
     def _grant_model_readers(
-        self, storage: StorageStack, readers: tuple[EnvironmentConfig, ...]
+        self,
+        storage: StorageStack,
+        registry: sagemaker.CfnModelPackageGroup | None,
+        readers: tuple[EnvironmentConfig, ...],
     ) -> None:
-        """Bucket and key policy statements in this account for other accounts' endpoints."""
+        """Bucket, key and registry policies in this account for other accounts' endpoints."""
         for reader in readers:
-            for statement in promotion.source_bucket_statements(
+            for statement in cross_account_grants.source_bucket_statements(
                 storage, storage.artifacts.bucket_arn, reader
             ):
                 storage.artifacts.add_to_resource_policy(statement)
-            storage.key.add_to_resource_policy(promotion.source_key_statement(storage, reader))
+            storage.key.add_to_resource_policy(
+                cross_account_grants.source_key_statement(storage, reader)
+            )
+        if readers and registry is not None:
+            cross_account_grants.share_registry(registry, readers)
 
     def _smoke_test_role(self, config: EnvironmentConfig, tooling_account: str) -> None:
         """A role the pipeline in the tooling account assumes to invoke this endpoint."""

@@ -30,9 +30,11 @@ class NotificationTopic(Construct):
         )
         for email in emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
-        # CloudWatch alarms and EventBridge publish to the topic, so they must use its key.
-        for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
-            key.grant(iam.ServicePrincipal(service), "kms:Decrypt", "kms:GenerateDataKey")
+        # Alarms publish to the topic, so CloudWatch must use its key (the EventBridge target
+        # grants EventBridge the same by itself).
+        key.grant(
+            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey"
+        )
 
 
 class WorkflowMonitoring(Construct):

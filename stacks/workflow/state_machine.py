@@ -67,6 +67,12 @@ class TrainingStateMachine(Construct):
             ),
             tracing_enabled=True,
         )
+        # Wait for the policy CDK adds (logs, X-Ray); the role itself is already ordered by the
+        # RoleArn's Fn::GetAtt, and naming it again is redundant (cfn-lint W3005).
+        generated = role.node.find_child("DefaultPolicy").node.default_child
+        self.state_machine.node.default_child.add_override(
+            "DependsOn", [Stack.of(self).get_logical_id(generated)]
+        )
 
     def _definition(
         self,
@@ -98,9 +104,7 @@ class TrainingStateMachine(Construct):
             self, "Run failed", error_path="$.error.Error", cause_path="$.error.Cause"
         )
         failure = on_failure(notify_failure(self, topic_arn), run_failed, "$.notify_error")
-        success = on_failure(
-            notify_success(self, topic_arn, ctx.config.model_approval), run_failed
-        )
+        success = on_failure(notify_success(self, topic_arn, ctx.config.model_approval), run_failed)
         failure.next(run_failed)
         success.next(sfn.Succeed(self, "Run succeeded"))
         cleanup = Cleanup(self)

@@ -12,14 +12,15 @@ from constructs import Construct
 
 from stacks.config_schema import EnvironmentConfig
 from stacks.storage import StorageStack
-from stacks.workflow import roles
 from stacks.workflow.code_asset import CodeAsset
 from stacks.workflow.contract import contract
 from stacks.workflow.images import resolve_images
 from stacks.workflow.nag_acknowledgements import acknowledge_workflow
 from stacks.workflow.network import JobNetwork
 from stacks.workflow.observability import NotificationTopic, WorkflowMonitoring
+from stacks.workflow.sagemaker_role import SAGEMAKER, sagemaker_execution_statements, vpc_statements
 from stacks.workflow.state_machine import TrainingStateMachine
+from stacks.workflow.state_machine_role import state_machine_statements
 from stacks.workflow.steps.common import StepContext
 from stacks.workflow.validator import InputValidator
 
@@ -81,7 +82,7 @@ class TrainingWorkflowStack(Stack):
         )
         self.sagemaker_role = self._role(
             "SageMakerRole",
-            roles.SAGEMAKER,
+            SAGEMAKER,
             "Execution role of the fine-tuning jobs and evaluation endpoints",
             self._sagemaker_statements(storage),
         )
@@ -89,7 +90,7 @@ class TrainingWorkflowStack(Stack):
             "StateMachineRole",
             iam.ServicePrincipal("states.amazonaws.com"),
             "Runs the fine-tuning state machine's tasks",
-            roles.state_machine_statements(
+            state_machine_statements(
                 self,
                 sagemaker_role=self.sagemaker_role,
                 validator_arn=self.validator.function.function_arn,
@@ -100,7 +101,6 @@ class TrainingWorkflowStack(Stack):
             ),
         )
         self.state_machine = self._state_machine(storage, state_machine_role)
-        self.state_machine.node.add_dependency(registry)
         WorkflowMonitoring(self, "Monitoring", state_machine=self.state_machine, topic=self.topic)
         CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
         CfnOutput(self, "ModelPackageGroupName", value=self.model_package_group_name)
@@ -125,7 +125,7 @@ class TrainingWorkflowStack(Stack):
         return role
 
     def _sagemaker_statements(self, storage: StorageStack) -> list[iam.PolicyStatement]:
-        statements = roles.sagemaker_execution_statements(
+        statements = sagemaker_execution_statements(
             self,
             data_arn=self.data_arn,
             artifacts_arn=self.artifacts_arn,
@@ -134,7 +134,7 @@ class TrainingWorkflowStack(Stack):
             image_repositories=self.images.repository_arns(self.partition),
         )
         if self.network is not None:
-            statements += roles.vpc_statements(self.network.vpc.vpc_arn)
+            statements += vpc_statements(self.network.vpc.vpc_arn)
         return statements
 
     def _state_machine(self, storage: StorageStack, role: iam.Role) -> sfn.StateMachine:
@@ -178,4 +178,3 @@ def _named_export(storage: Stack, value: str, name: str) -> str:
     if storage.node.try_find_child(f"Export{export_name}") is None:
         storage.export_value(value, name=export_name)
     return Fn.import_value(export_name)
-

@@ -30,7 +30,8 @@ def test_the_contracts_own_response_passes():
         (500, b'{"error": "boom"}', "HTTP 500"),
         (200, b"<html>", "not JSON"),
         (200, _body({"choices": []}), "no choices[0].message.content or usage"),
-        (200, _body({**GOOD, "choices": [{"message": {"content": "  "}}]}), "is empty"),
+        (200, _body({**GOOD, "choices": [{"message": {"content": ""}}]}), "not generated text"),
+        (200, _body({**GOOD, "choices": [{"message": {"content": None}}]}), "not generated text"),
         (200, _body({**GOOD, "usage": {"prompt_tokens": 3}}), "usage.completion_tokens"),
         (
             200,

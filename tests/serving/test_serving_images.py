@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from server_launcher import args_from_environment
 from serving_images import (
     ECR_ACCOUNTS,
     LMI_IMAGE_TAG,
@@ -57,3 +58,9 @@ def test_environment_carries_the_settings():
 def test_bad_settings_name_the_argument(args, name):
     with pytest.raises(ValueError, match=name):
         serving_environment(*args)
+
+
+def test_local_server_honours_the_gpu_containers_settings():
+    env = serving_environment(max_model_len=1024, max_concurrency=16, tensor_parallel_degree=8)
+    assert args_from_environment(env) == ["--max-model-len", "1024", "--max-batch-size", "16"]
+    assert args_from_environment({"OPTION_MAX_MODEL_LEN": "max"}) == []

@@ -23,15 +23,26 @@ def _model():
 
 
 _SAGEMAKER = _model()
+ARN_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012"
 _OPERATIONS = {
     "".join(word.capitalize() for word in name.split("_")): name
     for name in (
-        "create_processing_job", "describe_processing_job", "stop_processing_job",
-        "create_training_job", "describe_training_job", "stop_training_job",
-        "create_model", "delete_model", "create_endpoint_config", "delete_endpoint_config",
-        "create_endpoint", "describe_endpoint", "delete_endpoint", "create_model_package",
+        "create_processing_job",
+        "describe_processing_job",
+        "stop_processing_job",
+        "create_training_job",
+        "describe_training_job",
+        "stop_training_job",
+        "create_model",
+        "delete_model",
+        "create_endpoint_config",
+        "delete_endpoint_config",
+        "create_endpoint",
+        "describe_endpoint",
+        "delete_endpoint",
+        "create_model_package",
     )
-}  # fmt: skip
+}
 
 
 def _not_found(operation: str, what: str) -> ClientError:
@@ -87,10 +98,14 @@ class SageMakerStub:
     # Jobs: they end at once, Completed unless the test made their suffix fail.
     def _create_job(self, name: str, params: dict, kind: str) -> dict:
         reason = next((r for suffix, r in self.failing_jobs.items() if name.endswith(suffix)), None)
-        self.jobs[name] = {"params": params, "status": "Failed" if reason else "Completed", "reason": reason}  # noqa: E501
+        self.jobs[name] = {
+            "params": params,
+            "status": "Failed" if reason else "Completed",
+            "reason": reason,
+        }
         if kind == "processing" and name.endswith("-evaluate") and reason is None:
             self._write_report(params)
-        return {f"{kind.capitalize()}JobArn": f"arn:aws:sagemaker:us-east-1:123456789012:{kind}-job/{name}"}  # noqa: E501
+        return {f"{kind.capitalize()}JobArn": f"{ARN_PREFIX}:{kind}-job/{name}"}
 
     def _describe_job(self, name: str, kind: str) -> dict:
         job = self.jobs[name]
@@ -98,7 +113,7 @@ class SageMakerStub:
         prefix = kind.capitalize()
         description = {
             f"{prefix}JobName": name,
-            f"{prefix}JobArn": f"arn:aws:sagemaker:us-east-1:123456789012:{kind}-job/{name}",
+            f"{prefix}JobArn": f"{ARN_PREFIX}:{kind}-job/{name}",
             status_key: job["status"],
         }
         if job["reason"]:
@@ -113,21 +128,26 @@ class SageMakerStub:
         bucket, _, prefix = target.removeprefix("s3://").partition("/")
         metric = params["AppSpecification"]["ContainerArguments"]
         gate = {"metric": metric[metric.index("--metric") + 1], "value": self.gate_value}
-        s3 = boto3.client("s3", endpoint_url=self.s3_endpoint, region_name="us-east-1",
-                          aws_access_key_id="ak", aws_secret_access_key="sk")  # fmt: skip
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=self.s3_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="ak",
+            aws_secret_access_key="sk",
+        )
         body = json.dumps({"gate": gate, "metrics": {gate["metric"]: self.gate_value}})
         s3.put_object(Bucket=bucket, Key=f"{prefix}report.json", Body=body.encode())
 
     def _create_processing_job(self, **params: Any) -> dict:
         return self._create_job(params["ProcessingJobName"], params, "processing")
 
-    def _describe_processing_job(self, ProcessingJobName: str) -> dict:  # noqa: N803
+    def _describe_processing_job(self, ProcessingJobName: str) -> dict:
         return self._describe_job(ProcessingJobName, "processing")
 
     def _create_training_job(self, **params: Any) -> dict:
         return self._create_job(params["TrainingJobName"], params, "training")
 
-    def _describe_training_job(self, TrainingJobName: str) -> dict:  # noqa: N803
+    def _describe_training_job(self, TrainingJobName: str) -> dict:
         return self._describe_job(TrainingJobName, "training")
 
     def _stop_processing_job(self, **params: Any) -> dict:
@@ -138,19 +158,19 @@ class SageMakerStub:
 
     def _create_model(self, **params: Any) -> dict:
         self.models.add(params["ModelName"])
-        return {"ModelArn": f"arn:aws:sagemaker:us-east-1:123456789012:model/{params['ModelName']}"}  # noqa: E501
+        return {"ModelArn": f"{ARN_PREFIX}:model/{params['ModelName']}"}
 
     def _create_endpoint_config(self, **params: Any) -> dict:
         assert params["ProductionVariants"][0]["ModelName"] in self.models
         self.endpoint_configs.add(params["EndpointConfigName"])
-        return {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/x"}
+        return {"EndpointConfigArn": ARN_PREFIX + ":endpoint-config/x"}
 
     def _create_endpoint(self, **params: Any) -> dict:
         assert params["EndpointConfigName"] in self.endpoint_configs
         self.endpoints[params["EndpointName"]] = list(self.endpoint_statuses)
-        return {"EndpointArn": f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{params['EndpointName']}"}  # noqa: E501
+        return {"EndpointArn": f"{ARN_PREFIX}:endpoint/{params['EndpointName']}"}
 
-    def _describe_endpoint(self, EndpointName: str) -> dict:  # noqa: N803
+    def _describe_endpoint(self, EndpointName: str) -> dict:
         statuses = self.endpoints.get(EndpointName)
         if statuses is None:
             raise _not_found("DescribeEndpoint", f'endpoint "{EndpointName}"')
@@ -160,7 +180,7 @@ class SageMakerStub:
             description["FailureReason"] = self.endpoint_failure_reason
         return description
 
-    def _delete_endpoint(self, EndpointName: str) -> dict:  # noqa: N803
+    def _delete_endpoint(self, EndpointName: str) -> dict:
         statuses = self.endpoints.get(EndpointName)
         if statuses is None:
             raise _not_found("DeleteEndpoint", f'endpoint "{EndpointName}"')
@@ -169,13 +189,13 @@ class SageMakerStub:
         del self.endpoints[EndpointName]
         return {}
 
-    def _delete_endpoint_config(self, EndpointConfigName: str) -> dict:  # noqa: N803
+    def _delete_endpoint_config(self, EndpointConfigName: str) -> dict:
         if EndpointConfigName not in self.endpoint_configs:
             raise _not_found("DeleteEndpointConfig", f'endpoint config "{EndpointConfigName}"')
         self.endpoint_configs.remove(EndpointConfigName)
         return {}
 
-    def _delete_model(self, ModelName: str) -> dict:  # noqa: N803
+    def _delete_model(self, ModelName: str) -> dict:
         if ModelName not in self.models:
             raise _not_found("DeleteModel", f'model "{ModelName}"')
         self.models.remove(ModelName)
@@ -184,5 +204,5 @@ class SageMakerStub:
     def _create_model_package(self, **params: Any) -> dict:
         self.model_packages.append(params)
         group = params["ModelPackageGroupName"]
-        arn = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/{len(self.model_packages)}"  # noqa: E501
+        arn = f"{ARN_PREFIX}:model-package/{group}/{len(self.model_packages)}"
         return {"ModelPackageArn": arn}

@@ -33,7 +33,6 @@ import boto3
 from botocore.response import StreamingBody
 from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.state.fail import state_fail
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
     lambda_eval_utils,
     state_task_factory,
@@ -42,6 +41,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_aws_sdk,
     state_task_service_factory,
 )
+from moto.stepfunctions.parser.asl.component.state.fail import state_fail
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 
 from localcloud.sagemaker.sfn_service import StateTaskServiceSageMaker
@@ -95,8 +95,12 @@ class WorkflowRunner:
             s3.create_bucket(Bucket=bucket)
         topic = sns.create_topic(Name=topic_arn.rsplit(":", 1)[1])["TopicArn"]
         assert topic == topic_arn, (topic, topic_arn)
-        self.queue_url = self.sqs.create_queue(QueueName=f"notifications-{uuid.uuid4().hex[:8]}")["QueueUrl"]  # noqa: E501
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]  # noqa: E501
+        self.queue_url = self.sqs.create_queue(QueueName=f"notifications-{uuid.uuid4().hex[:8]}")[
+            "QueueUrl"
+        ]
+        queue_arn = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
         self.arn = self.sfn.create_state_machine(
             name=f"training-{uuid.uuid4().hex[:8]}",
@@ -118,7 +122,9 @@ class WorkflowRunner:
                 break
             assert time.monotonic() < deadline, "the execution did not finish in time"
             time.sleep(0.05)
-        events = self.sfn.get_execution_history(executionArn=started["executionArn"], maxResults=1000)["events"]  # noqa: E501
+        events = self.sfn.get_execution_history(
+            executionArn=started["executionArn"], maxResults=1000
+        )["events"]
         visited = [
             event["stateEnteredEventDetails"]["name"]
             for event in events
@@ -143,7 +149,9 @@ class WorkflowRunner:
                 return messages
             for message in batch["Messages"]:
                 messages.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])  # noqa: E501
+                self.sqs.delete_message(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
 
     def _invoke_validator(self, parameters: dict, region: str, state_credentials: Any) -> dict:
         import validate_input  # the function's folder is on sys.path (conftest)
@@ -189,13 +197,17 @@ class WorkflowRunner:
         def no_wait(function: Any, env: Any, wait_seconds: int) -> None:
             runner.waits.append(wait_seconds)
 
-        with mock.patch.multiple(state_task_service_factory, state_task_service_for=service_for), \
-                mock.patch.multiple(state_task_factory, state_task_service_for=service_for), \
-                mock.patch.object(lambda_eval_utils, "_invoke_lambda_function", self._invoke_validator), \
-                mock.patch.object(wait_function.WaitFunction, "_wait_interval", no_wait), \
-                mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=lambda s: None)), \
-                mock.patch.object(state_fail, "CustomErrorName", _ReraisedErrorName), \
-                mock.patch.dict(state_task_service_aws_sdk._SERVICE_ERROR_NAMES, {"sagemaker": "SageMaker"}):  # noqa: E501
+        with (
+            mock.patch.multiple(state_task_service_factory, state_task_service_for=service_for),
+            mock.patch.multiple(state_task_factory, state_task_service_for=service_for),
+            mock.patch.object(lambda_eval_utils, "_invoke_lambda_function", self._invoke_validator),
+            mock.patch.object(wait_function.WaitFunction, "_wait_interval", no_wait),
+            mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=lambda s: None)),
+            mock.patch.object(state_fail, "CustomErrorName", _ReraisedErrorName),
+            mock.patch.dict(
+                state_task_service_aws_sdk._SERVICE_ERROR_NAMES, {"sagemaker": "SageMaker"}
+            ),
+        ):
             yield self
 
 

@@ -44,7 +44,7 @@ class Resolver:
             return value
         if len(value) != 1 or not next(iter(value)).startswith(("Fn::", "Ref")):
             return {key: self.resolve(item, template) for key, item in value.items()}
-        (function, argument), = value.items()
+        ((function, argument),) = value.items()
         if function == "Ref":
             return PSEUDO.get(argument) or self._ref(argument, template)
         if function == "Fn::GetAtt":
@@ -57,7 +57,9 @@ class Resolver:
         if function == "Fn::GetStackOutput":
             return self._storage_output(lambda name, _: name == argument["OutputName"])
         if function == "Fn::ImportValue":
-            return self._storage_output(lambda _, output: output.get("Export", {}).get("Name") == argument)  # noqa: E501
+            return self._storage_output(
+                lambda _, output: output.get("Export", {}).get("Name") == argument
+            )
         raise ValueError(f"cannot resolve {json.dumps(value)[:200]}")
 
     def _storage_output(self, matches) -> Any:
@@ -85,6 +87,7 @@ class Resolver:
             "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{logical_id}",
             "AWS::S3::Bucket": f"arn:aws:s3:::{bucket_name(logical_id)}",
             "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{logical_id.lower()}",
+            "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{logical_id}:*",
         }.get(kind, f"arn:aws:fake:{REGION}:{ACCOUNT}:{logical_id}")
 
     def resources(self, kind: str) -> dict[str, dict]:
@@ -107,5 +110,9 @@ def state_machine_definition(resolver: Resolver) -> dict:
 
 def validator_environment(resolver: Resolver) -> dict[str, str]:
     """The environment variables of the input-validation function."""
-    _, function = resolver.only("AWS::Lambda::Function")
+    (function,) = [
+        resource
+        for logical_id, resource in resolver.resources("AWS::Lambda::Function").items()
+        if logical_id.startswith("InputValidatorFunction")
+    ]
     return resolver.resolve(function["Properties"]["Environment"]["Variables"])

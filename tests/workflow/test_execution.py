@@ -78,7 +78,11 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
         "Is the model good enough?",
         "Register the model",
     ]
-    assert execution.visited[-3:] == ["Did the run fail?", "Notify about the success", "Run succeeded"]  # noqa: E501
+    assert execution.visited[-3:] == [
+        "Did the run fail?",
+        "Notify about the success",
+        "Run succeeded",
+    ]
     assert all(state in execution.visited for state in CLEANUP)
     assert stub.left_running() == NOTHING_LEFT
     # Backoff: 30 s, then doubling; two polls found it Creating.
@@ -105,7 +109,11 @@ def test_requests_carry_the_run_names_and_plan(runner, good_input):
     assert training["HyperParameters"]["num_train_epochs"] == "1"
     assert training["HyperParameters"]["packing"] == "true"
     assert training["HyperParameters"]["sagemaker_program"] == "train.py"
-    assert [c["ChannelName"] for c in training["InputDataConfig"]] == ["train", "validation", "model"]  # noqa: E501
+    assert [c["ChannelName"] for c in training["InputDataConfig"]] == [
+        "train",
+        "validation",
+        "model",
+    ]
     assert training["OutputDataConfig"]["CompressionType"] == "NONE"
     assert training["CheckpointConfig"]["S3Uri"].endswith("/runs/sql-demo/checkpoints/")
     prepare = requests["CreateProcessingJob"]  # the last one: the evaluation
@@ -149,7 +157,9 @@ def test_an_endpoint_that_fails_is_deleted(runner, good_input):
 def test_an_endpoint_that_never_starts_times_out_and_is_deleted_once_settled(
     runner, good_input, local_definition
 ):
-    schedule = local_definition["States"]["Start waiting for the endpoint"]["Parameters"]["schedule"]  # noqa: E501
+    schedule = local_definition["States"]["Start waiting for the endpoint"]["Parameters"][
+        "schedule"
+    ]
     # Still Creating for every poll and for two cleanup look-ups; then SageMaker gives up.
     stub = _stub(runner, endpoint_statuses=["Creating"] * (len(schedule) + 2) + ["Failed"])
     execution = runner.run(good_input, stub)
@@ -160,12 +170,14 @@ def test_an_endpoint_that_never_starts_times_out_and_is_deleted_once_settled(
     assert sum(schedule) >= 30 * 60  # the local config's endpoint_timeout_minutes
     assert execution.visited.count("Check the endpoint status") == len(schedule)
     assert execution.visited.count("Wait for the endpoint to settle") == 2
-    assert execution.waits == schedule + [60, 60]
+    assert execution.waits == [*schedule, 60, 60]
     assert all(state in execution.visited for state in CLEANUP)
     assert stub.left_running() == NOTHING_LEFT
 
 
-@pytest.mark.parametrize(("value", "error"), [(0.2, "QualityGateFailed"), (None, "EvaluationReportIncomplete")])  # noqa: E501
+@pytest.mark.parametrize(
+    ("value", "error"), [(0.2, "QualityGateFailed"), (None, "EvaluationReportIncomplete")]
+)
 def test_a_model_below_the_gate_is_not_registered(runner, good_input, value, error):
     stub = _stub(runner, gate_value=value)
     execution = runner.run(good_input, stub)
@@ -190,7 +202,11 @@ def test_invalid_input_fails_in_the_first_state_and_launches_nothing(runner, goo
     assert execution.error == "InvalidInputError"
     for problem in ("base_model: is required", "recipe: must be one of", "surprise: unknown key"):
         assert problem in execution.cause
-    assert execution.visited == ["Validate the input", "Report the rejected input", "Input rejected"]  # noqa: E501
+    assert execution.visited == [
+        "Validate the input",
+        "Report the rejected input",
+        "Input rejected",
+    ]
     assert stub.calls == []
     (notification,) = execution.notifications
     assert notification["MessageAttributes"]["status"]["Value"] == "REJECTED"

@@ -60,7 +60,10 @@ def test_defaults_come_from_the_environment():
         ({"base_model": "s3:/data-bucket/x"}, "base_model: must be an S3 prefix"),
         ({"base_model": "s3://Bad_Bucket/x"}, "base_model: must be an S3 URI"),
         ({"base_model": "s3://elsewhere/model/"}, "base_model: the training jobs can only read"),
-        ({"base_model": "s3://artifacts-bucket/models/x"}, "base_model: the training jobs can only"),
+        (
+            {"base_model": "s3://artifacts-bucket/models/x"},
+            "base_model: the training jobs can only",
+        ),
         ({"dataset": {"s3_uri": "https://example.com/x.jsonl"}}, "dataset.s3_uri: must be an S3"),
         ({"dataset": {}}, "dataset: needs exactly one of s3_uri and hf_dataset_id"),
         ({"dataset": {"s3_uri": "s3://data-bucket/x", "hf_dataset_id": "a/b"}}, "exactly one"),
@@ -82,7 +85,10 @@ def test_defaults_come_from_the_environment():
         ({"hyperparameters": "lr=1"}, "hyperparameters: must be an object"),
         ({"run_name": 7}, "run_name: must be a string"),
         ({"run_name": "__"}, "run_name: needs at least one letter or digit"),
-        ({"base_model_id": "x"}, "base_model_id: unknown key; allowed keys are run_name, base_model"),
+        (
+            {"base_model_id": "x"},
+            "base_model_id: unknown key; allowed keys are run_name, base_model",
+        ),
     ],
 )
 def test_each_bad_field_is_named(change, expected):
@@ -105,7 +111,9 @@ def test_hub_ids_need_internet():
     assert normalise(hub, "e", SETTINGS)["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
     (problem,) = _problems(hub, offline)
     assert problem.startswith("base_model: downloading 'HuggingFaceTB/SmolLM2-135M-Instruct'")
-    (problem,) = _problems({**GOOD, "dataset": {"hf_dataset_id": "b-mc2/sql-create-context"}}, offline)  # noqa: E501
+    (problem,) = _problems(
+        {**GOOD, "dataset": {"hf_dataset_id": "b-mc2/sql-create-context"}}, offline
+    )
     assert problem.startswith("dataset.hf_dataset_id: a Hugging Face dataset needs internet")
 
 
@@ -141,7 +149,10 @@ def test_the_plan_names_resources_and_locations_from_the_run_name():
         "evaluation_job": "demo-evaluate",
     }
     assert planned["uris"]["data"] == "s3://artifacts-bucket/runs/demo/data/"
-    assert planned["report"] == {"bucket": "artifacts-bucket", "key": "runs/demo/evaluation/report.json"}  # noqa: E501
+    assert planned["report"] == {
+        "bucket": "artifacts-bucket",
+        "key": "runs/demo/evaluation/report.json",
+    }
     inputs = {i["InputName"]: i["S3Input"] for i in planned["prepare"]["inputs"]}
     assert inputs["code"]["S3Uri"] == "s3://assets/code.gz"
     assert inputs["data"]["LocalPath"] == contract.PREPARE_INPUT_DIR

@@ -11,28 +11,13 @@ import re
 from typing import Any
 
 import workflow_contract as contract
+from input_checks import Checker, InvalidInputError, kind
 from run_settings import Settings
 
-_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>\S+)$")
+__all__ = ["InvalidInputError", "normalise", "sanitise_run_name"]
+
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}(/[A-Za-z0-9][\w.-]{0,95})?$")
 _HYPERPARAMETER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-
-
-class InvalidInputError(Exception):
-    """The execution input breaks the contract; ``problems`` lists each one with its field."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        listed = "\n".join(f"- {problem}" for problem in problems)
-        super().__init__(
-            f"The execution input is not valid (contract: docs/execution-input.md):\n{listed}"
-        )
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), "null" if value is None else "a number"
-    )
 
 
 def sanitise_run_name(raw: str) -> str:
@@ -48,57 +33,6 @@ def sanitise_run_name(raw: str) -> str:
     return name
 
 
-class _Checker:
-    """Collects problems while reading one input."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.problems: list[str] = []
-
-    def fail(self, field: str, problem: str) -> None:
-        self.problems.append(f"{field}: {problem}")
-
-    def choice(self, field: str, value: Any, allowed: tuple[str, ...]) -> str | None:
-        if value not in allowed:
-            self.fail(field, f"must be one of {', '.join(allowed)}, got {value!r}")
-            return None
-        return value
-
-    def keys(self, field: str | None, value: dict, allowed: tuple[str, ...]) -> None:
-        for key in value:
-            if key not in allowed:
-                where = f"{field}.{key}" if field else str(key)
-                self.fail(where, f"unknown key; allowed keys are {', '.join(allowed)}")
-
-    def readable_s3(self, field: str, value: Any) -> str | None:
-        """An S3 URI the project's SageMaker role may read: the data bucket or artifacts runs/."""
-        if not isinstance(value, str) or not _S3_URI.match(value):
-            self.fail(field, f"must be an S3 URI like s3://bucket/key, got {value!r}")
-            return None
-        match = _S3_URI.match(value)
-        bucket, key = match["bucket"], match["key"]
-        artifacts = bucket == self.settings.artifacts_bucket and key.startswith(
-            contract.RUNS_PREFIX
-        )
-        if bucket != self.settings.data_bucket and not artifacts:
-            self.fail(
-                field,
-                f"the training jobs can only read s3://{self.settings.data_bucket}/ and "
-                f"s3://{self.settings.artifacts_bucket}/{contract.RUNS_PREFIX}; "
-                f"copy the data there, got {value!r}",
-            )
-            return None
-        return value
-
-    def needs_internet(self, field: str, what: str) -> None:
-        if not self.settings.internet_access:
-            self.fail(
-                field,
-                f"{what} needs internet access, which this environment's jobs do not have "
-                "(network.vpc / network.network_isolation); copy it to S3 and give an s3:// URI",
-            )
-
-
 def normalise(raw: Any, execution_name: str, settings: Settings) -> dict[str, Any]:
     """The validated input with defaults filled in.
 
@@ -106,8 +40,8 @@ def normalise(raw: Any, execution_name: str, settings: Settings) -> dict[str, An
         InvalidInputError: listing every problem, each with its field.
     """
     if not isinstance(raw, dict):
-        raise InvalidInputError([f"the input must be a JSON object, got {_kind(raw)}"])
-    check = _Checker(settings)
+        raise InvalidInputError([f"the input must be a JSON object, got {kind(raw)}"])
+    check = Checker(settings)
     check.keys(None, raw, contract.INPUT_KEYS)
     run = {
         "run_name": _run_name(check, raw.get("run_name"), execution_name),
@@ -123,9 +57,9 @@ def normalise(raw: Any, execution_name: str, settings: Settings) -> dict[str, An
     return run
 
 
-def _run_name(check: _Checker, value: Any, execution_name: str) -> str | None:
+def _run_name(check: Checker, value: Any, execution_name: str) -> str | None:
     if value is not None and not isinstance(value, str):
-        check.fail("run_name", f"must be a string, got {_kind(value)}")
+        check.fail("run_name", f"must be a string, got {kind(value)}")
         return None
     name = sanitise_run_name(execution_name if value is None else value)
     if not name:
@@ -134,7 +68,7 @@ def _run_name(check: _Checker, value: Any, execution_name: str) -> str | None:
     return name
 
 
-def _base_model(check: _Checker, value: Any) -> str | None:
+def _base_model(check: Checker, value: Any) -> str | None:
     if value is None:
         check.fail("base_model", "is required: an s3:// model prefix or a Hugging Face model id")
     elif isinstance(value, str) and value.startswith("s3://"):
@@ -152,7 +86,7 @@ def _base_model(check: _Checker, value: Any) -> str | None:
     return None
 
 
-def _dataset(check: _Checker, value: Any) -> dict[str, Any] | None:
+def _dataset(check: Checker, value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         check.fail("dataset", f"is required: an object with s3_uri or hf_dataset_id, got {value!r}")
         return None
@@ -177,9 +111,9 @@ def _dataset(check: _Checker, value: Any) -> dict[str, Any] | None:
     return dataset
 
 
-def _hyperparameters(check: _Checker, value: Any) -> dict[str, Any]:
+def _hyperparameters(check: Checker, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        check.fail("hyperparameters", f"must be an object of name: value, got {_kind(value)}")
+        check.fail("hyperparameters", f"must be an object of name: value, got {kind(value)}")
         return {}
     room = contract.MAX_HYPERPARAMETERS - len(contract.RESERVED_HYPERPARAMETERS) - 3
     if len(value) > room:
@@ -192,15 +126,15 @@ def _hyperparameters(check: _Checker, value: Any) -> dict[str, Any]:
         elif not _HYPERPARAMETER.match(key) or len(key) > contract.MAX_HYPERPARAMETER_KEY:
             check.fail(field, "names must be letters, digits, '_', '.' or '-'")
         elif item is None or isinstance(item, dict | list):
-            check.fail(field, f"must be a string, number or boolean, got {_kind(item)}")
+            check.fail(field, f"must be a string, number or boolean, got {kind(item)}")
         elif len(str(item)) > contract.MAX_HYPERPARAMETER_VALUE:
             check.fail(field, f"longer than {contract.MAX_HYPERPARAMETER_VALUE} characters")
     return value
 
 
-def _evaluation(check: _Checker, value: Any) -> dict[str, Any]:
+def _evaluation(check: Checker, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        check.fail("evaluation", f"must be an object, got {_kind(value)}")
+        check.fail("evaluation", f"must be an object, got {kind(value)}")
         return {}
     check.keys("evaluation", value, ("metric", "threshold", "max_samples"))
     settings = check.settings
@@ -209,7 +143,7 @@ def _evaluation(check: _Checker, value: Any) -> dict[str, Any]:
     max_samples = value.get("max_samples", settings.default_max_samples)
     check.choice("evaluation.metric", metric, contract.METRICS)
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-        check.fail("evaluation.threshold", f"must be a number, got {_kind(threshold)}")
+        check.fail("evaluation.threshold", f"must be a number, got {kind(threshold)}")
     elif not 0 <= threshold <= 1:
         check.fail("evaluation.threshold", f"must be between 0 and 1, got {threshold}")
     if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:

@@ -14,12 +14,17 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.workflow.steps.common import ERROR_PATH, IDEMPOTENT, on_failure, task
-from stacks.workflow.steps.deploy_eval_endpoint import STARTING_STATUSES
+from stacks.workflow.steps.endpoint_poll import starting
 
 SETTLE_WAIT_S = 60
 DELETIONS = (
     ("Delete the evaluation endpoint", "deleteEndpoint", "EndpointName", "endpoint"),
-    ("Delete the evaluation endpoint config", "deleteEndpointConfig", "EndpointConfigName", "endpoint_config"),  # noqa: E501
+    (
+        "Delete the evaluation endpoint config",
+        "deleteEndpointConfig",
+        "EndpointConfigName",
+        "endpoint_config",
+    ),
     ("Delete the evaluation model", "deleteModel", "ModelName", "model"),
 )
 
@@ -61,11 +66,10 @@ class Cleanup:
             delete.next(following)
         # No endpoint to look up (the run failed before creating one): try the deletes anyway.
         on_failure(self.look_up, self.deletes[0], result_path="$.cleanup.lookup")
-        starting = sfn.Condition.or_(
-            *(sfn.Condition.string_equals("$.cleanup.lookup.status", s) for s in STARTING_STATUSES)
-        )
         self.look_up.next(self.settling)
-        self.settling.when(starting, self.wait).otherwise(self.deletes[0])
+        self.settling.when(starting("$.cleanup.lookup.status"), self.wait).otherwise(
+            self.deletes[0]
+        )
         self.wait.next(self.look_up)
         self.outcome = sfn.Choice(scope, "Did the run fail?")
         self.record_failure = sfn.Pass(

@@ -73,7 +73,9 @@ class QualityGate:
             "ModelApprovalStatus": ctx.config.model_approval,
             "InferenceSpecification": {
                 "Containers": [
-                    serving_container(ctx, endpoint.instance_type, {"S3Uri.$": "$.training.model_data"})  # noqa: E501
+                    serving_container(
+                        ctx, endpoint.instance_type, {"S3Uri.$": "$.training.model_data"}
+                    )
                 ],
                 "SupportedContentTypes": ["application/json"],
                 "SupportedResponseMIMETypes": ["application/json"],
@@ -83,7 +85,10 @@ class QualityGate:
             },
             "ModelMetrics": {
                 "ModelQuality": {
-                    "Statistics": {"ContentType": "application/json", "S3Uri.$": "$.run.uris.report"}  # noqa: E501
+                    "Statistics": {
+                        "ContentType": "application/json",
+                        "S3Uri.$": "$.run.uris.report",
+                    }
                 }
             },
             "CustomerMetadataProperties": {

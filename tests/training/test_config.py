@@ -1,0 +1,142 @@
+"""Configuration: recipes, precedence, the forms SageMaker passes values in, and bad input."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from config_loader import RECIPES_DIR, build_config, describe, load_recipe, parse_argv
+from config_values import ConfigError
+from train_config import METRIC_DEFINITIONS, SECTIONS, key_sections
+
+RECIPES = sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
+
+
+def test_the_three_recipes_ship():
+    assert RECIPES == ["full", "lora", "qlora"]
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_each_recipe_loads_validates_and_names_its_method(recipe: str):
+    config = build_config(["--recipe", recipe])
+    assert config.method.method == recipe
+    assert config.recipe == recipe
+    # Every section is present and commented, so a reader sees what each block is for.
+    text = (RECIPES_DIR / f"{recipe}.yaml").read_text()
+    for section in SECTIONS:
+        assert re.search(rf"^#.*\n{section}:", text, re.M), (
+            f"{recipe}: section {section} uncommented"
+        )
+    assert set(load_recipe(recipe)) <= set(key_sections())
+
+
+def test_precedence_defaults_then_recipe_then_command_line():
+    assert build_config([]).trainer.learning_rate == 2e-4  # dataclass default
+    assert build_config(["--recipe", "full"]).trainer.learning_rate == 2e-5  # recipe
+    config = build_config(["--recipe", "full", "--learning_rate", "3e-5"])
+    assert config.trainer.learning_rate == 3e-5  # command line
+    assert config.trainer.weight_decay == 0.01  # the rest of the recipe still applies
+
+
+def test_sagemaker_string_forms_are_understood():
+    config = build_config(
+        [
+            "--packing", "False",  # the training toolkit writes str(True)/str(False)
+            "--truncate=true",
+            "--lora-r", "8",  # dashes are accepted for underscores
+            "--max_steps", "-1",
+            "--num_train_epochs", "2",
+            "--lora_target_modules", "['q_proj', 'v_proj']",  # str() of a JSON list
+            "--eval_steps", "None",
+        ]
+    )  # fmt: skip
+    assert config.data.packing is False and config.data.truncate is True
+    assert config.method.lora_r == 8 and config.trainer.max_steps == -1
+    assert config.trainer.num_train_epochs == 2.0
+    assert config.method.lora_target_modules == ["q_proj", "v_proj"]
+    assert config.trainer.eval_steps is None
+
+
+def test_target_modules_accept_comma_lists_and_all_linear():
+    assert build_config(["--lora_target_modules", "q_proj,k_proj"]).method.lora_target_modules == [
+        "q_proj",
+        "k_proj",
+    ]
+    assert build_config([]).method.lora_target_modules == "all-linear"
+
+
+def test_a_bare_flag_means_true():
+    assert parse_argv(["--gradient_checkpointing", "--fsdp"]) == {
+        "gradient_checkpointing": "true",
+        "fsdp": "true",
+    }
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--lora_rank", "8"], "unknown hyperparameter 'lora_rank' (did you mean 'lora_r'?)"),
+        (["--lora_r", "0"], "lora_r must be >= 1, got 0"),
+        (["--lora_r", "eight"], "lora_r must be an integer, got 'eight'"),
+        (["--learning_rate", "-1"], "learning_rate must be > 0"),
+        (["--method", "dora"], "method must be one of lora, qlora, full, got 'dora'"),
+        (["--packing", "maybe"], "packing must be true or false, got 'maybe'"),
+        (["--precision", "fp8"], "precision must be one of"),
+        (["--max_steps", "0", "--num_train_epochs", "0"], "set num_train_epochs > 0 or max_steps"),
+        (["--lora_dropout", "1.5"], "lora_dropout must be in [0, 1)"),
+        (["--recipe", "nope"], "recipe 'nope' not found"),
+        (["stray"], "unexpected argument 'stray'"),
+    ],
+)
+def test_bad_values_fail_naming_the_key(argv: list[str], message: str):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        build_config(argv)
+
+
+def test_a_recipe_with_an_unknown_key_fails_naming_section_and_key(tmp_path: Path):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("trainer:\n  learning_rat: 0.1\n")
+    with pytest.raises(ConfigError, match=r"unknown key trainer\.learning_rat .*'learning_rate'"):
+        build_config(["--recipe", str(recipe)])
+    recipe.write_text("optimizer:\n  lr: 0.1\n")
+    with pytest.raises(ConfigError, match="unknown section 'optimizer'"):
+        build_config(["--recipe", str(recipe)])
+
+
+def test_a_recipe_with_a_bad_value_fails_naming_the_key(tmp_path: Path):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("method:\n  lora_r: -4\n")
+    with pytest.raises(ConfigError, match="lora_r must be >= 1, got -4"):
+        build_config(["--recipe", str(recipe)])
+
+
+def test_help_lists_every_key():
+    text = describe()
+    for key in key_sections():
+        assert f"--{key} " in text
+
+
+def test_metric_regexes_match_the_lines_training_prints():
+    from train_callbacks import format_metrics
+
+    line = format_metrics(
+        20,
+        {
+            "train_loss": 1.25,
+            "learning_rate": 2e-4,
+            "tokens_per_second": 151.5,
+            "epoch": 0.5,
+            "eval_loss": 0.75,
+        },
+    )
+    found = {d["Name"]: float(re.search(d["Regex"], line).group(1)) for d in METRIC_DEFINITIONS}
+    assert found == {
+        "train:loss": 1.25,
+        "validation:loss": 0.75,
+        "train:learning_rate": 2e-4,
+        "train:tokens_per_second": 151.5,
+        "train:epoch": 0.5,
+    }
+    # The final summary line must not be mistaken for a step's training loss.
+    assert re.search(METRIC_DEFINITIONS[0]["Regex"], "[metrics] step=9 final_train_loss=3") is None

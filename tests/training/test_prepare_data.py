@@ -1,0 +1,159 @@
+"""Data preparation: formats, record checks by file and line, de-duplication, seeded split."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from prepare_data import main
+
+from tests.training.helpers import TRAINING_CODE
+
+SQL = {"question": "How many ships?", "context": "CREATE TABLE ships (name TEXT)"}
+
+
+def _sql(i: int) -> dict:
+    return {**SQL, "question": f"How many ships in port {i}?", "answer": f"SELECT {i}"}
+
+
+def _write_jsonl(path: Path, rows: list) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+def _read(output: Path, split: str) -> list[dict]:
+    return [json.loads(x) for x in (output / split / f"{split}.jsonl").read_text().splitlines()]
+
+
+def _run(tmp_path: Path, *extra: str) -> tuple[int, dict | None]:
+    output = tmp_path / "out"
+    code = main(["--input-dir", str(tmp_path / "in"), "--output-dir", str(output), *extra])
+    stats = output / "stats.json"
+    return code, json.loads(stats.read_text()) if stats.exists() else None
+
+
+def test_every_accepted_shape_becomes_messages(tmp_path: Path):
+    rows = [
+        {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]},
+        {"prompt": "2+2?", "completion": "4"},
+        {"instruction": "Add", "input": "2 and 3", "output": "5"},
+        _sql(1),
+    ]
+    _write_jsonl(tmp_path / "in" / "data.jsonl", rows)
+    code, stats = _run(tmp_path, "--validation-fraction", "0", "--test-fraction", "0")
+    assert code == 0
+    train = _read(tmp_path / "out", "train")
+    assert len(train) == 4 and all(r["messages"][-1]["role"] == "assistant" for r in train)
+    assert stats["tasks"] == {"chat": 3, "sql": 1}
+    sql = next(r for r in train if r["metadata"]["task"] == "sql")
+    assert sql["metadata"]["schema"] == SQL["context"]
+    assert sql["metadata"]["source"].endswith("data.jsonl:4")
+
+
+def test_csv_and_parquet_are_read_alongside_jsonl(tmp_path: Path):
+    folder = tmp_path / "in"
+    _write_jsonl(folder / "a.jsonl", [_sql(1)])
+    with (folder / "b.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["question", "context", "answer"])
+        writer.writeheader()
+        writer.writerows([_sql(2), _sql(3)])
+    pq.write_table(pa.Table.from_pylist([_sql(4)]), folder / "c.parquet")
+    code, stats = _run(tmp_path, "--validation-fraction", "0", "--test-fraction", "0")
+    assert code == 0
+    assert stats["records_read"] == 4 and stats["splits"]["train"] == 4
+    assert [s["format"] for s in stats["sources"]] == ["jsonl", "csv", "parquet"]
+
+
+def test_a_bad_record_fails_naming_file_line_and_field(tmp_path: Path, capsys):
+    _write_jsonl(tmp_path / "in" / "data.jsonl", [_sql(1), {**SQL, "answer": ""}, _sql(3)])
+    failure = tmp_path / "failure"
+    code, stats = _run(tmp_path, "--failure-file", str(failure))
+    assert code == 1 and stats is None
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last_line.endswith("data.jsonl:2: field 'answer': is empty")
+    assert failure.read_text().strip().endswith("data.jsonl:2: field 'answer': is empty")
+
+
+def test_bad_csv_rows_and_broken_json_are_reported_where_they_are(tmp_path: Path, monkeypatch):
+    folder = tmp_path / "in"
+    (folder).mkdir()
+    (folder / "d.csv").write_text('question,context,answer\n"two\nlines",CREATE TABLE t (a),\n')
+    failure = tmp_path / "sm" / "failure"
+    monkeypatch.setenv("SM_OUTPUT_FAILURE", str(failure))
+    assert _run(tmp_path)[0] == 1
+    assert failure.read_text().strip().endswith("d.csv:2: field 'answer': is empty")
+
+    (folder / "d.csv").unlink()
+    _write_jsonl(folder / "e.jsonl", [_sql(1), "{not json"])
+    assert _run(tmp_path)[0] == 1
+    assert "e.jsonl:2: not valid JSON" in failure.read_text()
+
+
+def test_skip_drops_and_counts_bad_records_and_duplicates(tmp_path: Path):
+    rows = [_sql(i) for i in range(20)] + [_sql(3), _sql(4), {"question": "q"}, "[1, 2"]
+    _write_jsonl(tmp_path / "in" / "data.jsonl", rows)
+    code, stats = _run(tmp_path, "--on-bad-record", "skip")
+    assert code == 0
+    assert stats["records_read"] == 24
+    assert stats["dropped"] == {"bad_record": 2, "duplicate": 2}
+    assert [b["where"].rsplit(":", 1)[1] for b in stats["bad_records"]] == ["23", "24"]
+    assert sum(stats["splits"].values()) == 20
+    assert stats["dropped_reasons"]  # why, by reason
+
+
+def test_split_is_seeded_disjoint_and_capped(tmp_path: Path):
+    _write_jsonl(tmp_path / "in" / "data.jsonl", [_sql(i) for i in range(100)])
+    args = ["--validation-fraction", "0.2", "--test-fraction", "0.3", "--max-test-samples", "10"]
+    _, stats = _run(tmp_path, *args, "--seed", "7")
+    assert stats["splits"] == {"train": 70, "validation": 20, "test": 10}
+    first = {
+        s: [r["messages"][1]["content"] for r in _read(tmp_path / "out", s)]
+        for s in stats["splits"]
+    }
+    assert not set(first["train"]) & set(first["test"])
+    assert not set(first["validation"]) & set(first["test"])
+    _run(tmp_path, *args, "--seed", "7")
+    assert [r["messages"][1]["content"] for r in _read(tmp_path / "out", "test")] == first["test"]
+    _run(tmp_path, *args, "--seed", "8")
+    assert [r["messages"][1]["content"] for r in _read(tmp_path / "out", "test")] != first["test"]
+
+
+def test_token_length_percentiles_use_the_training_tokenizer(tmp_path: Path, tiny_model: Path):
+    _write_jsonl(tmp_path / "in" / "data.jsonl", [_sql(i) for i in range(30)])
+    code, stats = _run(tmp_path, "--tokenizer-dir", str(tiny_model))
+    assert code == 0
+    lengths = stats["token_lengths"]["train"]
+    assert 40 < lengths["min"] <= lengths["p50"] <= lengths["p95"] <= lengths["max"] < 120
+
+
+def test_an_empty_input_folder_fails_clearly(tmp_path: Path, capsys):
+    (tmp_path / "in").mkdir()
+    assert _run(tmp_path)[0] == 1
+    assert "no data files in" in capsys.readouterr().err
+
+
+def test_runs_as_a_script_with_the_documented_command_line(tmp_path: Path):
+    _write_jsonl(tmp_path / "in" / "data.jsonl", [_sql(i) for i in range(10)])
+    result = subprocess.run(
+        [sys.executable, "prepare_data.py", "--input-dir", str(tmp_path / "in"),
+         "--output-dir", str(tmp_path / "out"), "--format", "jsonl", "--on-bad-record", "fail",
+         "--validation-fraction", "0.1", "--test-fraction", "0.1", "--seed", "42"],
+        cwd=TRAINING_CODE, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for split in ("train", "validation", "test"):
+        assert (tmp_path / "out" / split / f"{split}.jsonl").is_file()
+    assert json.loads((tmp_path / "out" / "stats.json").read_text())["splits"]["train"] == 8
+
+
+@pytest.mark.parametrize("fraction", ["1.0", "-0.1"])
+def test_fractions_out_of_range_are_refused(tmp_path: Path, fraction: str):
+    with pytest.raises(SystemExit):
+        _run(tmp_path, "--test-fraction", fraction)

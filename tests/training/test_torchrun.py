@@ -1,0 +1,49 @@
+"""Distributed data parallel: ``torchrun --nproc_per_node=2 train.py`` on CPU (gloo)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from train_config import METRIC_DEFINITIONS
+
+from tests.training.helpers import TRAINING_CODE
+
+
+@pytest.mark.slow
+def test_two_processes_train_together_and_only_rank_0_writes(train_argv, tmp_path: Path):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    result = subprocess.run(
+        [str(torchrun), "--nproc_per_node=2", "--master_port=0", "train.py",
+         *train_argv(max_steps=3, save_steps=2)],
+        cwd=TRAINING_CODE, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    metrics = json.loads((tmp_path / "model" / "training_metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["global_step"] == 3
+    # Each step is logged once (by rank 0), with tokens from both ranks.
+    steps = re.findall(r"\[metrics\] step=(\d+) (?:.* )?train_loss=", result.stdout)
+    assert steps == ["1", "2", "3"]
+    assert re.search(METRIC_DEFINITIONS[0]["Regex"], result.stdout)
+    # One process wrote the model; the checkpoint holds one RNG state per rank.
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == [
+        "chat_template.jinja",
+        "config.json",
+        "generation_config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "training_metrics.json",
+    ]
+    checkpoint = tmp_path / "checkpoints" / "checkpoint-2"
+    assert sorted(p.name for p in checkpoint.glob("rng_state_*.pth")) == [
+        "rng_state_0.pth",
+        "rng_state_1.pth",
+    ]

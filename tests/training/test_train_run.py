@@ -1,0 +1,111 @@
+"""train.py end to end on the tiny model: outputs, metric lines, adapter mode, clear errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from train import main
+from train_config import METRIC_DEFINITIONS
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from tests.training.helpers import sql_records, write_channel
+
+
+def _weights(folder: Path) -> dict[str, torch.Tensor]:
+    return load_file(folder / "model.safetensors")
+
+
+def test_lora_run_writes_a_merged_model_tokenizer_and_metrics(
+    train_argv, tiny_model, tmp_path, capsys
+):
+    assert main(train_argv()) == 0
+    out = tmp_path / "model"
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "chat_template.jinja"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "training_metrics.json").read_text())
+    assert metrics["global_step"] == 4 and metrics["exported"] == "merged model"
+    assert metrics["eval_loss"] > 0 and metrics["train_loss"] > 0
+    assert metrics["attn_implementation"] == "sdpa_varlen" and metrics["precision"] == "fp32"
+    assert metrics["data"]["train"]["samples"] == 96
+    assert (tmp_path / "output" / "training_metrics.json").is_file()
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("checkpoint-*")) == [
+        "checkpoint-2",
+        "checkpoint-4",
+    ]
+
+    # The merged weights moved away from the base; the model loads as a plain causal LM.
+    base, merged = _weights(tiny_model), _weights(out)
+    assert set(base) == set(merged)
+    key = "model.layers.0.self_attn.q_proj.weight"
+    assert not torch.allclose(base[key], merged[key])
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert model.config.use_cache is True
+    assert "sdpa_varlen" not in (out / "config.json").read_text()  # serving loads it as is
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    assert tokenizer.chat_template == AutoTokenizer.from_pretrained(tiny_model).chat_template
+
+    # Every metric SageMaker is told to scrape appears in the log, with a number.
+    log = capsys.readouterr().out
+    for definition in METRIC_DEFINITIONS:
+        assert re.search(definition["Regex"], log), definition["Name"]
+    steps = [int(m) for m in re.findall(r"\[metrics\] step=(\d+) (?:.* )?train_loss=", log)]
+    assert steps == [1, 2, 3, 4]
+
+
+def test_adapter_mode_writes_the_adapter_and_a_base_reference(train_argv, tiny_model, tmp_path):
+    assert main(train_argv(save_merged="false", max_steps=1, validation_dir="none")) == 0
+    out = tmp_path / "model"
+    assert (out / "adapter_model.safetensors").is_file()
+    assert not (out / "model.safetensors").exists()
+    reference = json.loads((out / "base_model.json").read_text())
+    assert reference["base_model_name_or_path"] == str(tiny_model)
+    assert "eval_loss" not in json.loads((out / "training_metrics.json").read_text())
+
+
+def test_full_fine_tuning_with_gradient_checkpointing(train_argv, tiny_model, tmp_path):
+    argv = train_argv(recipe="full", max_steps=2, learning_rate=1e-3, validation_dir="none")
+    assert main(argv) == 0
+    merged, base = _weights(tmp_path / "model"), _weights(tiny_model)
+    assert not torch.allclose(base["model.norm.weight"], merged["model.norm.weight"])
+
+
+def test_a_sample_longer_than_the_maximum_fails_naming_file_and_line(train_argv, capsys):
+    assert main(train_argv(max_seq_length=64)) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.search(r"train\.jsonl:1: sample has \d+ tokens, more than max_seq_length=64", error)
+
+
+def test_truncation_on_lets_long_samples_through(train_argv, tmp_path):
+    assert main(train_argv(max_seq_length=96, truncate="true", max_steps=1)) == 0
+    data = json.loads((tmp_path / "model" / "training_metrics.json").read_text())["data"]
+    assert data["train"]["truncated"] > 0
+
+
+def test_an_empty_dataset_fails_clearly(train_argv, tmp_path, capsys):
+    empty = write_channel(tmp_path / "empty", "train", [])
+    assert main(train_argv(train_dir=empty)) == 1
+    assert "is empty: no records to train on" in capsys.readouterr().err
+
+
+def test_a_bad_line_in_a_channel_names_file_and_line(train_argv, tmp_path, capsys):
+    folder = write_channel(tmp_path / "bad", "train", sql_records(2))
+    with (folder / "train.jsonl").open("a") as handle:
+        handle.write('{"messages": [{"role": "user", "content": "no answer"}]}\n')
+    assert main(train_argv(train_dir=folder)) == 1
+    assert "train.jsonl:3: field 'messages': must end with" in capsys.readouterr().err
+
+
+def test_a_missing_channel_fails_naming_it(train_argv, tmp_path, capsys):
+    assert main(train_argv(train_dir=tmp_path / "nowhere")) == 1
+    assert "train channel folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("key", "value"), [("lora_r", "0"), ("no_such_key", "1")])
+def test_bad_hyperparameters_exit_1_naming_the_key(train_argv, key, value, capsys):
+    assert main([*train_argv(), f"--{key}", value]) == 1
+    assert key in capsys.readouterr().err.strip().splitlines()[-1]

@@ -1,0 +1,158 @@
+"""Least privilege: every statement of the workflow's roles, exactly."""
+
+from __future__ import annotations
+
+import pytest
+
+ACCOUNT_REGION = "us-east-1:123456789012"
+SAGEMAKER = f"arn:aws:sagemaker:{ACCOUNT_REGION}"
+ARTIFACTS = "arn:aws:s3:::artifacts82dd59a1"
+DATA = "arn:aws:s3:::data666c94c7"
+KEY = f"arn:aws:kms:{ACCOUNT_REGION}:key/key961b73fd"
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(resolver, logical_prefix: str) -> dict[str, tuple]:
+    """Sid -> (actions, resources, condition) of the role's inline policy."""
+    (role,) = [
+        resource
+        for logical_id, resource in resolver.resources("AWS::IAM::Role").items()
+        if logical_id.startswith(logical_prefix)
+    ]
+    assert "ManagedPolicyArns" not in role["Properties"]
+    (policy,) = resolver.resolve(role["Properties"]["Policies"])
+    return {
+        statement["Sid"]: (
+            sorted(_as_list(statement["Action"])),
+            sorted(_as_list(statement["Resource"])),
+            statement.get("Condition"),
+        )
+        for statement in policy["PolicyDocument"]["Statement"]
+    }
+
+
+def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
+    statements = _statements(resolver_for("local"), "StateMachineRole")
+    assert statements == {
+        "ValidateInput": (
+            ["lambda:InvokeFunction"],
+            [f"arn:aws:lambda:{ACCOUNT_REGION}:function:InputValidatorFunctionA6714C0E"],
+            None,
+        ),
+        "RunProcessingJobs": (
+            ["sagemaker:AddTags", "sagemaker:CreateProcessingJob",
+             "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"],
+            [f"{SAGEMAKER}:processing-job/*-evaluate", f"{SAGEMAKER}:processing-job/*-prepare"],
+            None,
+        ),
+        "RunTrainingJob": (
+            ["sagemaker:AddTags", "sagemaker:CreateTrainingJob",
+             "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+            [f"{SAGEMAKER}:training-job/*-train"],
+            None,
+        ),
+        "FollowJobs": (
+            ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+            [
+                f"arn:aws:events:{ACCOUNT_REGION}:rule/{rule}"
+                for rule in ("StepFunctionsGetEventsForSageMakerProcessingJobsRule",
+                             "StepFunctionsGetEventsForSageMakerTrainingJobsRule")
+            ],
+            None,
+        ),
+        "ManageEvaluationModel": (
+            ["sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:DeleteModel"],
+            [f"{SAGEMAKER}:model/*-eval"],
+            None,
+        ),
+        "ManageEvaluationEndpointConfig": (
+            ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig",
+             "sagemaker:DeleteEndpointConfig"],
+            [f"{SAGEMAKER}:endpoint-config/*-eval"],
+            None,
+        ),
+        "ManageEvaluationEndpoint": (
+            ["sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint",
+             "sagemaker:DescribeEndpoint"],
+            [f"{SAGEMAKER}:endpoint/*-eval"],
+            None,
+        ),
+        "PassExecutionRole": (
+            ["iam:PassRole"],
+            ["arn:aws:iam::123456789012:role/SageMakerRoleD4FCFA3F"],
+            {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ),
+        "ReadEvaluationReport": (
+            ["s3:GetObject"], [f"{ARTIFACTS}/runs/*/evaluation/report.json"], None
+        ),
+        "RegisterModel": (
+            ["sagemaker:CreateModelPackage"],
+            [f"{SAGEMAKER}:model-package-group/llm-finetune-local",
+             f"{SAGEMAKER}:model-package/llm-finetune-local/*"],
+            None,
+        ),
+        "Notify": (
+            ["sns:Publish"], [f"arn:aws:sns:{ACCOUNT_REGION}:NotificationsTopicAE679CBD"], None
+        ),
+        "UseKey": (["kms:Decrypt", "kms:GenerateDataKey"], [KEY], None),
+    }  # fmt: skip
+
+
+def test_the_sagemaker_role_is_scoped_to_the_project(resolver_for):
+    statements = _statements(resolver_for("local"), "SageMakerRole")
+    assert statements["ReadData"] == (["s3:GetObject"], [f"{ARTIFACTS}/runs/*", f"{DATA}/*"], None)
+    assert statements["WriteRuns"] == (
+        ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"],
+        [f"{ARTIFACTS}/runs/*"],
+        None,
+    )
+    assert statements["ListRuns"][2] == {"StringLike": {"s3:prefix": ["runs/*"]}}
+    assert statements["UseKey"][1] == [KEY]
+    assert statements["EncryptVolumes"][2] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert statements["PullImages"][1] == [
+        "arn:aws:ecr:us-east-1:763104351884:repository/djl-inference",
+        "arn:aws:ecr:us-east-1:763104351884:repository/huggingface-pytorch-training",
+    ]
+    assert statements["InvokeEvaluationEndpoint"] == (
+        ["sagemaker:InvokeEndpoint"],
+        [f"{SAGEMAKER}:endpoint/*-eval"],
+        None,
+    )
+    (code_object,) = statements["ReadTrainingCode"][1]
+    assert code_object.startswith("arn:aws:s3:::cdk-hnb659fds-assets-123456789012-us-east-1/")
+    # Only actions without a resource type may use "*", each under a reason (or a condition).
+    unscoped = {sid for sid, (_, resources, _) in statements.items() if resources == ["*"]}
+    assert unscoped == {"PutMetrics", "EcrLogin"}
+    assert statements["PutMetrics"][2] == {
+        "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}
+    }
+
+
+@pytest.mark.parametrize("env_name", ["local", "dev", "staging", "prod"])
+def test_no_wildcard_actions_and_no_full_access(resolver_for, env_name):
+    resolver = resolver_for(env_name)
+    for logical_id, role in resolver.resources("AWS::IAM::Role").items():
+        managed = resolver.resolve(role["Properties"].get("ManagedPolicyArns", []))
+        assert not [arn for arn in managed if "FullAccess" in arn], logical_id
+        if logical_id.startswith(("SageMakerRole", "StateMachineRole", "InputValidatorRole")):
+            assert managed == [], logical_id
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                for action in _as_list(statement["Action"]):
+                    assert "*" not in action, (logical_id, action)
+
+
+def test_vpc_mode_lets_sagemaker_attach_interfaces_only_in_the_vpc(resolver_for):
+    statements = _statements(resolver_for("staging"), "SageMakerRole")
+    actions, _, condition = statements["ManageInterfaces"]
+    assert actions == [
+        "ec2:CreateNetworkInterface",
+        "ec2:CreateNetworkInterfacePermission",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DeleteNetworkInterfacePermission",
+    ]
+    assert list(condition["ArnEquals"]) == ["ec2:Vpc"]
+    assert "ManageInterfaces" not in _statements(resolver_for("dev"), "SageMakerRole")
