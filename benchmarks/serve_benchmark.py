@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=0, help="per level (default 2x, >= 8)")
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--max-batch-size", type=int, default=8, help="local engine only")
+    parser.add_argument("--threads", type=int, default=0, help="local engine: torch threads")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
     if args.model_dir is None:
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         stop = process.terminate
     else:
         extra = ["--max-batch-size", str(args.max_batch_size), "--device", args.device]
+        extra += ["--threads", str(args.threads)] if args.threads else []
         server = LocalServerProcess.start(args.model_dir, extra_args=extra)
         server.wait_ready()
         url, stop = server.url, server.stop

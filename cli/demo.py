@@ -46,7 +46,7 @@ def summarise(report: dict[str, Any], timeline: runs.Timeline, where: str) -> st
     lines = [""]
     gate = report.get("gate", {})
     metrics = report.get("metrics", {})
-    baseline = report.get("baseline", {}).get("metrics", {})
+    baseline = (report.get("baseline") or {}).get("metrics") or {}
     lines.append(f"Evaluation on {report.get('samples', '?')} held-out samples:")
     lines.append(f"  {'metric':<18}{'base model':>12}{'fine-tuned':>12}")
     for name, value in metrics.items():

@@ -139,9 +139,11 @@ def _tail(logs: Any, job: dict[str, Any], say: Callable[[str], None]) -> None:
     except Exception:  # the job has not written its first line yet
         return
     for line in events:
-        if line["eventId"] in job["seen"]:
+        # The local cloud's log events get a new id on every read: key on time and text.
+        key = (line["logStreamName"], line["timestamp"], line["message"])
+        if key in job["seen"]:
             continue
-        job["seen"].add(line["eventId"])
+        job["seen"].add(key)
         job["since"] = max(job["since"] or 0, line["timestamp"])
         message = line["message"].rstrip()
         if _PROGRESS.search(message):

@@ -10,6 +10,7 @@ point at the executing backend, and the CloudFormation resource understands what
 
 from __future__ import annotations
 
+import datetime
 import json
 import uuid
 from typing import Any
@@ -18,7 +19,21 @@ from moto.core.responses import ActionResult
 from moto.moto_api._internal.models import moto_api_backend
 from moto.stepfunctions import models, responses
 from moto.stepfunctions.models import StateMachine
-from moto.stepfunctions.parser.api import ExecutionStatus
+from moto.stepfunctions.parser.api import ExecutionStatus, HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+    CustomErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
+    StateTaskServiceAwsSdk,
+)
+from moto.stepfunctions.parser.asl.component.state.fail.state_fail import StateFail
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.models import (
     StepFunctionsParserBackend,
@@ -137,6 +152,63 @@ def _describe_execution(self: StepFunctionResponse) -> ActionResult:
     return ActionResult(response)
 
 
+class _ReraisedErrorName(ErrorName):
+    """An error name a Fail state passes on from its input (``ErrorPath``).
+
+    moto accepts only custom names there, but AWS lets a Fail state re-raise the error a Catch
+    caught, ``States.TaskFailed`` included, which is how a workflow ends "with the cause".
+    """
+
+
+def _fail_state(self: StateFail, env: Environment) -> None:
+    details = TaskFailedEventDetails()
+    error_value = None
+    if self.error:
+        self.error.eval(env=env)
+        error_value = env.stack.pop()
+        details["error"] = error_value
+    if self.cause:
+        self.cause.eval(env=env)
+        details["cause"] = env.stack.pop()
+    error_name = None
+    if error_value:
+        error_name = (
+            _ReraisedErrorName(error_value)
+            if error_value.startswith("States.")
+            else CustomErrorName(error_value)
+        )
+    raise FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=error_name,
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(taskFailedEventDetails=details),
+        )
+    )
+
+
+def _json_safe(value: Any) -> Any:
+    """SDK responses as Step Functions passes them on: timestamps become ISO-8601 strings and
+    streamed bodies (``s3:getObject``'s ``Body``) become text."""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if hasattr(value, "read"):
+        return value.read().decode("utf-8")
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+_original_aws_sdk_task = StateTaskServiceAwsSdk._eval_service_task
+
+
+def _aws_sdk_task(self, env: Environment, *args: Any, **kwargs: Any) -> None:
+    _original_aws_sdk_task(self, env, *args, **kwargs)
+    env.stack.append(_json_safe(env.stack.pop()))
+
+
 def install() -> None:
     """Route every state machine to the executing backend and turn execution on (idempotent).
 
@@ -153,4 +225,6 @@ def install() -> None:
     )
     StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
     StepFunctionResponse.describe_execution = _describe_execution  # type: ignore[method-assign]
+    StateFail._eval_state = _fail_state  # type: ignore[method-assign]
+    StateTaskServiceAwsSdk._eval_service_task = _aws_sdk_task  # type: ignore[method-assign]
     moto_api_backend.set_config(EXECUTE_CONFIG)

@@ -121,7 +121,7 @@ class ServingStack(Stack):
             storage.key.add_to_resource_policy(
                 cross_account_grants.source_key_statement(storage, reader)
             )
-        if readers and registry is not None:
+        if registry is not None:
             cross_account_grants.share_registry(registry, readers)
 
     def _smoke_test_role(self, config: EnvironmentConfig, tooling_account: str) -> None:

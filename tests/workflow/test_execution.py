@@ -140,14 +140,20 @@ def test_a_training_failure_cleans_up_and_fails_with_the_reason(runner, good_inp
     assert notification["MessageAttributes"]["status"]["Value"] == "FAILED"
 
 
-def test_an_endpoint_that_fails_is_deleted(runner, good_input):
-    stub = _stub(runner, endpoint_statuses=["Creating", "Failed"])
+@pytest.mark.parametrize(
+    ("status", "error", "says"),
+    [
+        ("Failed", "EvaluationEndpointFailed", "did not pass the ping health check"),
+        ("OutOfService", "EvaluationEndpointUnavailable", "sql-demo-eval is OutOfService"),
+    ],
+)
+def test_an_endpoint_that_fails_is_deleted(runner, good_input, status, error, says):
+    stub = _stub(runner, endpoint_statuses=["Creating", status])
     execution = runner.run(good_input, stub)
 
     assert execution.status == "FAILED"
-    assert execution.error == "EvaluationEndpointFailed"
-    assert "did not pass the ping health check" in execution.cause
-    assert "Record the endpoint failure" in execution.visited
+    assert execution.error == error
+    assert says in execution.cause
     assert "Evaluate the model" not in execution.visited
     assert all(state in execution.visited for state in CLEANUP)
     assert ("DeleteEndpoint", {"EndpointName": "sql-demo-eval"}) in stub.calls

@@ -60,7 +60,7 @@ def test_only_a_rejected_input_can_end_without_the_cleanup(definition):
 
 def test_every_task_retries_and_catches(definition):
     tasks = {name: s for name, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) == 17
+    assert len(tasks) == 18
     for name, state in tasks.items():
         assert state.get("Retry"), f"{name} has no Retry"
         assert state["Retry"][0]["MaxAttempts"] >= 3, name
@@ -74,7 +74,7 @@ def test_every_work_task_fails_into_the_cleanup_keeping_the_error(definition):
         for name, state in definition["States"].items()
         if state["Type"] == "Task" and name not in AFTER_CLEANUP | NO_RUN_YET | {CLEANUP_START}
     }
-    assert len(work) == 9
+    assert len(work) == 10
     for name, state in work.items():
         (catch,) = state["Catch"]
         assert (catch["Next"], catch["ResultPath"]) == (CLEANUP_START, "$.error"), name

@@ -87,7 +87,7 @@ def _prepare(run: dict[str, Any], uris: dict[str, str], settings: Settings) -> d
         inputs.append(_processing_input("data", dataset["s3_uri"], contract.PREPARE_INPUT_DIR))
         arguments += ["--input-dir", contract.PREPARE_INPUT_DIR, "--format", dataset["format"]]
     else:
-        arguments += ["--hf-dataset-id", dataset["hf_dataset_id"]]
+        arguments += ["--dataset-id", dataset["hf_dataset_id"]]
     arguments += ["--on-bad-record", dataset["on_bad_record"]]
     return {"inputs": inputs, "arguments": arguments}
 

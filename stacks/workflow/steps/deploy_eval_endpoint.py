@@ -98,7 +98,13 @@ class EvaluationEndpoint:
         self.poll = EndpointPoll(scope, evaluation.endpoint_timeout_minutes * 60)
         self.create_model.next(self.create_config).next(self.create_endpoint).next(self.poll.start)
         self.start: sfn.IChainable = self.create_model
-        self.tasks = [self.create_model, self.create_config, self.create_endpoint, self.poll.check]
+        self.tasks = [
+            self.create_model,
+            self.create_config,
+            self.create_endpoint,
+            self.poll.check,
+            self.poll.record_failure,
+        ]
 
     def then(self, in_service: sfn.IChainable, failed: sfn.IChainable) -> None:
         """Goes on to ``in_service`` once the endpoint is InService; else to ``failed``."""

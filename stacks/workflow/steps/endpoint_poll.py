@@ -4,6 +4,9 @@ The schedule (30 s doubling to 5 min, summing to at least ``evaluation.endpoint_
 is computed at synth time and carried in the state data, so each wait is a ``States.ArrayGetItem``
 away and the timeout is "the schedule ran out". InService goes on; Failed, or still starting when
 the schedule runs out, records ``$.error`` for the cleanup.
+
+Only the status is kept from each DescribeEndpoint: the rest holds timestamps and changes on
+every poll.
 """
 
 from __future__ import annotations
@@ -55,11 +58,7 @@ class EndpointPoll:
             "aws-sdk:sagemaker:describeEndpoint",
             {"EndpointName.$": "$.run.names.endpoint"},
             retry=IDEMPOTENT,
-            # The whole description goes into a failure's cause (it has the FailureReason).
-            result_selector={
-                "status.$": "$.EndpointStatus",
-                "description.$": "States.JsonToString($)",
-            },
+            result_selector={"status.$": "$.EndpointStatus"},
             result_path="$.endpoint",
         )
         next_attempt = f"States.MathAdd({WAIT}.attempt, 1)"
@@ -73,13 +72,28 @@ class EndpointPoll:
             },
             result_path=WAIT,
         )
-        self.record_failure = sfn.Pass(
+        # FailureReason exists only on a Failed endpoint, so it is read only once Failed (a
+        # missing path would stop the execution before its cleanup).
+        self.record_failure = task(
             scope,
-            "Record the endpoint failure",
-            parameters={
+            "Read why the endpoint failed",
+            "aws-sdk:sagemaker:describeEndpoint",
+            {"EndpointName.$": "$.run.names.endpoint"},
+            retry=IDEMPOTENT,
+            result_selector={
                 "Error": "EvaluationEndpointFailed",
-                "Cause.$": "States.Format('The evaluation endpoint {} is {}. DescribeEndpoint: "
-                f"{{}}', $.run.names.endpoint, {STATUS}, $.endpoint.description)",
+                "Cause.$": "States.Format('The evaluation endpoint {} is {}: {}', $.EndpointName, "
+                "$.EndpointStatus, $.FailureReason)",
+            },
+            result_path=ERROR_PATH,
+        )
+        self.record_unexpected = sfn.Pass(
+            scope,
+            "Record the unexpected endpoint status",
+            parameters={
+                "Error": "EvaluationEndpointUnavailable",
+                "Cause.$": f"States.Format('The evaluation endpoint {{}} is {{}}', "
+                f"$.run.names.endpoint, {STATUS})",
             },
             result_path=ERROR_PATH,
         )
@@ -106,6 +120,7 @@ class EndpointPoll:
     def then(self, in_service: sfn.IChainable, failed: sfn.IChainable) -> None:
         """Goes on to ``in_service`` once InService; else records why, then goes to ``failed``."""
         self.in_service.when(sfn.Condition.string_equals(STATUS, "InService"), in_service)
-        self.in_service.otherwise(self.record_failure)
-        self.record_failure.next(failed)
-        self.record_timeout.next(failed)
+        self.in_service.when(sfn.Condition.string_equals(STATUS, "Failed"), self.record_failure)
+        self.in_service.otherwise(self.record_unexpected)
+        for record in (self.record_failure, self.record_unexpected, self.record_timeout):
+            record.next(failed)
