@@ -127,19 +127,22 @@ def _on_event(event: dict, entered: dict, timeline: Timeline, jobs: dict, say: C
 
 def _tail(logs: Any, job: dict[str, Any], say: Callable[[str], None]) -> None:
     """Shows the new progress lines of one job's CloudWatch log streams."""
-    request = {"logGroupName": job["group"], "logStreamNamePrefix": job["name"]}
-    if job["since"]:
-        request["startTime"] = job["since"]
     try:
-        events = [
-            e
-            for page in logs.get_paginator("filter_log_events").paginate(**request)
-            for e in page.get("events", [])
-        ]
+        streams = logs.describe_log_streams(
+            logGroupName=job["group"], logStreamNamePrefix=job["name"]
+        )["logStreams"]
+        names = [s["logStreamName"] for s in streams if s["logStreamName"].startswith(job["name"])]
+        if not names:
+            return
+        request = {"logGroupName": job["group"], "logStreamNames": names}
+        if job["since"]:
+            request["startTime"] = job["since"]
+        pages = logs.get_paginator("filter_log_events").paginate(**request)
+        events = [e for page in pages for e in page.get("events", [])]
     except Exception:  # the job has not written its first line yet
         return
     for line in events:
-        # The local cloud's log events get a new id on every read: key on time and text.
+        # Event ids are not stable across reads everywhere: key on stream, time and text.
         key = (line["logStreamName"], line["timestamp"], line["message"])
         if key in job["seen"]:
             continue

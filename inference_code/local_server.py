@@ -123,9 +123,10 @@ def _load(server: LocalServer, args: argparse.Namespace, stop: threading.Event) 
         import torch
         from batch_generator import BatchGenerator
 
-        if args.threads:
-            # Fewer threads than cores keeps a server usable on a machine busy with other work.
-            torch.set_num_threads(args.threads)
+        # Half the cores by default: with every core, torch's threads spin-wait on each
+        # other whenever anything else runs (a training job, a second endpoint), and a busy
+        # 2-core machine then decodes 10x slower (measured; docs/serving.md).
+        torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 2) // 2))
 
         engine = BatchGenerator(
             Path(args.model_dir), args.max_batch_size, args.max_model_len, args.device
@@ -139,7 +140,9 @@ def _load(server: LocalServer, args: argparse.Namespace, stop: threading.Event) 
     server.engine = engine
     took = time.monotonic() - started
     print(
-        f"model loaded in {took:.1f}s (max model length {engine.max_model_len}); ready", flush=True
+        f"model loaded in {took:.1f}s (max model length {engine.max_model_len}, "
+        f"{torch.get_num_threads()} threads); ready",
+        flush=True,
     )
 
 
@@ -155,7 +158,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU benchmark")
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+        "--threads", type=int, default=None, help="torch CPU threads (default: half the cores)"
     )
     args = parser.parse_args(argv)
     if args.max_batch_size < 1:

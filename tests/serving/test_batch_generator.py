@@ -16,10 +16,18 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def engine() -> BatchGenerator:
+def engine():
+    import torch
+
     from localcloud.models import smollm2_dir
 
-    return BatchGenerator(smollm2_dir(), max_batch_size=8)
+    # One thread, as the server uses on two cores: robust when the machine is busy.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield BatchGenerator(smollm2_dir(), max_batch_size=8)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _job(engine: BatchGenerator, question: str, max_tokens: int = 12, stop=()):

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import boto3
 import chat_format
@@ -174,3 +178,47 @@ def test_boto3_sagemaker_runtime_reaches_the_server_directly(tiny_server):
     )
     body = json.loads(response["Body"].read())
     assert body["usage"]["completion_tokens"] <= 2
+
+
+def test_evaluation_job_runs_against_the_local_server(tiny_server, tmp_path):
+    records = [
+        {
+            "question": f"How many ships are there? ({i})",
+            "context": "CREATE TABLE ships (n TEXT)",
+            "answer": "SELECT COUNT(*) FROM ships",
+        }
+        for i in range(3)
+    ]
+    test_dir = tmp_path / "test"
+    test_dir.mkdir()
+    lines = [json.dumps(chat_format.normalise_record(r)) for r in records]
+    (test_dir / "test.jsonl").write_text("\n".join(lines) + "\n")
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "evaluation.py",
+            "--test-dir",
+            str(test_dir),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--endpoint-name",
+            "tiny",
+            "--endpoint-url",
+            tiny_server.url,
+            "--max-tokens",
+            "4",
+            "--concurrency",
+            "3",
+        ],
+        cwd=Path(chat_format.__file__).parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["metrics"]["samples"] == 3 and report["metrics"]["errors"] == 0
+    assert report["metrics"]["completion_tokens"] <= 12
+    assert report["gate"]["passed"] is False  # a random model does not write SQL

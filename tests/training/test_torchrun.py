@@ -20,7 +20,7 @@ def test_two_processes_train_together_and_only_rank_0_writes(train_argv, tmp_pat
     torchrun = Path(sys.executable).with_name("torchrun")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
     result = subprocess.run(
-        [str(torchrun), "--nproc_per_node=2", "--master_port=0", "train.py",
+        [str(torchrun), "--nproc_per_node=2", "--standalone", "train.py",
          *train_argv(max_steps=3, save_steps=2)],
         cwd=TRAINING_CODE, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip

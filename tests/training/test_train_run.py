@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 from train import main
 from train_config import METRIC_DEFINITIONS
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 
 from tests.training.helpers import sql_records, write_channel
 
@@ -109,3 +109,23 @@ def test_a_missing_channel_fails_naming_it(train_argv, tmp_path, capsys):
 def test_bad_hyperparameters_exit_1_naming_the_key(train_argv, key, value, capsys):
     assert main([*train_argv(), f"--{key}", value]) == 1
     assert key in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+class _RecordLayerTypes(TrainerCallback):
+    def __init__(self) -> None:
+        self.types: set[str] = set()
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.types = {type(module).__name__ for module in model.modules()}
+
+
+def test_qlora_trains_a_4bit_nf4_base_and_exports_a_16bit_merge(train_argv, tiny_model, tmp_path):
+    seen = _RecordLayerTypes()
+    argv = train_argv(recipe="qlora", max_steps=1, validation_dir="none", max_seq_length=512)
+    assert main(argv, extra_callbacks=(seen,)) == 0
+    assert "Linear4bit" in seen.types  # bitsandbytes' NF4 layers under the adapters
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert "quantization_config" not in config
+    merged, base = _weights(tmp_path / "model"), _weights(tiny_model)
+    key = "model.layers.1.mlp.down_proj.weight"
+    assert merged[key].dtype == base[key].dtype and not torch.equal(merged[key], base[key])

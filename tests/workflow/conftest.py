@@ -58,8 +58,5 @@ def moto_endpoint() -> str:
         method="POST",
     )
     urllib.request.urlopen(request).close()
-    with pytest.MonkeyPatch.context() as patch:
-        # moto's interpreter sends aws-sdk calls (S3, SNS) to localhost:$MOTO_PORT.
-        patch.setenv("MOTO_PORT", str(port))
-        yield url
+    yield url
     server.stop()

@@ -28,7 +28,9 @@ def runner(moto_endpoint, local_definition, resolver_for):
     env = validator_environment(resolver)
     topic_id, _ = resolver.only("AWS::SNS::Topic")
     runner = WorkflowRunner(moto_endpoint, local_definition, env)
-    with runner.patched_interpreter():
+    with runner.patched_interpreter(), pytest.MonkeyPatch.context() as patch:
+        # moto's interpreter sends aws-sdk calls (S3, SNS) to localhost:$MOTO_PORT.
+        patch.setenv("MOTO_PORT", moto_endpoint.rsplit(":", 1)[1])
         runner.setup(
             topic_arn=resolver.resolve({"Ref": topic_id}),
             buckets=[env["ARTIFACTS_BUCKET"], env["DATA_BUCKET"]],

@@ -1,0 +1,321 @@
+"""Training throughput: train.py's fast path against two baselines, side by side.
+
+    python benchmarks/train_benchmark.py                      # CPU: SmolLM2-135M, LoRA r=16
+    python benchmarks/train_benchmark.py --gpu                # random-weight Llama-3 8B and 1B
+    python benchmarks/train_benchmark.py --steps 6 --rounds 2 --json-out bench.json
+
+Recipes, all LoRA r=16 on all linear layers, same model, data and number of steps:
+
+- ``fast``: train.py itself (lora recipe): padding-free packing with per-document attention,
+  loss and LM head on assistant tokens only, no recomputation.
+- ``padded``: the plain Hugging Face Trainer with dynamic padding (batches of 8 samples), SDPA.
+- ``seed``: the seed blog's recipe: naive packing (samples concatenated and cut, attention
+  across them), SDPA, gradient checkpointing, every position scored.
+
+Each measurement runs in its own process (clean peak memory, no shared state); the recipes
+alternate in rounds so that a noisy neighbour slows all of them alike. Throughput is useful
+(non-padding) tokens per second, the median over the steps after the first of each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CODE = ROOT / "training_code"
+sys.path[:0] = [str(ROOT), str(CODE)]
+RECIPES = ("fast", "padded", "seed")
+GPU_SHAPES = {  # Llama-3.1-8B and Llama-3.2-1B, random weights
+    "llama3-8b": {
+        "hidden_size": 4096,
+        "intermediate_size": 14336,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "tie_word_embeddings": False,
+    },
+    "llama3-1b": {
+        "hidden_size": 2048,
+        "intermediate_size": 8192,
+        "num_hidden_layers": 16,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "tie_word_embeddings": True,
+    },
+}
+
+
+def _timer():
+    from transformers import TrainerCallback
+
+    class StepTimer(TrainerCallback):
+        """Step wall times and the useful tokens the trainer counted in each step."""
+
+        def __init__(self) -> None:
+            self.times: list[float] = []
+            self.tokens: list[float] = []
+            self._start = 0.0
+            self._seen = 0.0
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            self._start = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.times.append(time.perf_counter() - self._start)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            seen = (logs or {}).get("num_tokens", (logs or {}).get("num_input_tokens_seen"))
+            if seen is not None and seen > self._seen and len(self.tokens) < len(self.times):
+                self.tokens.append(seen - self._seen)
+                self._seen = seen
+
+    return StepTimer()
+
+
+def _common(a: argparse.Namespace, work: Path) -> dict:
+    return dict(
+        output_dir=str(work / "checkpoints"),
+        max_steps=a.steps,
+        per_device_train_batch_size=1,
+        gradient_accumulation_steps=1,
+        learning_rate=2e-4,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        bf16=a.precision == "bf16",
+        use_cpu=not a.gpu,
+        seed=0,
+        ddp_find_unused_parameters=False,
+    )
+
+
+def _baseline(a: argparse.Namespace, work: Path, timer) -> None:
+    import torch
+    from model_setup import load_tokenizer, peft_config
+    from peft import get_peft_model
+    from sft_dataset import build_dataset
+    from train_config import MethodArgs
+    from transformers import (
+        AutoModelForCausalLM,
+        DataCollatorForSeq2Seq,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
+    from trl import SFTConfig, SFTTrainer
+
+    tokenizer = load_tokenizer(a.model)
+    train, _ = build_dataset(
+        tokenizer, Path(a.data), max_length=a.seq_len, truncate=True, assistant_only_loss=True
+    )
+    dtype = torch.bfloat16 if a.precision == "bf16" and a.gpu else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(a.model, dtype=dtype, attn_implementation="sdpa")
+    lora = peft_config(MethodArgs())
+    if a.recipe == "padded":
+        set_seed(0)
+        model = get_peft_model(model, lora)
+        args = TrainingArguments(**_common(a, work), include_num_input_tokens_seen="non_padding")
+        args.per_device_train_batch_size = 8
+        collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
+        trainer = Trainer(
+            model=model, args=args, train_dataset=train, data_collator=collator, callbacks=[timer]
+        )
+    else:
+        args = SFTConfig(
+            **_common(a, work),
+            max_length=a.seq_len,
+            packing=True,
+            packing_strategy="wrapped",
+            gradient_checkpointing=True,
+        )
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=train,
+            peft_config=lora,
+            processing_class=tokenizer,
+            callbacks=[timer],
+        )
+    trainer.train()
+
+
+def _fast(a: argparse.Namespace, work: Path, timer) -> None:
+    import train
+
+    argv = [
+        "--recipe",
+        "lora",
+        "--model_name_or_path",
+        a.model,
+        "--train_dir",
+        str(Path(a.data).parent),
+        "--model_dir",
+        str(work / "model"),
+        "--checkpoint_dir",
+        str(work / "checkpoints"),
+        "--max_steps",
+        str(a.steps),
+        "--max_seq_length",
+        str(a.seq_len),
+        "--logging_steps",
+        "1",
+        "--save_steps",
+        "100000",
+        "--gradient_accumulation_steps",
+        "1",
+        "--truncate",
+        "true",
+        "--precision",
+        a.precision,
+        "--resume",
+        "false",
+    ]
+    if train.main(argv, extra_callbacks=(timer,)) != 0:
+        raise SystemExit("train.py failed")
+
+
+def worker(a: argparse.Namespace) -> None:
+    """One measurement in this process; prints one JSON line."""
+    import torch
+
+    timer = _timer()
+    with tempfile.TemporaryDirectory() as work:
+        (_fast if a.recipe == "fast" else _baseline)(a, Path(work), timer)
+    steps = [tok / sec for tok, sec in zip(timer.tokens[1:], timer.times[1:], strict=False)]
+    peak = (
+        torch.cuda.max_memory_allocated() / 2**30
+        if a.gpu
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    )
+    print(
+        json.dumps(
+            {
+                "recipe": a.recipe,
+                "tokens_per_s": statistics.median(steps),
+                "tokens_per_step": statistics.mean(timer.tokens),
+                "peak_gib": peak,
+            }
+        )
+    )
+
+
+def _random_model(shape: str, tokenizer_dir: Path, target: Path) -> Path:
+    """A random-weight Llama of ``shape`` with SmolLM2's tokenizer, saved in bf16."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig
+
+    config = LlamaConfig(vocab_size=128256, max_position_embeddings=8192, **GPU_SHAPES[shape])
+    with torch.device("cuda"):
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+    model.save_pretrained(target)
+    AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(target)
+    return target
+
+
+def _channel(samples: int, folder: Path) -> Path:
+    import chat_format
+
+    lines = (ROOT / "sample_data" / "text_to_sql.jsonl").read_text().splitlines()[:samples]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "train.jsonl"
+    rows = (json.dumps(chat_format.normalise_record(json.loads(x))) for x in lines)
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _measure(a: argparse.Namespace, model: Path, data: Path, recipe: str) -> dict:
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        recipe,
+        "--model",
+        str(model),
+        "--data",
+        str(data),
+        "--steps",
+        str(a.steps),
+        "--seq-len",
+        str(a.seq_len),
+        "--precision",
+        a.precision,
+        *(["--gpu"] if a.gpu else []),
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=CODE)
+    if result.returncode != 0:
+        raise SystemExit(f"{recipe} failed:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def table(model_name: str, results: dict[str, dict]) -> str:
+    """A Markdown table with the ratio of each recipe to the fast path."""
+    fast = results["fast"]["tokens_per_s"]
+    lines = [
+        f"| {model_name} | useful tok/s | peak memory (GiB) | fast path speed-up |",
+        "|---|---|---|---|",
+    ]
+    for recipe in RECIPES:
+        r = results[recipe]
+        lines.append(
+            f"| {recipe} | {r['tokens_per_s']:.0f} | {r['peak_gib']:.2f} | "
+            f"{fast / r['tokens_per_s']:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gpu", action="store_true", help="Llama-3 8B/1B shapes on a GPU")
+    parser.add_argument("--shapes", default="llama3-8b,llama3-1b")
+    parser.add_argument("--steps", type=int, default=6, help="optimizer steps per run")
+    parser.add_argument("--rounds", type=int, default=2, help="runs per recipe, alternating")
+    parser.add_argument("--samples", type=int, default=600)
+    parser.add_argument("--seq-len", type=int, default=None, help="1024 on CPU, 2048 on GPU")
+    parser.add_argument("--precision", default=None, help="fp32 on CPU, bf16 on GPU")
+    parser.add_argument("--json-out", type=Path)
+    parser.add_argument("--worker", choices=RECIPES, help=argparse.SUPPRESS)
+    parser.add_argument("--model", help="a model folder to use instead (CPU mode)")
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    a = parser.parse_args()
+    a.seq_len = a.seq_len or (2048 if a.gpu else 1024)
+    a.precision = a.precision or ("bf16" if a.gpu else "fp32")
+    if a.worker:
+        a.recipe = a.worker
+        return worker(a)
+    from localcloud.models import smollm2_dir
+
+    report = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = _channel(a.samples, Path(tmp) / "train")
+        if a.gpu:
+            shapes = a.shapes.split(",")
+            models = {s: _random_model(s, smollm2_dir(), Path(tmp) / s) for s in shapes}
+        elif a.model:
+            models = {Path(a.model).name: Path(a.model)}
+        else:
+            models = {"SmolLM2-135M (2-core CPU)": smollm2_dir()}
+        for name, model in models.items():
+            runs: dict[str, list[dict]] = {r: [] for r in RECIPES}
+            for _ in range(a.rounds):
+                for recipe in RECIPES:
+                    runs[recipe].append(_measure(a, model, data, recipe))
+                    print(f"{name} {recipe}: {runs[recipe][-1]}", flush=True)
+            report[name] = {r: max(v, key=lambda x: x["tokens_per_s"]) for r, v in runs.items()}
+            print(table(name, report[name]), flush=True)
+    if a.json_out:
+        a.json_out.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
