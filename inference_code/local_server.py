@@ -35,6 +35,9 @@ class LocalServer(ThreadingHTTPServer):
 
     # Handler threads are joined on close, so requests in flight get their answers.
     daemon_threads = False
+    # socketserver's default listen backlog is 5: a burst of 32 clients arriving while the
+    # worker holds the GIL overflowed it and the kernel reset connections (measured).
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], model_name: str) -> None:
         super().__init__(address, Handler)

@@ -121,7 +121,7 @@ class _RecordLayerTypes(TrainerCallback):
 
 def test_qlora_trains_a_4bit_nf4_base_and_exports_a_16bit_merge(train_argv, tiny_model, tmp_path):
     seen = _RecordLayerTypes()
-    argv = train_argv(recipe="qlora", max_steps=1, validation_dir="none", max_seq_length=512)
+    argv = train_argv(recipe="qlora", max_steps=1, warmup_ratio=0, validation_dir="none")
     assert main(argv, extra_callbacks=(seen,)) == 0
     assert "Linear4bit" in seen.types  # bitsandbytes' NF4 layers under the adapters
     config = json.loads((tmp_path / "model" / "config.json").read_text())
