@@ -35,6 +35,12 @@ class TrainingWorkflowStack(Stack):
     project's model registry group) and ``inference_code`` (the packaged serving code).
     """
 
+    @property
+    def availability_zones(self) -> list[str]:
+        """Two zones resolved by CloudFormation (``Fn::GetAZs``) instead of a context lookup,
+        so synthesizing another account's stacks (the pipeline) needs no credentials for it."""
+        return [Fn.select(index, Fn.get_azs()) for index in (0, 1)]
+
     def __init__(
         self,
         scope: Construct,
