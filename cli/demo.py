@@ -34,7 +34,12 @@ def demo_input(data_uri: str, model_uri: str, *, max_steps: int | None, samples:
         "base_model": model_uri,
         "dataset": {"s3_uri": data_uri, "format": "jsonl", "on_bad_record": "fail"},
         "recipe": "lora",
-        "evaluation": {"metric": "exact_match", "threshold": 0.3, "max_samples": samples},
+        "evaluation": {
+            "metric": "exact_match",
+            "threshold": 0.3,
+            "max_samples": samples,
+            "compare_with_base": True,
+        },
     }
     if max_steps:
         execution_input["hyperparameters"] = {"max_steps": max_steps}

@@ -67,7 +67,7 @@ def resolve_paths(config: TrainConfig, env: ContainerEnv) -> TrainConfig:
     """
     data, trainer = config.data, config.trainer
     if "model" in env.channels:
-        config.model.model_name_or_path = env.channels["model"]
+        config.model.model_name_or_path = str(model_folder(env.channels["model"]))
     data.train_dir = data.train_dir or env.channels.get("train")
     data.validation_dir = data.validation_dir or env.channels.get("validation")
     trainer.model_dir = trainer.model_dir or env.model_dir
@@ -82,6 +82,19 @@ def resolve_paths(config: TrainConfig, env: ContainerEnv) -> TrainConfig:
     if not trainer.model_dir:
         raise ConfigError("no output folder: set SM_MODEL_DIR or pass --model_dir")
     return config
+
+
+def model_folder(channel_dir: str) -> Path:
+    """The folder of the ``model`` channel that holds ``config.json`` (it or its only child)."""
+    root = Path(channel_dir)
+    candidates = [root, *sorted(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
+    found = [p for p in candidates if (p / "config.json").is_file()]
+    if found:
+        return found[0]
+    raise ConfigError(
+        f"the 'model' channel ({root}) holds no config.json: point the base model's S3 prefix "
+        "at an uncompressed Hugging Face model folder (config.json, *.safetensors, tokenizer)"
+    )
 
 
 def data_file(folder: str, name: str, channel: str) -> Path:

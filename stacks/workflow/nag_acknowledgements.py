@@ -29,6 +29,9 @@ REASONS: dict[str, str] = {
     "InvokeEvaluationEndpoint": "The evaluation job's endpoint "
     + _RUN_NAMED.format(suffix="-eval")
     + "evaluation endpoints.",
+    "InvokeBaseEndpoint": "The base model's endpoint, which the evaluation job compares with, "
+    + _RUN_NAMED.format(suffix="-base")
+    + "base endpoints.",
     "DescribeNetwork": "EC2 Describe* actions have no resource types.",
     "ManageInterfaces": "SageMaker creates network interfaces with generated ids for each job "
     "and endpoint; the ec2:Vpc condition limits them to the project's VPC.",
@@ -45,6 +48,15 @@ REASONS: dict[str, str] = {
     "ManageEvaluationEndpoint": "The evaluation endpoint "
     + _RUN_NAMED.format(suffix="-eval")
     + "evaluation endpoints.",
+    "ManageBaseModel": "The base model deployed for comparison "
+    + _RUN_NAMED.format(suffix="-base")
+    + "base models.",
+    "ManageBaseEndpointConfig": "The base endpoint config "
+    + _RUN_NAMED.format(suffix="-base")
+    + "base endpoint configs.",
+    "ManageBaseEndpoint": "The base endpoint "
+    + _RUN_NAMED.format(suffix="-base")
+    + "base endpoints.",
     "ReadEvaluationReport": "The gate reads runs/<run_name>/evaluation/report.json; only the "
     "run name, chosen when the execution starts, is open.",
     "RegisterModel": "Model package versions are numbered when registered; the group name "

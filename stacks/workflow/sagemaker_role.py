@@ -90,6 +90,12 @@ def sagemaker_execution_statements(
             ["sagemaker:InvokeEndpoint"],
             [run_suffix_arn(scope, "endpoint", "endpoint")],
         ),
+        # The base model's endpoint, when the evaluation compares with it.
+        statement(
+            "InvokeBaseEndpoint",
+            ["sagemaker:InvokeEndpoint"],
+            [run_suffix_arn(scope, "endpoint", "base_endpoint")],
+        ),
     ]
 
 

@@ -1,11 +1,12 @@
 """The training state machine: one chain from raw data to a gated, registered model.
 
     Validate the input -> Prepare the data -> Train the model -> Create the evaluation model
-    -> ... endpoint config -> ... endpoint -> (poll until InService) -> Evaluate the model
-    -> Read the evaluation report -> (gate) -> Register the model -> cleanup -> notify
+    -> ... endpoint config -> ... endpoint -> (the same for the base model, if compared)
+    -> (poll until InService) -> Evaluate the model -> Read the evaluation report -> (gate)
+    -> Register the model -> cleanup -> notify
 
 Every task after validation catches every error into ``$.error`` and goes to the cleanup,
-which deletes the evaluation endpoint, config and model, then notifies and fails with the
+which deletes the temporary endpoints, configs and models, then notifies and fails with the
 cause. A rejected input launches nothing, so it goes straight to its notification.
 """
 
@@ -20,7 +21,7 @@ from constructs import Construct
 
 from stacks.workflow.steps.cleanup import Cleanup
 from stacks.workflow.steps.common import LAMBDA_SERVICE, StepContext, on_failure, task
-from stacks.workflow.steps.deploy_eval_endpoint import EvaluationEndpoint
+from stacks.workflow.steps.deploy_eval_endpoint import EvaluationEndpoints
 from stacks.workflow.steps.evaluate import Evaluation
 from stacks.workflow.steps.gate_register import QualityGate
 from stacks.workflow.steps.notify import notify_failure, notify_rejected, notify_success
@@ -112,12 +113,12 @@ class TrainingStateMachine(Construct):
 
         prepare = prepare_data(self, ctx)
         train = train_model(self, ctx)
-        endpoint = EvaluationEndpoint(self, ctx)
+        endpoints = EvaluationEndpoints(self, ctx)
         evaluation = Evaluation(self, ctx)
         gate = QualityGate(self, ctx, model_package_group=model_package_group)
-        for work in [prepare, train, *endpoint.tasks, *evaluation.tasks, *gate.tasks]:
+        for work in [prepare, train, *endpoints.tasks, *evaluation.tasks, *gate.tasks]:
             on_failure(work, cleanup.start)
-        endpoint.then(in_service=evaluation.start, failed=cleanup.start)
+        endpoints.then(in_service=evaluation.start, failed=cleanup.start)
         evaluation.then(gate.start)
         gate.then(registered=cleanup.start, failed=cleanup.start)
-        return validate.next(prepare).next(train).next(endpoint.start)
+        return validate.next(prepare).next(train).next(endpoints.start)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -63,30 +65,8 @@ def state_machine_statements(
                 for rule in SYNC_RULES
             ],
         ),
-        statement(
-            "ManageEvaluationModel",
-            ["sagemaker:CreateModel", "sagemaker:DeleteModel", "sagemaker:AddTags"],
-            [arn("model", "model")],
-        ),
-        statement(
-            "ManageEvaluationEndpointConfig",
-            [
-                "sagemaker:CreateEndpointConfig",
-                "sagemaker:DeleteEndpointConfig",
-                "sagemaker:AddTags",
-            ],
-            [arn("endpoint-config", "endpoint_config")],
-        ),
-        statement(
-            "ManageEvaluationEndpoint",
-            [
-                "sagemaker:CreateEndpoint",
-                "sagemaker:DescribeEndpoint",
-                "sagemaker:DeleteEndpoint",
-                "sagemaker:AddTags",
-            ],
-            [arn("endpoint", "endpoint")],
-        ),
+        *_temporary_endpoint_statements(arn, "Evaluation", ""),
+        *_temporary_endpoint_statements(arn, "Base", "base_"),
         statement(
             "PassExecutionRole",
             ["iam:PassRole"],
@@ -108,4 +88,42 @@ def state_machine_statements(
         ),
         statement("Notify", ["sns:Publish"], [topic_arn]),
         statement("UseKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key.key_arn]),
+    ]
+
+
+def _temporary_endpoint_statements(
+    arn: Callable[[str, str], str], title: str, key_prefix: str
+) -> list[iam.PolicyStatement]:
+    """Create, poll and delete one temporary endpoint with its config and model.
+
+    Args:
+        arn: the ARN pattern of a run's resource from its run-plan key.
+        title: the endpoint's word in the statement ids (``Manage<title>Model``...).
+        key_prefix: the prefix of its keys in the run plan (``workflow_contract.NAME_SUFFIXES``).
+    """
+    return [
+        statement(
+            f"Manage{title}Model",
+            ["sagemaker:CreateModel", "sagemaker:DeleteModel", "sagemaker:AddTags"],
+            [arn("model", f"{key_prefix}model")],
+        ),
+        statement(
+            f"Manage{title}EndpointConfig",
+            [
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:DeleteEndpointConfig",
+                "sagemaker:AddTags",
+            ],
+            [arn("endpoint-config", f"{key_prefix}endpoint_config")],
+        ),
+        statement(
+            f"Manage{title}Endpoint",
+            [
+                "sagemaker:CreateEndpoint",
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:DeleteEndpoint",
+                "sagemaker:AddTags",
+            ],
+            [arn("endpoint", f"{key_prefix}endpoint")],
+        ),
     ]

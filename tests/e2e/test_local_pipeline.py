@@ -24,9 +24,14 @@ def _objects(deployed, prefix: str) -> set[str]:
 
 
 def _assert_nothing_left_running(deployed, run: str) -> None:
+    """No endpoint, endpoint config or model of ``run`` (``-eval`` or ``-base``) is left."""
     sagemaker = deployed.client("sagemaker")
     endpoints = sagemaker.list_endpoints()["Endpoints"]
     assert [e["EndpointName"] for e in endpoints if e["EndpointName"].startswith(run)] == []
+    configs = sagemaker.list_endpoint_configs()["EndpointConfigs"]
+    assert [
+        c["EndpointConfigName"] for c in configs if c["EndpointConfigName"].startswith(run)
+    ] == []
     models = sagemaker.list_models()["Models"]
     assert [m["ModelName"] for m in models if m["ModelName"].startswith(run)] == []
 
@@ -43,7 +48,12 @@ def test_a_run_goes_from_raw_data_to_a_registered_model(deployed):
             "recipe": "lora",
             "hyperparameters": FAST_TRAINING,
             # The random tiny model scores 0: a zero threshold lets it through the gate.
-            "evaluation": {"metric": "exact_match", "threshold": 0.0, "max_samples": 4},
+            "evaluation": {
+                "metric": "exact_match",
+                "threshold": 0.0,
+                "max_samples": 4,
+                "compare_with_base": True,
+            },
         },
     )
     assert description["status"] == "SUCCEEDED", description.get("cause")
@@ -52,13 +62,18 @@ def test_a_run_goes_from_raw_data_to_a_registered_model(deployed):
         "Prepare the data",
         "Train the model",
         "Create the evaluation endpoint",
+        "Create the base endpoint",
+        "Check the base endpoint status",
         "Evaluate the model",
         "Register the model",
         "Delete the evaluation endpoint",
+        "Delete the base endpoint",
+        "Delete the base model",
         "Run succeeded",
     ):
         assert state in visited, (state, visited)
     assert visited.index("Train the model") < visited.index("Evaluate the model")
+    assert visited.index("Check the base endpoint status") < visited.index("Evaluate the model")
     assert visited.index("Register the model") < visited.index("Delete the evaluation endpoint")
 
     prefix = f"runs/{run}/"
@@ -85,6 +100,11 @@ def test_a_run_goes_from_raw_data_to_a_registered_model(deployed):
     assert report["gate"]["threshold"] == 0.0
     assert report["gate"]["passed"] is True
     assert report["samples"] == 4
+    # The base model answered the same held-out samples on its own endpoint.
+    assert report["baseline"]["source"] == f"{run}-base"
+    assert report["baseline"]["metrics"]["samples"] == report["samples"]
+    assert report["baseline"]["metrics"]["errors"] == 0
+    assert set(report["baseline"]["metrics"]) == set(report["metrics"])
 
     output = json.loads(description["output"])
     package_arn = output["registered"]["model_package_arn"]

@@ -187,17 +187,15 @@ def test_unreachable_endpoint_exits_1_after_writing_the_report(test_dir, stub, t
     assert json.loads((tmp_path / "report.json").read_text())["metrics"]["errors"] == 2
 
 
-def test_bad_input_exits_2_naming_file_and_line(tmp_path):
-    missing = run_evaluation(
-        "--test-dir", str(tmp_path / "none"), "--output-dir", str(tmp_path / "o"),
-        "--endpoint-name", "x",
-    )  # fmt: skip
-    assert missing.returncode == 2 and "test.jsonl not found" in missing.stderr
+def test_bad_input_exits_2_naming_file_and_line(tmp_path, capsys):
+    import evaluation
+
+    args = ["--output-dir", str(tmp_path / "o"), "--endpoint-name", "x"]
+    assert evaluation.main(["--test-dir", str(tmp_path / "none"), *args]) == 2
+    assert "test.jsonl not found" in capsys.readouterr().err
     good = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
     bad = {"messages": [{"role": "user", "content": "q"}]}
     (tmp_path / "test.jsonl").write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
-    broken = run_evaluation(
-        "--test-dir", str(tmp_path), "--output-dir", str(tmp_path / "o"), "--endpoint-name", "x"
-    )
-    assert broken.returncode == 2
-    assert "test.jsonl line 2" in broken.stderr and "messages" in broken.stderr
+    assert evaluation.main(["--test-dir", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err
+    assert "test.jsonl line 2" in err and "messages" in err

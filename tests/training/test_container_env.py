@@ -30,6 +30,8 @@ def _sm_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def test_paths_come_from_the_sagemaker_environment(tmp_path: Path):
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "config.json").write_text("{}")
     env = ContainerEnv.from_environ(_sm_env(tmp_path, SM_CHANNEL_MODEL=str(tmp_path / "base")))
     config = resolve_paths(build_config(["--recipe", "lora"]), env)
     assert config.data.train_dir == str(tmp_path / "train")
@@ -95,3 +97,16 @@ def test_several_gpus_and_hosts_relaunch_under_torchrun():
 def test_no_relaunch_when_already_under_torchrun():
     env = ContainerEnv.from_environ({"SM_NUM_GPUS": "8"})
     assert torchrun_command(env, [], {"WORLD_SIZE": "8"}, "train.py") is None
+
+
+def test_a_model_channel_is_found_one_level_down_or_refused(tmp_path: Path):
+    nested = tmp_path / "base" / "smollm2"
+    nested.mkdir(parents=True)
+    (nested / "config.json").write_text("{}")
+    env = ContainerEnv.from_environ(_sm_env(tmp_path, SM_CHANNEL_MODEL=str(tmp_path / "base")))
+    assert resolve_paths(build_config([]), env).model.model_name_or_path == str(nested)
+
+    (nested / "config.json").unlink()
+    (nested / "model.tar.gz").write_bytes(b"")
+    with pytest.raises(ConfigError, match=r"'model' channel .* holds no config\.json"):
+        resolve_paths(build_config([]), env)

@@ -3,7 +3,9 @@
 It answers the calls the workflow makes, checks every request against botocore's SageMaker
 model (so a malformed request in the definition fails the test), keeps what exists (jobs,
 models, configs, endpoints) so a test can assert nothing is left running, and fails where the
-test says: a job, an endpoint that ends Failed, one that never leaves Creating.
+test says: a job, an endpoint that ends Failed, one that never leaves Creating. Each endpoint
+goes through ``endpoint_statuses``, or through ``statuses_by_suffix`` for the one whose name
+ends with that suffix (``-base``: the base model's endpoint).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class SageMakerStub:
     s3_endpoint: str
     failing_jobs: dict[str, str] = field(default_factory=dict)  # name suffix -> FailureReason
     endpoint_statuses: list[str] = field(default_factory=lambda: ["Creating", "InService"])
+    statuses_by_suffix: dict[str, list[str]] = field(default_factory=dict)
     endpoint_failure_reason: str = "The primary container did not pass the ping health check"
     gate_value: Any = 0.9
     calls: list[tuple[str, dict]] = field(default_factory=list)
@@ -167,7 +170,12 @@ class SageMakerStub:
 
     def _create_endpoint(self, **params: Any) -> dict:
         assert params["EndpointConfigName"] in self.endpoint_configs
-        self.endpoints[params["EndpointName"]] = list(self.endpoint_statuses)
+        name = params["EndpointName"]
+        statuses = next(
+            (s for suffix, s in self.statuses_by_suffix.items() if name.endswith(suffix)),
+            self.endpoint_statuses,
+        )
+        self.endpoints[name] = list(statuses)
         return {"EndpointArn": f"{ARN_PREFIX}:endpoint/{params['EndpointName']}"}
 
     def _describe_endpoint(self, EndpointName: str) -> dict:

@@ -1,7 +1,8 @@
 """The synthesized state machine, executed by moto's interpreter against a SageMaker double.
 
 Each scenario checks where the execution ended, the states it went through (cleanup on every
-path past validation) and that no model, endpoint config or endpoint is left behind.
+path past validation) and that no model, endpoint config or endpoint is left behind, with and
+without the base model's endpoint (``evaluation.compare_with_base``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,17 @@ CLEANUP = [
     "Delete the evaluation endpoint config",
     "Delete the evaluation model",
     "Did the run fail?",
+]
+BASE_DEPLOYMENT = [
+    "Create the base model",
+    "Create the base endpoint config",
+    "Create the base endpoint",
+]
+BASE_CLEANUP = [
+    "Look up the base endpoint",
+    "Delete the base endpoint",
+    "Delete the base endpoint config",
+    "Delete the base model",
 ]
 NOTHING_LEFT = {"models": [], "endpoint_configs": [], "endpoints": []}
 
@@ -59,6 +71,18 @@ def _after(visited: list[str], state: str) -> list[str]:
     return visited[visited.index(state) :]
 
 
+def _compared(execution_input: dict) -> dict:
+    return {
+        **execution_input,
+        "evaluation": {**execution_input["evaluation"], "compare_with_base": True},
+    }
+
+
+def _base_calls(stub: SageMakerStub) -> list[tuple[str, dict]]:
+    """The SageMaker calls that name the base model's resources."""
+    return [(op, params) for op, params in stub.calls if "sql-demo-base" in str(params)]
+
+
 def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
     stub = _stub(runner, endpoint_statuses=["Creating", "Creating", "InService"], gate_value=0.8)
     execution = runner.run(good_input, stub)
@@ -72,7 +96,7 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
         "Create the evaluation endpoint config",
         "Create the evaluation endpoint",
     ]
-    assert execution.visited.count("Check the endpoint status") == 3
+    assert execution.visited.count("Check the evaluation endpoint status") == 3
     assert _after(execution.visited, "Evaluate the model")[:5] == [
         "Evaluate the model",
         "Read the evaluation report",
@@ -89,6 +113,14 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
     assert stub.left_running() == NOTHING_LEFT
     # Backoff: 30 s, then doubling; two polls found it Creating.
     assert execution.waits == [30, 60, 120]
+    # compare_with_base is off by default: one endpoint, nothing named for the base model.
+    assert [s for s in execution.visited if "base" in s] == [
+        "Deploy the base model too?",
+        "Wait for the base endpoint too?",
+        "Clean up the base endpoint too?",
+    ]
+    assert _base_calls(stub) == []
+    assert stub.operations().count("CreateEndpoint") == 1
     (package,) = stub.model_packages
     assert package["ModelApprovalStatus"] == "Approved"
     container = package["InferenceSpecification"]["Containers"][0]
@@ -134,6 +166,7 @@ def test_a_training_failure_cleans_up_and_fails_with_the_reason(runner, good_inp
     assert "CUDA out of memory" in execution.cause
     assert _after(execution.visited, "Train the model")[1:2] == ["Look up the evaluation endpoint"]
     assert all(state in execution.visited for state in CLEANUP)
+    assert "Look up the base endpoint" not in execution.visited
     assert execution.visited[-2:] == ["Notify about the failure", "Run failed"]
     assert "CreateEndpoint" not in stub.operations()
     assert stub.left_running() == NOTHING_LEFT
@@ -165,9 +198,9 @@ def test_an_endpoint_that_fails_is_deleted(runner, good_input, status, error, sa
 def test_an_endpoint_that_never_starts_times_out_and_is_deleted_once_settled(
     runner, good_input, local_definition
 ):
-    schedule = local_definition["States"]["Start waiting for the endpoint"]["Parameters"][
-        "schedule"
-    ]
+    schedule = local_definition["States"]["Start waiting for the evaluation endpoint"][
+        "Parameters"
+    ]["schedule"]
     # Still Creating for every poll and for two cleanup look-ups; then SageMaker gives up.
     stub = _stub(runner, endpoint_statuses=["Creating"] * (len(schedule) + 2) + ["Failed"])
     execution = runner.run(good_input, stub)
@@ -176,8 +209,8 @@ def test_an_endpoint_that_never_starts_times_out_and_is_deleted_once_settled(
     assert execution.error == "EvaluationEndpointTimeout"
     assert f"after {sum(schedule)} seconds" in execution.cause
     assert sum(schedule) >= 30 * 60  # the local config's endpoint_timeout_minutes
-    assert execution.visited.count("Check the endpoint status") == len(schedule)
-    assert execution.visited.count("Wait for the endpoint to settle") == 2
+    assert execution.visited.count("Check the evaluation endpoint status") == len(schedule)
+    assert execution.visited.count("Wait for the evaluation endpoint to settle") == 2
     assert execution.waits == [*schedule, 60, 60]
     assert all(state in execution.visited for state in CLEANUP)
     assert stub.left_running() == NOTHING_LEFT
@@ -197,6 +230,123 @@ def test_a_model_below_the_gate_is_not_registered(runner, good_input, value, err
     assert "Register the model" not in execution.visited
     assert stub.model_packages == []
     assert all(state in execution.visited for state in CLEANUP)
+    assert stub.left_running() == NOTHING_LEFT
+
+
+def test_compared_with_base_both_endpoints_serve_and_both_are_deleted(runner, good_input):
+    stub = _stub(
+        runner,
+        endpoint_statuses=["Creating", "InService"],
+        statuses_by_suffix={"-base": ["Creating", "InService"]},
+    )
+    execution = runner.run(_compared(good_input), stub)
+
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    deployment = _after(execution.visited, "Create the evaluation model")[:11]
+    assert deployment == [
+        "Create the evaluation model",
+        "Create the evaluation endpoint config",
+        "Create the evaluation endpoint",
+        "Deploy the base model too?",
+        *BASE_DEPLOYMENT,
+        "Start waiting for the evaluation endpoint",
+        "Wait for the evaluation endpoint",
+        "Check the evaluation endpoint status",
+        "Is the evaluation endpoint in service?",
+    ]
+    before_evaluation = execution.visited[: execution.visited.index("Evaluate the model")]
+    assert before_evaluation.count("Check the evaluation endpoint status") == 2
+    assert before_evaluation.count("Check the base endpoint status") == 2
+    # The evaluation endpoint's poll, then the base endpoint's, each on its own schedule.
+    assert execution.waits == [30, 60, 30, 60]
+    assert execution.visited.index("Delete the evaluation model") < execution.visited.index(
+        "Look up the base endpoint"
+    )
+    assert all(state in execution.visited for state in CLEANUP + BASE_CLEANUP)
+    assert execution.visited[-2:] == ["Notify about the success", "Run succeeded"]
+    assert stub.left_running() == NOTHING_LEFT
+
+    requests = {(op, params.get("ModelName")): params for op, params in stub.calls}
+    base = requests[("CreateModel", "sql-demo-base")]["PrimaryContainer"]
+    assert base["ModelDataSource"]["S3DataSource"] == {
+        "S3Uri": good_input["base_model"],
+        "S3DataType": "S3Prefix",
+        "CompressionType": "None",
+    }
+    fine_tuned = requests[("CreateModel", "sql-demo-eval")]["PrimaryContainer"]
+    assert base["Image"] == fine_tuned["Image"]
+    assert base["Environment"] == fine_tuned["Environment"]
+    created = [p["EndpointName"] for op, p in stub.calls if op == "CreateEndpoint"]
+    assert created == ["sql-demo-eval", "sql-demo-base"]
+    (evaluate,) = [p for op, p in stub.calls if op == "CreateProcessingJob"][1:]
+    arguments = evaluate["AppSpecification"]["ContainerArguments"]
+    assert arguments[arguments.index("--endpoint-name") + 1] == "sql-demo-eval"
+    assert arguments[arguments.index("--baseline-endpoint-name") + 1] == "sql-demo-base"
+    assert ("DeleteModel", {"ModelName": "sql-demo-base"}) in stub.calls
+    assert ("DeleteEndpointConfig", {"EndpointConfigName": "sql-demo-base"}) in stub.calls
+
+
+def test_a_failure_while_the_base_endpoint_starts_deletes_both_once_settled(runner, good_input):
+    # The evaluation endpoint fails; the base endpoint is still Creating for two look-ups.
+    stub = _stub(
+        runner,
+        endpoint_statuses=["Creating", "Failed"],
+        statuses_by_suffix={"-base": ["Creating", "Creating", "InService"]},
+    )
+    execution = runner.run(_compared(good_input), stub)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "EvaluationEndpointFailed"
+    assert "sql-demo-eval is Failed" in execution.cause
+    assert "Evaluate the model" not in execution.visited
+    assert "Check the base endpoint status" not in execution.visited
+    assert execution.visited.count("Wait for the base endpoint to settle") == 2
+    assert execution.waits == [30, 60, 60, 60]
+    assert all(state in execution.visited for state in CLEANUP + BASE_CLEANUP)
+    assert ("DeleteEndpoint", {"EndpointName": "sql-demo-base"}) in stub.calls
+    assert stub.left_running() == NOTHING_LEFT
+    (notification,) = execution.notifications
+    assert "base_endpoint" in notification["Message"]  # the cleanup's outcome, both endpoints
+
+
+@pytest.mark.parametrize(
+    ("statuses", "error", "says"),
+    [
+        (["Creating", "Failed"], "BaseEndpointFailed", "base endpoint sql-demo-base is Failed"),
+        (["OutOfService"], "BaseEndpointUnavailable", "sql-demo-base is OutOfService"),
+    ],
+)
+def test_a_base_endpoint_that_fails_stops_the_run_and_both_are_deleted(
+    runner, good_input, statuses, error, says
+):
+    stub = _stub(runner, statuses_by_suffix={"-base": statuses})
+    execution = runner.run(_compared(good_input), stub)
+
+    assert execution.status == "FAILED"
+    assert execution.error == error
+    assert says in execution.cause
+    assert "Check the base endpoint status" in execution.visited
+    assert "Evaluate the model" not in execution.visited
+    assert all(state in execution.visited for state in CLEANUP + BASE_CLEANUP)
+    assert stub.left_running() == NOTHING_LEFT
+
+
+def test_a_compared_run_that_fails_before_deploying_still_tries_the_base_deletes(
+    runner, good_input
+):
+    stub = _stub(runner, failing_jobs={"-train": "AlgorithmError: CUDA out of memory"})
+    execution = runner.run(_compared(good_input), stub)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "States.TaskFailed"  # the training failure, not the deletes
+    assert all(state in execution.visited for state in CLEANUP + BASE_CLEANUP)
+    # Each not-found is retried like any failed delete, then recorded.
+    assert list(dict.fromkeys(op for op, _ in _base_calls(stub))) == [
+        "DescribeEndpoint",
+        "DeleteEndpoint",
+        "DeleteEndpointConfig",
+        "DeleteModel",
+    ]
     assert stub.left_running() == NOTHING_LEFT
 
 

@@ -57,6 +57,12 @@ def test_evaluation_accepts_the_plan_arguments():
     assert args.endpoint_name == "contract-eval"
     assert (args.metric, args.threshold, args.max_samples) == ("rouge_l", 0.4, 25)
     assert str(args.test_dir) == "/opt/ml/processing/input/test"
+    assert args.baseline_endpoint_name is None
+    compared = _plan(
+        base_model="s3://data-bucket/models/base/", evaluation={"compare_with_base": True}
+    )
+    args = evaluation.parse_args(compared["evaluate"]["arguments"])
+    assert (args.endpoint_name, args.baseline_endpoint_name) == ("contract-eval", "contract-base")
 
 
 def test_train_accepts_the_plan_hyperparameters():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -14,16 +15,22 @@ from tests.workflow.template_values import state_machine_definition
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
 CLEANUP_START = "Look up the evaluation endpoint"
 LAST_DELETE = "Delete the evaluation model"
+LAST_BASE_DELETE = "Delete the base model"
 # Tasks that run after the cleanup or instead of a run: they must not loop back into it.
 AFTER_CLEANUP = {
     "Delete the evaluation endpoint",
     "Delete the evaluation endpoint config",
     "Delete the evaluation model",
+    "Look up the base endpoint",
+    "Delete the base endpoint",
+    "Delete the base endpoint config",
+    "Delete the base model",
     "Notify about the failure",
     "Notify about the success",
     "Report the rejected input",
 }
 NO_RUN_YET = {"Validate the input"}
+BASE_URI = "$.run.base_model"  # the base model's S3 prefix, as training read it
 
 
 def _successors(state: dict) -> list[str]:
@@ -58,9 +65,55 @@ def test_only_a_rejected_input_can_end_without_the_cleanup(definition):
     assert _ends_reachable(definition, definition["StartAt"], LAST_DELETE) == {"Input rejected"}
 
 
+def test_a_compared_run_cannot_end_without_deleting_the_base_endpoint(definition):
+    """With compare_with_base on, every way to the end deletes the base endpoint's resources."""
+    compared = copy.deepcopy(definition)
+    choice = compared["States"]["Clean up the base endpoint too?"]
+    (rule,) = choice["Choices"]
+    assert rule["Next"] == "Look up the base endpoint"
+    assert _compares_with_base(rule)
+    del choice["Default"]  # the flag is on: only the rule's branch is taken
+    assert _ends_reachable(compared, compared["StartAt"], LAST_BASE_DELETE) == {"Input rejected"}
+
+
+def test_the_base_endpoint_is_deployed_and_awaited_only_when_compared(definition):
+    states = definition["States"]
+    deploy = states["Deploy the base model too?"]
+    assert states["Create the evaluation endpoint"]["Next"] == "Deploy the base model too?"
+    (rule,) = deploy["Choices"]
+    assert (rule["Next"], deploy["Default"]) == (
+        "Create the base model",
+        "Start waiting for the evaluation endpoint",
+    )
+    assert states["Create the base endpoint"]["Next"] == "Start waiting for the evaluation endpoint"
+    wait = states["Wait for the base endpoint too?"]
+    (wait_rule,) = wait["Choices"]
+    assert (wait_rule["Next"], wait["Default"]) == (
+        "Start waiting for the base endpoint",
+        "Evaluate the model",
+    )
+    in_service = {
+        rule["StringEquals"]: rule["Next"]
+        for rule in states["Is the base endpoint in service?"]["Choices"]
+        if rule.get("Variable") == "$.base_endpoint.status"
+    }
+    assert in_service == {
+        "InService": "Evaluate the model",
+        "Failed": "Read why the base endpoint failed",
+    }
+    assert all(_compares_with_base(r) for r in (rule, wait_rule))
+
+
+def _compares_with_base(rule: dict) -> bool:
+    return rule["And"] == [
+        {"Variable": "$.run.evaluation.compare_with_base", "IsPresent": True},
+        {"Variable": "$.run.evaluation.compare_with_base", "BooleanEquals": True},
+    ]
+
+
 def test_every_task_retries_and_catches(definition):
     tasks = {name: s for name, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) == 18
+    assert len(tasks) == 27
     for name, state in tasks.items():
         assert state.get("Retry"), f"{name} has no Retry"
         assert state["Retry"][0]["MaxAttempts"] >= 3, name
@@ -74,12 +127,12 @@ def test_every_work_task_fails_into_the_cleanup_keeping_the_error(definition):
         for name, state in definition["States"].items()
         if state["Type"] == "Task" and name not in AFTER_CLEANUP | NO_RUN_YET | {CLEANUP_START}
     }
-    assert len(work) == 10
+    assert len(work) == 15
     for name, state in work.items():
         (catch,) = state["Catch"]
         assert (catch["Next"], catch["ResultPath"]) == (CLEANUP_START, "$.error"), name
     records = [name for name in definition["States"] if name.startswith("Record the ")]
-    assert len(records) == 5
+    assert len(records) == 7
     for name in records:
         if name == "Record the cleanup failure":
             assert definition["States"][name]["Next"] == "Notify about the failure"
@@ -108,20 +161,39 @@ def test_names_and_locations_come_from_the_run_plan(definition):
     assert states["Read the evaluation report"]["ResultSelector"] == {
         "report.$": "States.StringToJson($.Body)"
     }
-    model = states["Create the evaluation model"]["Parameters"]["PrimaryContainer"]
-    assert model["ModelDataSource"] == {
-        "S3DataSource": {
-            "S3Uri.$": "$.training.model_data",
-            "S3DataType": "S3Prefix",
-            "CompressionType": "None",
+    served = {"evaluation": ("model", "$.training.model_data"), "base": ("base_model", BASE_URI)}
+    for label, (name_key, model_data) in served.items():
+        model = states[f"Create the {label} model"]["Parameters"]
+        assert model["ModelName.$"] == f"$.run.names.{name_key}"
+        assert model["PrimaryContainer"]["ModelDataSource"] == {
+            "S3DataSource": {
+                "S3Uri.$": model_data,
+                "S3DataType": "S3Prefix",
+                "CompressionType": "None",
+            }
         }
+    base = {
+        name: states[f"Create the base {name}"]["Parameters"]
+        for name in ("endpoint config", "endpoint")
     }
+    assert base["endpoint config"]["EndpointConfigName.$"] == "$.run.names.base_endpoint_config"
+    assert base["endpoint config"]["ProductionVariants"][0]["ModelName.$"] == (
+        "$.run.names.base_model"
+    )
+    assert base["endpoint"]["EndpointName.$"] == "$.run.names.base_endpoint"
+    for state in (
+        "Check the base endpoint status",
+        "Look up the base endpoint",
+        "Delete the base endpoint",
+    ):
+        assert states[state]["Parameters"] == {"EndpointName.$": "$.run.names.base_endpoint"}
 
 
 def test_the_endpoint_poll_backs_off_to_the_configured_timeout(resolver_for):
     poll = state_machine_definition(resolver_for("dev"))["States"]
-    schedule = poll["Start waiting for the endpoint"]["Parameters"]["schedule"]
+    schedule = poll["Start waiting for the evaluation endpoint"]["Parameters"]["schedule"]
     assert schedule == [30, 60, 120, 240, 300, 300, 300, 300, 300]
+    assert poll["Start waiting for the base endpoint"]["Parameters"]["schedule"] == schedule
     assert sum(schedule[:-1]) < 30 * 60 <= sum(schedule)  # dev: endpoint_timeout_minutes 30
 
 

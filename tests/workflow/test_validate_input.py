@@ -49,7 +49,12 @@ def test_defaults_come_from_the_environment():
         "format": "auto",
         "on_bad_record": "fail",
     }
-    assert run["evaluation"] == {"metric": "exact_match", "threshold": 0.7, "max_samples": 1000}
+    assert run["evaluation"] == {
+        "metric": "exact_match",
+        "threshold": 0.7,
+        "max_samples": 1000,
+        "compare_with_base": False,
+    }
     assert run["hyperparameters"] == {}
 
 
@@ -78,6 +83,19 @@ def test_defaults_come_from_the_environment():
         ({"evaluation": {"max_samples": 0}}, "evaluation.max_samples: must be a whole number"),
         ({"evaluation": {"metric": "bleu"}}, "evaluation.metric: must be one of"),
         ({"evaluation": {"samples": 5}}, "evaluation.samples: unknown key"),
+        (
+            {"evaluation": {"compare_with_base": "yes"}},
+            "evaluation.compare_with_base: must be true or false, got a string",
+        ),
+        (
+            {"evaluation": {"compare_with_base": 1}},
+            "evaluation.compare_with_base: must be true or false, got a number",
+        ),
+        (
+            {"evaluation": {"compare": True}},
+            "evaluation.compare: unknown key; allowed keys are metric, threshold, max_samples, "
+            "compare_with_base",
+        ),
         ({"hyperparameters": {"recipe": "full"}}, "hyperparameters.recipe: is set by the workflow"),
         ({"hyperparameters": {"sagemaker_program": "x.py"}}, "is set by the workflow"),
         ({"hyperparameters": {"lr": [1, 2]}}, "hyperparameters.lr: must be a string, number"),
@@ -146,6 +164,9 @@ def test_the_plan_names_resources_and_locations_from_the_run_name():
         "model": "demo-eval",
         "endpoint_config": "demo-eval",
         "endpoint": "demo-eval",
+        "base_model": "demo-base",
+        "base_endpoint_config": "demo-base",
+        "base_endpoint": "demo-base",
         "evaluation_job": "demo-evaluate",
     }
     assert planned["uris"]["data"] == "s3://artifacts-bucket/runs/demo/data/"
@@ -159,6 +180,28 @@ def test_the_plan_names_resources_and_locations_from_the_run_name():
     assert planned["evaluate"]["arguments"][-6:] == [
         "--metric", "exact_match", "--threshold", "0.7", "--max-samples", "1000",
     ]  # fmt: skip
+    assert "--baseline-endpoint-name" not in planned["evaluate"]["arguments"]
+
+
+def test_comparing_with_the_base_model_sends_the_same_samples_to_its_endpoint():
+    raw = {**GOOD, "run_name": "demo", "evaluation": {"compare_with_base": True}}
+    run = normalise(raw, "e", SETTINGS)
+    assert run["evaluation"]["compare_with_base"] is True
+    arguments = run_plan.plan(run, SETTINGS)["evaluate"]["arguments"]
+    assert arguments[arguments.index("--endpoint-name") + 1] == "demo-eval"
+    assert arguments[-2:] == ["--baseline-endpoint-name", "demo-base"]
+    off = {**GOOD, "evaluation": {"compare_with_base": False}}
+    assert normalise(off, "e", SETTINGS)["evaluation"]["compare_with_base"] is False
+
+
+def test_comparing_needs_the_base_model_in_s3():
+    hub = {**GOOD, "base_model": "org/model", "evaluation": {"compare_with_base": True}}
+    (problem,) = _problems(hub)
+    assert problem.startswith("evaluation.compare_with_base: needs an s3:// base_model")
+    assert "'org/model' is a Hugging Face Hub id" in problem
+    # A bad base_model is reported once, as itself.
+    (problem,) = _problems({**hub, "base_model": "not a model"})
+    assert problem.startswith("base_model: must be an S3 prefix")
 
 
 def test_the_base_model_is_a_channel_or_a_hub_id():
@@ -203,7 +246,12 @@ def test_the_handler_reads_its_settings_from_the_environment(monkeypatch):
         monkeypatch.setenv(name, value)
     planned = validate_input.handler({"input": GOOD, "execution_name": "exec 9"})
     assert planned["run_name"] == "exec-9"
-    assert planned["evaluation"] == {"metric": "rouge_l", "threshold": 0.25, "max_samples": 50}
+    assert planned["evaluation"] == {
+        "metric": "rouge_l",
+        "threshold": 0.25,
+        "max_samples": 50,
+        "compare_with_base": False,
+    }
     monkeypatch.setenv(contract.ENV_DEFAULT_THRESHOLD, "high")
     with pytest.raises(SettingsError, match="DEFAULT_THRESHOLD='high' is not a float"):
         validate_input.handler({"input": GOOD, "execution_name": "e"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import workflow_contract as contract
 
 ACCOUNT_REGION = "us-east-1:123456789012"
 SAGEMAKER = f"arn:aws:sagemaker:{ACCOUNT_REGION}"
@@ -80,6 +81,23 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
             [f"{SAGEMAKER}:endpoint/*-eval"],
             None,
         ),
+        "ManageBaseModel": (
+            ["sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:DeleteModel"],
+            [f"{SAGEMAKER}:model/*-base"],
+            None,
+        ),
+        "ManageBaseEndpointConfig": (
+            ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig",
+             "sagemaker:DeleteEndpointConfig"],
+            [f"{SAGEMAKER}:endpoint-config/*-base"],
+            None,
+        ),
+        "ManageBaseEndpoint": (
+            ["sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint",
+             "sagemaker:DescribeEndpoint"],
+            [f"{SAGEMAKER}:endpoint/*-base"],
+            None,
+        ),
         "PassExecutionRole": (
             ["iam:PassRole"],
             ["arn:aws:iam::123456789012:role/SageMakerRoleD4FCFA3F"],
@@ -121,6 +139,16 @@ def test_the_sagemaker_role_is_scoped_to_the_project(resolver_for):
         [f"{SAGEMAKER}:endpoint/*-eval"],
         None,
     )
+    # The evaluation job also calls the base model's endpoint when the run compares with it.
+    assert statements["InvokeBaseEndpoint"] == (
+        ["sagemaker:InvokeEndpoint"],
+        [f"{SAGEMAKER}:endpoint/*-base"],
+        None,
+    )
+    invoked = [
+        sid for sid, (actions, _, _) in statements.items() if "sagemaker:InvokeEndpoint" in actions
+    ]
+    assert invoked == ["InvokeEvaluationEndpoint", "InvokeBaseEndpoint"]
     (code_object,) = statements["ReadTrainingCode"][1]
     assert code_object.startswith("arn:aws:s3:::cdk-hnb659fds-assets-123456789012-us-east-1/")
     # Only actions without a resource type may use "*", each under a reason (or a condition).
@@ -156,3 +184,38 @@ def test_vpc_mode_lets_sagemaker_attach_interfaces_only_in_the_vpc(resolver_for)
     ]
     assert list(condition["ArnEquals"]) == ["ec2:Vpc"]
     assert "ManageInterfaces" not in _statements(resolver_for("dev"), "SageMakerRole")
+
+
+def test_every_temporary_resource_the_definition_names_is_allowed(resolver_for, local_definition):
+    """Each SageMaker name a state reads from the run plan has a statement for its suffix."""
+    statements = _statements(resolver_for("local"), "StateMachineRole")
+    allowed = {
+        resource.rsplit(":", 1)[1]: set(actions)
+        for actions, resources, _ in statements.values()
+        for resource in resources
+        if resource.startswith(SAGEMAKER)
+    }
+    calls = {
+        "createModel": ("model", "ModelName.$", "sagemaker:CreateModel"),
+        "deleteModel": ("model", "ModelName.$", "sagemaker:DeleteModel"),
+        "createEndpointConfig": (
+            "endpoint-config", "EndpointConfigName.$", "sagemaker:CreateEndpointConfig"
+        ),
+        "deleteEndpointConfig": (
+            "endpoint-config", "EndpointConfigName.$", "sagemaker:DeleteEndpointConfig"
+        ),
+        "createEndpoint": ("endpoint", "EndpointName.$", "sagemaker:CreateEndpoint"),
+        "describeEndpoint": ("endpoint", "EndpointName.$", "sagemaker:DescribeEndpoint"),
+        "deleteEndpoint": ("endpoint", "EndpointName.$", "sagemaker:DeleteEndpoint"),
+    }  # fmt: skip
+    checked = 0
+    for name, state in local_definition["States"].items():
+        action = state.get("Resource", "").rsplit(":", 1)[-1]
+        if action not in calls:
+            continue
+        kind, parameter, iam_action = calls[action]
+        key = state["Parameters"][parameter].removeprefix("$.run.names.")
+        pattern = f"{kind}/*{contract.NAME_SUFFIXES[key]}"
+        assert iam_action in allowed.get(pattern, set()), (name, pattern)
+        checked += 1
+    assert checked == 18  # 2 endpoints x (3 creates, 2 describes, 1 look-up, 3 deletes)

@@ -136,7 +136,9 @@ def test_vpc_mode_isolates_jobs_and_encrypts_between_instances(resolver_for):
     evaluate = _request(staging, "Evaluate the model")["NetworkConfig"]
     assert evaluate["EnableNetworkIsolation"] is False  # it calls the endpoint
     assert "VpcConfig" in evaluate
-    assert _request(staging, "Create the evaluation model")["EnableNetworkIsolation"] is True
+    for model in ("Create the evaluation model", "Create the base model"):
+        assert _request(staging, model)["EnableNetworkIsolation"] is True
+        assert set(_request(staging, model)["VpcConfig"]) == {"SecurityGroupIds", "Subnets"}
     assert validator_environment(staging)["INTERNET_ACCESS"] == "false"
     endpoints = staging.resources("AWS::EC2::VPCEndpoint")
     services = sorted(str(e["Properties"]["ServiceName"]) for e in endpoints.values())

@@ -52,6 +52,7 @@ def normalise(raw: Any, execution_name: str, settings: Settings) -> dict[str, An
         "hyperparameters": _hyperparameters(check, raw.get("hyperparameters", {})),
         "evaluation": _evaluation(check, raw.get("evaluation", {})),
     }
+    _check_comparison(check, run["base_model"], run["evaluation"])
     if check.problems:
         raise InvalidInputError(check.problems)
     return run
@@ -136,11 +137,12 @@ def _evaluation(check: Checker, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         check.fail("evaluation", f"must be an object, got {kind(value)}")
         return {}
-    check.keys("evaluation", value, ("metric", "threshold", "max_samples"))
+    check.keys("evaluation", value, ("metric", "threshold", "max_samples", "compare_with_base"))
     settings = check.settings
     metric = value.get("metric", settings.default_metric)
     threshold = value.get("threshold", settings.default_threshold)
     max_samples = value.get("max_samples", settings.default_max_samples)
+    compare_with_base = value.get("compare_with_base", False)
     check.choice("evaluation.metric", metric, contract.METRICS)
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
         check.fail("evaluation.threshold", f"must be a number, got {kind(threshold)}")
@@ -148,4 +150,25 @@ def _evaluation(check: Checker, value: Any) -> dict[str, Any]:
         check.fail("evaluation.threshold", f"must be between 0 and 1, got {threshold}")
     if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:
         check.fail("evaluation.max_samples", f"must be a whole number >= 1, got {max_samples!r}")
-    return {"metric": metric, "threshold": threshold, "max_samples": max_samples}
+    if not isinstance(compare_with_base, bool):
+        check.fail(
+            "evaluation.compare_with_base", f"must be true or false, got {kind(compare_with_base)}"
+        )
+    return {
+        "metric": metric,
+        "threshold": threshold,
+        "max_samples": max_samples,
+        "compare_with_base": compare_with_base is True,
+    }
+
+
+def _check_comparison(check: Checker, base_model: str | None, evaluation: dict[str, Any]) -> None:
+    """The base endpoint serves the base model from S3, as the evaluation endpoint serves the
+    fine-tuned one: a Hub id has no S3 prefix to serve."""
+    if evaluation.get("compare_with_base") and base_model and not base_model.startswith("s3://"):
+        check.fail(
+            "evaluation.compare_with_base",
+            f"needs an s3:// base_model: the base endpoint loads the model from S3, and "
+            f"{base_model!r} is a Hugging Face Hub id; copy the model to the data bucket and "
+            "give its s3:// prefix, or leave compare_with_base out",
+        )

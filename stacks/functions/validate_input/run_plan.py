@@ -131,4 +131,7 @@ def _evaluate(
         "--threshold", hyperparameter_value(evaluation["threshold"]),
         "--max-samples", str(evaluation["max_samples"]),
     ]  # fmt: skip
+    if evaluation["compare_with_base"]:
+        # The same samples go to the base model's endpoint; report.json gets baseline.metrics.
+        arguments += ["--baseline-endpoint-name", names["base_endpoint"]]
     return {"inputs": inputs, "arguments": arguments}

@@ -24,12 +24,16 @@ DATASET_FORMATS = ("auto", "jsonl", "csv", "parquet")
 BAD_RECORD_POLICIES = ("fail", "skip")
 
 # Every SageMaker resource of a run is named <run_name><suffix>; SageMaker allows 63 characters.
+# The base_* names are used only when evaluation.compare_with_base deploys the base model too.
 NAME_SUFFIXES = {
     "prepare_job": "-prepare",
     "training_job": "-train",
     "model": "-eval",
     "endpoint_config": "-eval",
     "endpoint": "-eval",
+    "base_model": "-base",
+    "base_endpoint_config": "-base",
+    "base_endpoint": "-base",
     "evaluation_job": "-evaluate",
 }
 SAGEMAKER_NAME_MAX = 63

@@ -1,10 +1,17 @@
-"""Stage 7: delete the evaluation endpoint, its config and its model, on every path.
+"""Stage 7: delete the temporary endpoints, their configs and their models, on every path.
 
 Success, every failure after validation, a failed gate: all come here. Nothing is assumed about
 how far the run got: each delete is attempted, and its outcome (``{}`` or the error) is kept in
-``$.cleanup``. An endpoint that is still starting (a timed-out deployment) cannot be deleted
-yet, so the cleanup waits for it to settle first. A delete that fails on a successful run fails
-the run, so a forgotten endpoint raises the failed-executions alarm instead of going unnoticed.
+``$.cleanup``. An endpoint that is still starting (a timed-out deployment, or the base endpoint
+when the evaluation endpoint failed) cannot be deleted yet, so the cleanup waits for it to
+settle first. A run that compares with the base model deletes the base endpoint, config and model
+the same way, whether or not it got as far as creating them. A delete that fails on a successful
+run fails the run, so a forgotten endpoint raises the failed-executions alarm instead of going
+unnoticed::
+
+    Look up the evaluation endpoint -> (settle) -> Delete the evaluation endpoint, config, model
+    Clean up the base endpoint too? --yes--> the same for the base endpoint
+    Did the run fail?
 """
 
 from __future__ import annotations
@@ -15,81 +22,100 @@ from constructs import Construct
 
 from stacks.workflow.steps.common import ERROR_PATH, IDEMPOTENT, on_failure, task
 from stacks.workflow.steps.endpoint_poll import starting
+from stacks.workflow.steps.temporary_endpoints import (
+    BASE,
+    EVALUATION,
+    TemporaryEndpoint,
+    compare_with_base,
+)
 
 SETTLE_WAIT_S = 60
+# (what, SageMaker action, its name parameter, the resource's key in the run plan)
 DELETIONS = (
-    ("Delete the evaluation endpoint", "deleteEndpoint", "EndpointName", "endpoint"),
-    (
-        "Delete the evaluation endpoint config",
-        "deleteEndpointConfig",
-        "EndpointConfigName",
-        "endpoint_config",
-    ),
-    ("Delete the evaluation model", "deleteModel", "ModelName", "model"),
+    ("endpoint", "deleteEndpoint", "EndpointName", "endpoint"),
+    ("endpoint config", "deleteEndpointConfig", "EndpointConfigName", "endpoint_config"),
+    ("model", "deleteModel", "ModelName", "model"),
 )
 
 
-class Cleanup:
-    """Look up the endpoint, let it settle, delete all three, then branch on the outcome."""
+class Teardown:
+    """Look up one endpoint, let it settle, then delete it, its config and its model."""
 
-    def __init__(self, scope: Construct) -> None:
+    def __init__(self, scope: Construct, endpoint: TemporaryEndpoint) -> None:
+        the_endpoint = f"the {endpoint.label} endpoint"
+        lookup = f"$.cleanup.{endpoint.key('lookup')}"
+        self.keys = [endpoint.key(key) for *_, key in DELETIONS]
         self.look_up = task(
             scope,
-            "Look up the evaluation endpoint",
+            f"Look up {the_endpoint}",
             "aws-sdk:sagemaker:describeEndpoint",
-            {"EndpointName.$": "$.run.names.endpoint"},
+            {"EndpointName.$": endpoint.name("endpoint")},
             retry=IDEMPOTENT,
             result_selector={"status.$": "$.EndpointStatus"},
-            result_path="$.cleanup.lookup",
+            result_path=lookup,
         )
-        self.settling = sfn.Choice(scope, "Is the endpoint still starting?")
-        self.wait = sfn.Wait(
+        settling = sfn.Choice(scope, f"Is {the_endpoint} still starting?")
+        wait = sfn.Wait(
             scope,
-            "Wait for the endpoint to settle",
+            f"Wait for {the_endpoint} to settle",
             time=sfn.WaitTime.duration(Duration.seconds(SETTLE_WAIT_S)),
         )
         self.deletes = [
             task(
                 scope,
-                name,
+                f"Delete the {endpoint.label} {what}",
                 f"aws-sdk:sagemaker:{action}",
-                {f"{parameter}.$": f"$.run.names.{key}"},
+                {f"{parameter}.$": endpoint.name(key)},
                 retry=IDEMPOTENT,
-                result_path=f"$.cleanup.{key}",
+                result_path=f"$.cleanup.{endpoint.key(key)}",
             )
-            for name, action, parameter, key in DELETIONS
+            for what, action, parameter, key in DELETIONS
         ]
         # Any error here is recorded and the next delete still runs: clean up as much as possible.
-        keys = [key for *_, key in DELETIONS]
-        for delete, key, following in zip(self.deletes, keys, self.deletes[1:], strict=False):
+        for delete, key, following in zip(self.deletes, self.keys, self.deletes[1:], strict=False):
             on_failure(delete, following, result_path=f"$.cleanup.{key}")
             delete.next(following)
         # No endpoint to look up (the run failed before creating one): try the deletes anyway.
-        on_failure(self.look_up, self.deletes[0], result_path="$.cleanup.lookup")
-        self.look_up.next(self.settling)
-        self.settling.when(starting("$.cleanup.lookup.status"), self.wait).otherwise(
-            self.deletes[0]
-        )
-        self.wait.next(self.look_up)
+        on_failure(self.look_up, self.deletes[0], result_path=lookup)
+        self.look_up.next(settling)
+        settling.when(starting(f"{lookup}.status"), wait).otherwise(self.deletes[0])
+        wait.next(self.look_up)
+        self.start: sfn.IChainable = self.look_up
+
+    def then(self, state: sfn.IChainable) -> None:
+        """After the last delete, whatever its outcome, go on to ``state``."""
+        on_failure(self.deletes[-1], state, result_path=f"$.cleanup.{self.keys[-1]}")
+        self.deletes[-1].next(state)
+
+
+class Cleanup:
+    """Tear down the evaluation endpoint, then the base endpoint if any; branch on the outcome."""
+
+    def __init__(self, scope: Construct) -> None:
+        self.teardowns = [Teardown(scope, EVALUATION), Teardown(scope, BASE)]
+        evaluation, base = self.teardowns
+        base_too = sfn.Choice(scope, "Clean up the base endpoint too?")
         self.outcome = sfn.Choice(scope, "Did the run fail?")
+        evaluation.then(base_too)
+        base_too.when(compare_with_base(), base.start).otherwise(self.outcome)
+        base.then(self.outcome)
         self.record_failure = sfn.Pass(
             scope,
             "Record the cleanup failure",
             parameters={
                 "Error": "CleanupFailed",
-                "Cause.$": "States.Format('Could not delete every evaluation resource of run {}: "
-                "{}', $.run.run_name, States.JsonToString($.cleanup))",
+                "Cause.$": "States.Format('Could not delete every endpoint, endpoint config and "
+                "model of run {}: {}', $.run.run_name, States.JsonToString($.cleanup))",
             },
             result_path=ERROR_PATH,
         )
-        on_failure(self.deletes[-1], self.outcome, result_path=f"$.cleanup.{keys[-1]}")
-        self.deletes[-1].next(self.outcome)
-        self.start: sfn.IChainable = self.look_up
+        self.start: sfn.IChainable = evaluation.start
 
     def then(self, failed: sfn.IChainable, succeeded: sfn.IChainable) -> None:
         """After cleaning up: ``failed`` when the run (or a delete on success) failed."""
+        keys = [key for teardown in self.teardowns for key in teardown.keys]
         delete_failed = sfn.Condition.or_(
-            *(sfn.Condition.is_present(f"$.cleanup.{key}.Error") for *_, key in DELETIONS)
+            *(sfn.Condition.is_present(f"$.cleanup.{key}.Error") for key in keys)
         )
         self.outcome.when(sfn.Condition.is_present(ERROR_PATH), failed)
         self.outcome.when(delete_failed, self.record_failure)

@@ -1,9 +1,16 @@
-"""Stage 4: deploy the trained model on a temporary endpoint for evaluation.
+"""Stage 4: deploy the trained model (and, to compare, the base model) on temporary endpoints.
 
-CreateModel (the LMI/vLLM serving image on the training output) -> CreateEndpointConfig ->
-CreateEndpoint, then the poll (``endpoint_poll.py``) until the endpoint is InService, has
-Failed, or ``evaluation.endpoint_timeout_minutes`` has passed. Failed and timed-out endpoints
-record ``$.error`` and go to the cleanup, which deletes them.
+Each endpoint is CreateModel (the LMI/vLLM serving image on an uncompressed S3 prefix) ->
+CreateEndpointConfig -> CreateEndpoint. With ``evaluation.compare_with_base`` the base model's
+endpoint is created right after the fine-tuned model's, so both start at once; then the poll
+(``endpoint_poll.py``) waits for each in turn until it is InService, has Failed, or
+``evaluation.endpoint_timeout_minutes`` has passed. Failed and timed-out endpoints record
+``$.error`` and go to the cleanup, which deletes both::
+
+    Create the evaluation model -> ... endpoint config -> ... endpoint
+    Deploy the base model too? --yes--> Create the base model -> ... endpoint config -> ... endpoint
+    (wait for the evaluation endpoint)
+    Wait for the base endpoint too? --yes--> (wait for the base endpoint)
 """
 
 from __future__ import annotations
@@ -17,6 +24,12 @@ from stacks.serving.instances import gpus_per_instance
 from stacks.workflow.images import serving_images
 from stacks.workflow.steps.common import SAGEMAKER_CREATE, StepContext, run_tags, task
 from stacks.workflow.steps.endpoint_poll import EndpointPoll
+from stacks.workflow.steps.temporary_endpoints import (
+    BASE,
+    EVALUATION,
+    TemporaryEndpoint,
+    compare_with_base,
+)
 
 VARIANT = "AllTraffic"
 
@@ -37,75 +50,92 @@ def serving_container(ctx: StepContext, instance_type: str, model_data: dict) ->
     }
 
 
-class EvaluationEndpoint:
-    """The states from CreateModel to the endpoint being InService (or not)."""
+def _deployment(
+    scope: Construct, ctx: StepContext, endpoint: TemporaryEndpoint
+) -> list[sfn.CustomState]:
+    """Create the <label> model -> ... endpoint config -> ... endpoint, chained."""
+    instance_type = ctx.config.evaluation.instance_type
+    model: dict[str, Any] = {
+        "ModelName.$": endpoint.name("model"),
+        "ExecutionRoleArn": ctx.sagemaker_role_arn,
+        "PrimaryContainer": serving_container(ctx, instance_type, {"S3Uri.$": endpoint.model_data}),
+        "EnableNetworkIsolation": ctx.config.network.network_isolation,
+        "Tags": run_tags(),
+    }
+    if ctx.network is not None:
+        model["VpcConfig"] = ctx.network.vpc_config()
+    variant = {
+        "VariantName": VARIANT,
+        "ModelName.$": endpoint.name("model"),
+        "InstanceType": instance_type,
+        "InitialInstanceCount": 1,
+        "ContainerStartupHealthCheckTimeoutInSeconds": serving_images().MODEL_LOADING_TIMEOUT_S,
+    }
+
+    def create(what: str, key: str, action: str, request: dict[str, Any]) -> sfn.CustomState:
+        return task(
+            scope,
+            f"Create the {endpoint.label} {what}",
+            f"sagemaker:{action}",
+            request,
+            retry=SAGEMAKER_CREATE,
+            result_path=f"$.deployed.{endpoint.key(key)}",
+        )
+
+    tasks = [
+        create("model", "model", "createModel", model),
+        create(
+            "endpoint config",
+            "endpoint_config",
+            "createEndpointConfig",
+            {
+                "EndpointConfigName.$": endpoint.name("endpoint_config"),
+                "ProductionVariants": [variant],
+                "Tags": run_tags(),
+            },
+        ),
+        create(
+            "endpoint",
+            "endpoint",
+            "createEndpoint",
+            {
+                "EndpointName.$": endpoint.name("endpoint"),
+                "EndpointConfigName.$": endpoint.name("endpoint_config"),
+                "Tags": run_tags(),
+            },
+        ),
+    ]
+    tasks[0].next(tasks[1]).next(tasks[2])
+    return tasks
+
+
+class EvaluationEndpoints:
+    """The states from the first CreateModel to every endpoint being InService (or not)."""
 
     def __init__(self, scope: Construct, ctx: StepContext) -> None:
-        evaluation = ctx.config.evaluation
-        model: dict[str, Any] = {
-            "ModelName.$": "$.run.names.model",
-            "ExecutionRoleArn": ctx.sagemaker_role_arn,
-            "PrimaryContainer": serving_container(
-                ctx, evaluation.instance_type, {"S3Uri.$": "$.training.model_data"}
-            ),
-            "EnableNetworkIsolation": ctx.config.network.network_isolation,
-            "Tags": run_tags(),
-        }
-        if ctx.network is not None:
-            model["VpcConfig"] = ctx.network.vpc_config()
-        self.create_model = task(
+        timeout_s = ctx.config.evaluation.endpoint_timeout_minutes * 60
+        fine_tuned = _deployment(scope, ctx, EVALUATION)
+        base = _deployment(scope, ctx, BASE)
+        self.poll = EndpointPoll(scope, EVALUATION, timeout_s)
+        self.base_poll = EndpointPoll(scope, BASE, timeout_s)
+        deploy_base = sfn.Choice(
             scope,
-            "Create the evaluation model",
-            "sagemaker:createModel",
-            model,
-            retry=SAGEMAKER_CREATE,
-            result_path="$.deployed.model",
+            "Deploy the base model too?",
+            comment="evaluation.compare_with_base: a second endpoint, for the same samples",
         )
-        self.create_config = task(
-            scope,
-            "Create the evaluation endpoint config",
-            "sagemaker:createEndpointConfig",
-            {
-                "EndpointConfigName.$": "$.run.names.endpoint_config",
-                "ProductionVariants": [
-                    {
-                        "VariantName": VARIANT,
-                        "ModelName.$": "$.run.names.model",
-                        "InstanceType": evaluation.instance_type,
-                        "InitialInstanceCount": 1,
-                        "ContainerStartupHealthCheckTimeoutInSeconds": (
-                            serving_images().MODEL_LOADING_TIMEOUT_S
-                        ),
-                    }
-                ],
-                "Tags": run_tags(),
-            },
-            retry=SAGEMAKER_CREATE,
-            result_path="$.deployed.endpoint_config",
-        )
-        self.create_endpoint = task(
-            scope,
-            "Create the evaluation endpoint",
-            "sagemaker:createEndpoint",
-            {
-                "EndpointName.$": "$.run.names.endpoint",
-                "EndpointConfigName.$": "$.run.names.endpoint_config",
-                "Tags": run_tags(),
-            },
-            retry=SAGEMAKER_CREATE,
-            result_path="$.deployed.endpoint",
-        )
-        self.poll = EndpointPoll(scope, evaluation.endpoint_timeout_minutes * 60)
-        self.create_model.next(self.create_config).next(self.create_endpoint).next(self.poll.start)
-        self.start: sfn.IChainable = self.create_model
+        self.wait_for_base = sfn.Choice(scope, "Wait for the base endpoint too?")
+        fine_tuned[-1].next(deploy_base)
+        deploy_base.when(compare_with_base(), base[0]).otherwise(self.poll.start)
+        base[-1].next(self.poll.start)
+        self.start: sfn.IChainable = fine_tuned[0]
         self.tasks = [
-            self.create_model,
-            self.create_config,
-            self.create_endpoint,
-            self.poll.check,
-            self.poll.record_failure,
+            *fine_tuned,
+            *base,
+            *(state for poll in (self.poll, self.base_poll) for state in poll.tasks),
         ]
 
     def then(self, in_service: sfn.IChainable, failed: sfn.IChainable) -> None:
-        """Goes on to ``in_service`` once the endpoint is InService; else to ``failed``."""
-        self.poll.then(in_service, failed)
+        """Goes on to ``in_service`` once every endpoint is InService; else to ``failed``."""
+        self.poll.then(self.wait_for_base, failed)
+        self.wait_for_base.when(compare_with_base(), self.base_poll.start).otherwise(in_service)
+        self.base_poll.then(in_service, failed)

@@ -1,9 +1,10 @@
-"""Waiting for the evaluation endpoint: DescribeEndpoint on a backoff schedule, with a timeout.
+"""Waiting for a temporary endpoint: DescribeEndpoint on a backoff schedule, with a timeout.
 
 The schedule (30 s doubling to 5 min, summing to at least ``evaluation.endpoint_timeout_minutes``)
 is computed at synth time and carried in the state data, so each wait is a ``States.ArrayGetItem``
 away and the timeout is "the schedule ran out". InService goes on; Failed, or still starting when
-the schedule runs out, records ``$.error`` for the cleanup.
+the schedule runs out, records ``$.error`` for the cleanup. The same states, named for each, wait
+for the evaluation endpoint and for the base endpoint.
 
 Only the status is kept from each DescribeEndpoint: the rest holds timestamps and changes on
 every poll.
@@ -15,10 +16,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.workflow.steps.common import ERROR_PATH, IDEMPOTENT, task
+from stacks.workflow.steps.temporary_endpoints import TemporaryEndpoint
 
 STARTING_STATUSES = ("Creating", "Updating", "SystemUpdating")
-WAIT = "$.endpoint_wait"
-STATUS = "$.endpoint.status"
 
 
 def poll_schedule(timeout_s: int, first_s: int = 30, longest_s: int = 300) -> list[int]:
@@ -39,88 +39,108 @@ def starting(status_path: str) -> sfn.Condition:
 
 
 class EndpointPoll:
-    """Start waiting -> Wait -> Check the endpoint status -> Is the endpoint in service?"""
+    """Start waiting -> Wait -> Check the endpoint status -> Is the endpoint in service?
 
-    def __init__(self, scope: Construct, timeout_s: int) -> None:
+    Its states say "the <label> endpoint"; the endpoint's name comes from the run plan, and its
+    status and schedule are kept at ``$.<key_prefix>endpoint`` and ``$.<key_prefix>endpoint_wait``.
+    """
+
+    def __init__(self, scope: Construct, endpoint: TemporaryEndpoint, timeout_s: int) -> None:
+        self.endpoint = endpoint
+        self.the_endpoint = f"the {endpoint.label} endpoint"
+        self.name = endpoint.name("endpoint")
+        self.status = f"$.{endpoint.key('endpoint')}.status"
+        wait = f"$.{endpoint.key('endpoint_wait')}"
         self.schedule = poll_schedule(timeout_s)
         self.start_waiting = sfn.Pass(
             scope,
-            "Start waiting for the endpoint",
+            f"Start waiting for {self.the_endpoint}",
             parameters={"attempt": 0, "seconds": self.schedule[0], "schedule": self.schedule},
-            result_path=WAIT,
+            result_path=wait,
         )
         self.wait = sfn.Wait(
-            scope, "Wait for the endpoint", time=sfn.WaitTime.seconds_path(f"{WAIT}.seconds")
+            scope,
+            f"Wait for {self.the_endpoint}",
+            time=sfn.WaitTime.seconds_path(f"{wait}.seconds"),
         )
         self.check = task(
             scope,
-            "Check the endpoint status",
+            f"Check {self.the_endpoint} status",
             "aws-sdk:sagemaker:describeEndpoint",
-            {"EndpointName.$": "$.run.names.endpoint"},
+            {"EndpointName.$": self.name},
             retry=IDEMPOTENT,
             result_selector={"status.$": "$.EndpointStatus"},
-            result_path="$.endpoint",
+            result_path=f"$.{endpoint.key('endpoint')}",
         )
-        next_attempt = f"States.MathAdd({WAIT}.attempt, 1)"
+        next_attempt = f"States.MathAdd({wait}.attempt, 1)"
         self.wait_longer = sfn.Pass(
             scope,
-            "Wait longer for the endpoint",
+            f"Wait longer for {self.the_endpoint}",
             parameters={
                 "attempt.$": next_attempt,
-                "seconds.$": f"States.ArrayGetItem({WAIT}.schedule, {next_attempt})",
-                "schedule.$": f"{WAIT}.schedule",
+                "seconds.$": f"States.ArrayGetItem({wait}.schedule, {next_attempt})",
+                "schedule.$": f"{wait}.schedule",
             },
-            result_path=WAIT,
+            result_path=wait,
         )
+        self._records(scope)
+        out_of_time = sfn.Condition.number_greater_than_equals(
+            f"{wait}.attempt", len(self.schedule) - 1
+        )
+        self.in_service = sfn.Choice(scope, f"Is {self.the_endpoint} in service?")
+        self.in_service.when(
+            sfn.Condition.and_(starting(self.status), out_of_time), self.record_timeout
+        )
+        self.in_service.when(starting(self.status), self.wait_longer)
+        self.start_waiting.next(self.wait).next(self.check).next(self.in_service)
+        self.wait_longer.next(self.wait)
+        self.start: sfn.IChainable = self.start_waiting
+        self.tasks = [self.check, self.record_failure]
+
+    def _records(self, scope: Construct) -> None:
+        """The states that write ``$.error`` when the endpoint will not be InService."""
+        label, errors = self.endpoint.label, self.endpoint.error_prefix
         # FailureReason exists only on a Failed endpoint, so it is read only once Failed (a
         # missing path would stop the execution before its cleanup).
         self.record_failure = task(
             scope,
-            "Read why the endpoint failed",
+            f"Read why {self.the_endpoint} failed",
             "aws-sdk:sagemaker:describeEndpoint",
-            {"EndpointName.$": "$.run.names.endpoint"},
+            {"EndpointName.$": self.name},
             retry=IDEMPOTENT,
             result_selector={
-                "Error": "EvaluationEndpointFailed",
-                "Cause.$": "States.Format('The evaluation endpoint {} is {}: {}', $.EndpointName, "
-                "$.EndpointStatus, $.FailureReason)",
+                "Error": f"{errors}Failed",
+                "Cause.$": f"States.Format('The {label} endpoint {{}} is {{}}: {{}}', "
+                "$.EndpointName, $.EndpointStatus, $.FailureReason)",
             },
             result_path=ERROR_PATH,
         )
         self.record_unexpected = sfn.Pass(
             scope,
-            "Record the unexpected endpoint status",
+            f"Record the unexpected {label} endpoint status",
             parameters={
-                "Error": "EvaluationEndpointUnavailable",
-                "Cause.$": f"States.Format('The evaluation endpoint {{}} is {{}}', "
-                f"$.run.names.endpoint, {STATUS})",
+                "Error": f"{errors}Unavailable",
+                "Cause.$": f"States.Format('The {label} endpoint {{}} is {{}}', "
+                f"{self.name}, {self.status})",
             },
             result_path=ERROR_PATH,
         )
         self.record_timeout = sfn.Pass(
             scope,
-            "Record the endpoint timeout",
+            f"Record the {label} endpoint timeout",
             parameters={
-                "Error": "EvaluationEndpointTimeout",
-                "Cause.$": "States.Format('The evaluation endpoint {} was still {} after "
-                f"{sum(self.schedule)} seconds', $.run.names.endpoint, {STATUS})",
+                "Error": f"{errors}Timeout",
+                "Cause.$": f"States.Format('The {label} endpoint {{}} was still {{}} after "
+                f"{sum(self.schedule)} seconds', {self.name}, {self.status})",
             },
             result_path=ERROR_PATH,
         )
-        out_of_time = sfn.Condition.number_greater_than_equals(
-            f"{WAIT}.attempt", len(self.schedule) - 1
-        )
-        self.in_service = sfn.Choice(scope, "Is the endpoint in service?")
-        self.in_service.when(sfn.Condition.and_(starting(STATUS), out_of_time), self.record_timeout)
-        self.in_service.when(starting(STATUS), self.wait_longer)
-        self.start_waiting.next(self.wait).next(self.check).next(self.in_service)
-        self.wait_longer.next(self.wait)
-        self.start: sfn.IChainable = self.start_waiting
 
     def then(self, in_service: sfn.IChainable, failed: sfn.IChainable) -> None:
         """Goes on to ``in_service`` once InService; else records why, then goes to ``failed``."""
-        self.in_service.when(sfn.Condition.string_equals(STATUS, "InService"), in_service)
-        self.in_service.when(sfn.Condition.string_equals(STATUS, "Failed"), self.record_failure)
+        status = self.status
+        self.in_service.when(sfn.Condition.string_equals(status, "InService"), in_service)
+        self.in_service.when(sfn.Condition.string_equals(status, "Failed"), self.record_failure)
         self.in_service.otherwise(self.record_unexpected)
         for record in (self.record_failure, self.record_unexpected, self.record_timeout):
             record.next(failed)

@@ -55,7 +55,7 @@ def notify_failure(scope: Construct, topic_arn: str) -> sfn.CustomState:
         {
             "Subject.$": "States.Format('Fine-tuning run {} failed', $.run.run_name)",
             "Message.$": "States.Format('Run {} failed: {}\n\n{}\n\nExecution: {}\nRun folder: {}"
-            "\nCleanup of the evaluation endpoint, config and model: {}', $.run.run_name, "
+            "\nCleanup of the temporary endpoints, configs and models: {}', $.run.run_name, "
             "$.error.Error, $.error.Cause, $$.Execution.Id, $.run.uris.run, "
             "States.JsonToString($.cleanup))",
             "MessageAttributes": _attributes("FAILED", "$.run.run_name"),
