@@ -7,14 +7,19 @@ written by hand), so a bad line fails naming its file and line.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import chat_format
+import container_env
 from config_values import ConfigError
 from datasets import Dataset
 from sft_tokenize import IGNORE_INDEX, fit_length, tokenize_conversation
+from train_config import DataArgs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -85,3 +90,24 @@ def build_dataset(
         dropped_no_target=dropped,
     )
     return Dataset.from_dict({"input_ids": input_ids, "labels": labels}), summary
+
+
+def load_channels(data: DataArgs, tokenizer: Any) -> tuple[Dataset, Dataset | None, dict]:
+    """The train and (optional) validation datasets, and what went into each."""
+    options = {
+        "max_length": data.max_seq_length,
+        "truncate": data.truncate,
+        "assistant_only_loss": data.assistant_only_loss,
+    }
+    path = container_env.data_file(data.train_dir, container_env.TRAIN_FILE, "train")
+    train, summary = build_dataset(tokenizer, path, limit=data.max_train_samples, **options)
+    stats = {"train": vars(summary)}
+    validation = None
+    if data.validation_dir:
+        name = container_env.VALIDATION_FILE
+        path = container_env.data_file(data.validation_dir, name, "validation")
+        validation, summary = build_dataset(tokenizer, path, limit=data.max_eval_samples, **options)
+        stats["validation"] = vars(summary)
+    for split, counts in stats.items():
+        log.info("%s data: %s", split, counts)
+    return train, validation, stats

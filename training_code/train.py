@@ -33,36 +33,11 @@ log = logging.getLogger("train")
 EXIT_INTERRUPTED = 143  # 128 + SIGTERM: the job was stopped; a checkpoint was saved
 
 
-def _datasets(config: Any, tokenizer: Any) -> tuple[Any, Any, dict[str, Any]]:
-    from sft_dataset import build_dataset
-
-    data = config.data
-    options = {
-        "max_length": data.max_seq_length,
-        "truncate": data.truncate,
-        "assistant_only_loss": data.assistant_only_loss,
-    }
-    train_file = container_env.data_file(data.train_dir, container_env.TRAIN_FILE, "train")
-    train, summary = build_dataset(tokenizer, train_file, limit=data.max_train_samples, **options)
-    stats = {"train": vars(summary)}
-    validation = None
-    if data.validation_dir:
-        path = container_env.data_file(
-            data.validation_dir, container_env.VALIDATION_FILE, "validation"
-        )
-        validation, eval_summary = build_dataset(
-            tokenizer, path, limit=data.max_eval_samples, **options
-        )
-        stats["validation"] = vars(eval_summary)
-    return train, validation, stats
-
-
-def run(config: Any, extra_callbacks: tuple = ()) -> int:
-    """Trains and exports; returns the process exit code."""
-    import torch
+def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, Any]]:
+    """The SFTTrainer for this run; also returns the validation set, tokenizer and data stats."""
     from lm_head_compaction import score_labelled_positions_only
-    from model_export import export_model, write_metrics
     from model_setup import load_model, load_tokenizer, peft_config, resolve_precision
+    from sft_dataset import load_channels
     from train_callbacks import MetricLines, StopOnSignal
     from trainer_args import sft_config
     from transformers import PrinterCallback, set_seed
@@ -71,11 +46,9 @@ def run(config: Any, extra_callbacks: tuple = ()) -> int:
     precision = resolve_precision(config.trainer.precision)
     set_seed(config.trainer.seed)  # before the model and the adapters are created
     tokenizer = load_tokenizer(config.model.model_name_or_path, config.model.trust_remote_code)
-    train, validation, data_stats = _datasets(config, tokenizer)
-    log.info("data: %s", data_stats)
+    train, validation, data_stats = load_channels(config.data, tokenizer)
     model = load_model(config, precision)
     score_labelled_positions_only()
-    metric_lines, stopper = MetricLines(), StopOnSignal()
     trainer = SFTTrainer(
         model=model,
         args=sft_config(config, precision, model, has_validation=validation is not None),
@@ -83,41 +56,71 @@ def run(config: Any, extra_callbacks: tuple = ()) -> int:
         eval_dataset=validation,
         processing_class=tokenizer,
         peft_config=peft_config(config.method),
-        callbacks=[metric_lines, *extra_callbacks, stopper],
+        callbacks=[MetricLines(), *extra_callbacks, StopOnSignal()],
     )
     trainer.remove_callback(PrinterCallback)  # the metric lines replace its dict dumps
+    args = trainer.args
+    rows_per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
+    log.info(
+        "plan: %d samples (%d tokens) in %d rows; %s optimizer steps of %d rows x %d process(es)",
+        data_stats["train"]["samples"],
+        data_stats["train"]["tokens"],
+        len(trainer.train_dataset),
+        args.max_steps if args.max_steps > 0 else f"{args.num_train_epochs} epoch(s) of",
+        rows_per_step,
+        distributed_launch.world_size(),
+    )
+    extras = {"precision": precision, "data": data_stats, "tokenizer": tokenizer}
+    return trainer, validation, extras
+
+
+def _callback(trainer: Any, kind: type) -> Any:
+    return next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, kind))
+
+
+def run(config: Any, extra_callbacks: tuple = ()) -> int:
+    """Trains and exports; returns the process exit code."""
+    import torch
+    from model_export import export_model, write_metrics
+    from train_callbacks import MetricLines, StopOnSignal
+
+    trainer, validation, extras = _trainer(config, extra_callbacks)
     resume = newest_checkpoint(config.trainer.checkpoint_dir) if config.trainer.resume else None
     log.info("resuming from %s", resume or "nothing: starting at step 0")
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    if stopper.interrupted:
+    seconds = time.perf_counter() - started
+    if _callback(trainer, StopOnSignal).interrupted:
         return EXIT_INTERRUPTED
+    history = _callback(trainer, MetricLines).history
+    tokens = max((entry.get("num_tokens", 0) for entry in history), default=0)
     metrics: dict[str, Any] = {
         "train_loss": result.training_loss,
         "global_step": result.global_step,
-        "train_seconds": time.perf_counter() - started,
+        "train_seconds": seconds,
+        "train_tokens_per_second": tokens / seconds,
         "resumed_from": str(resume) if resume else None,
-        "precision": precision,
-        "attn_implementation": model.config._attn_implementation,
+        "precision": extras["precision"],
+        "attn_implementation": trainer.model.config._attn_implementation,
         "world_size": distributed_launch.world_size(),
-        "data": data_stats,
-        "log_history": metric_lines.history,
+        "distributed_type": trainer.accelerator.distributed_type.value,
+        "data": extras["data"],
+        "log_history": history,
         "config": config.as_dict(),
     }
     if validation is not None:
-        metrics.update(trainer.evaluate())
+        # The trainer evaluates at the last step itself when eval_steps is set: reuse that.
+        final = [e for e in history if "eval_loss" in e and e["step"] == result.global_step]
+        metrics.update(final[-1] if final else trainer.evaluate())
     if torch.cuda.is_available():
         metrics["peak_gpu_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
     model_dir = Path(config.trainer.model_dir)
-    metrics["exported"] = export_model(trainer, config, tokenizer, model_dir)
+    metrics["exported"] = export_model(trainer, config, extras["tokenizer"], model_dir)
     if trainer.is_world_process_zero():
         write_metrics(metrics, model_dir, config.trainer.output_data_dir)
         summary = {k: metrics.get(k) for k in ("train_loss", "eval_loss", "global_step")}
-        print(
-            f"[metrics] step={result.global_step} "
-            + " ".join(f"final_{k}={v:.6g}" for k, v in summary.items() if isinstance(v, float)),
-            flush=True,
-        )
+        finals = " ".join(f"final_{k}={v:.6g}" for k, v in summary.items() if isinstance(v, float))
+        print(f"[metrics] step={result.global_step} {finals}", flush=True)
         print(f"done: {metrics['exported']} in {model_dir} ({summary})", flush=True)
     return 0
 
@@ -132,6 +135,8 @@ def main(argv: list[str] | None = None, extra_callbacks: tuple = ()) -> int:
         level=logging.INFO if distributed_launch.rank() == 0 else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # bitsandbytes' CPU backend warns at import about an optional kernel package it does not need.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     env = container_env.ContainerEnv.from_environ()
     distributed_launch.relaunch_if_needed(env, argv, os.path.abspath(__file__))
     try:

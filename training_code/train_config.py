@@ -129,6 +129,9 @@ class TrainerArgs:
     eval_steps: int | None = field(
         default=None, metadata={"help": "Steps between evaluations (None: at the end only)."}
     )
+    eval_on_start: bool = field(
+        default=False, metadata={"help": "Evaluate the base model first (a baseline loss)."}
+    )
     precision: str = field(default="auto", metadata={"help": "auto = bf16 on GPU, fp32 on CPU."})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute acts."})
     use_liger_kernel: bool = field(default=False, metadata={"help": "Liger kernels (GPU only)."})

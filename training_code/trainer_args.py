@@ -5,20 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from config_values import ConfigError
 from train_config import TrainConfig
 from trl import SFTConfig
 
 
 def fsdp_settings(model: Any) -> dict[str, Any]:
-    """Full sharding wrapped at the model's decoder layers (``_no_split_modules``)."""
+    """FSDP2 full sharding, wrapped at the model's decoder layers (``_no_split_modules``)."""
     layers = list(getattr(model, "_no_split_modules", None) or [])
     if not layers:
         raise ValueError(f"{type(model).__name__} does not name its decoder layers for FSDP")
     return {
-        "fsdp": "full_shard auto_wrap",
+        "fsdp": True,
         "fsdp_config": {
+            "version": 2,
+            "reshard_after_forward": True,  # full shard: parameters too, not only gradients
             "transformer_layer_cls_to_wrap": layers,
-            "use_orig_params": True,  # LoRA: frozen and trainable parameters share flat params
+            # The export reloads the adapter on rank 0, so it needs the whole state dict there.
             "state_dict_type": "FULL_STATE_DICT",
         },
     }
@@ -28,7 +31,10 @@ def sft_config(config: TrainConfig, precision: str, model: Any, has_validation: 
     """The trainer arguments for this run."""
     trainer, data = config.trainer, config.data
     cuda = torch.cuda.is_available()
-    evaluate = has_validation and trainer.eval_steps is not None
+    evaluate = has_validation and (trainer.eval_steps is not None or trainer.eval_on_start)
+    if trainer.fsdp and not cuda:
+        # accelerate shards only CUDA models; on CPU it would silently run plain DDP instead.
+        raise ConfigError("fsdp=true needs GPUs; leave it off to train with DDP on CPU")
     extra = fsdp_settings(model) if trainer.fsdp else {}
     return SFTConfig(
         output_dir=trainer.checkpoint_dir,
@@ -51,7 +57,8 @@ def sft_config(config: TrainConfig, precision: str, model: Any, has_validation: 
         save_steps=trainer.save_steps,
         save_total_limit=trainer.save_total_limit,
         eval_strategy="steps" if evaluate else "no",
-        eval_steps=trainer.eval_steps if evaluate else None,
+        eval_steps=(trainer.eval_steps or 10**9) if evaluate else None,  # 10**9: only at start
+        eval_on_start=trainer.eval_on_start and has_validation,
         bf16=precision == "bf16",
         fp16=precision == "fp16",
         tf32=True if cuda else None,

@@ -24,13 +24,12 @@ def test_smollm2_lora_loss_falls(tmp_path: Path):
         "--model_dir", str(tmp_path / "model"), "--checkpoint_dir", str(tmp_path / "ckpt"),
         "--max_seq_length", "512", "--gradient_accumulation_steps", "1",
         "--max_steps", "12", "--learning_rate", "1e-3", "--warmup_ratio", "0",
-        "--logging_steps", "1", "--save_steps", "1000",
+        "--logging_steps", "1", "--save_steps", "1000", "--eval_on_start", "true",
     ]  # fmt: skip
     assert main(argv) == 0
     metrics = json.loads((tmp_path / "model" / "training_metrics.json").read_text())
-    losses = [e["train_loss"] for e in metrics["log_history"] if "train_loss" in e]
-    assert len(losses) == 12
-    first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
-    # Measured on the 2-core CPU: about 1.9 -> 0.4 (the answers follow a few SQL templates).
-    assert last < 0.6 * first, losses
-    assert metrics["eval_loss"] < 0.6 * first
+    history = metrics["log_history"]
+    assert len([e for e in history if "train_loss" in e]) == 12
+    before = next(e["eval_loss"] for e in history if "eval_loss" in e)  # the base model
+    # Measured on the 2-core CPU: validation loss on the answers 1.53 -> 0.22.
+    assert metrics["eval_loss"] < 0.5 * before, (before, metrics["eval_loss"])

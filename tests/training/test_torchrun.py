@@ -15,25 +15,31 @@ from train_config import METRIC_DEFINITIONS
 from tests.training.helpers import TRAINING_CODE
 
 
-@pytest.mark.slow
-def test_two_processes_train_together_and_only_rank_0_writes(train_argv, tmp_path: Path):
+def _torchrun(argv: list[str]) -> subprocess.CompletedProcess:
     torchrun = Path(sys.executable).with_name("torchrun")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
     result = subprocess.run(
-        [str(torchrun), "--nproc_per_node=2", "--standalone", "train.py",
-         *train_argv(max_steps=3, save_steps=2)],
+        [str(torchrun), "--nproc_per_node=2", "--standalone", "train.py", *argv],
         cwd=TRAINING_CODE, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    return result
 
-    metrics = json.loads((tmp_path / "model" / "training_metrics.json").read_text())
+
+@pytest.mark.slow
+def test_two_processes_train_together_and_only_rank_0_writes(train_argv, tmp_path: Path):
+    common = {"max_steps": 3, "save_steps": 2, "validation_dir": "none"}
+    ddp = _torchrun(train_argv(**common, model_dir=tmp_path / "ddp"))
+
+    metrics = json.loads((tmp_path / "ddp" / "training_metrics.json").read_text())
     assert metrics["world_size"] == 2 and metrics["global_step"] == 3
+    assert metrics["distributed_type"] == "MULTI_CPU"
     # Each step is logged once (by rank 0), with tokens from both ranks.
-    steps = re.findall(r"\[metrics\] step=(\d+) (?:.* )?train_loss=", result.stdout)
+    steps = re.findall(r"\[metrics\] step=(\d+) (?:.* )?train_loss=", ddp.stdout)
     assert steps == ["1", "2", "3"]
-    assert re.search(METRIC_DEFINITIONS[0]["Regex"], result.stdout)
+    assert re.search(METRIC_DEFINITIONS[0]["Regex"], ddp.stdout)
     # One process wrote the model; the checkpoint holds one RNG state per rank.
-    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == [
         "chat_template.jinja",
         "config.json",
         "generation_config.json",

@@ -129,3 +129,15 @@ def test_qlora_trains_a_4bit_nf4_base_and_exports_a_16bit_merge(train_argv, tiny
     merged, base = _weights(tmp_path / "model"), _weights(tiny_model)
     key = "model.layers.1.mlp.down_proj.weight"
     assert merged[key].dtype == base[key].dtype and not torch.equal(merged[key], base[key])
+
+
+def test_fsdp_wraps_decoder_layers_and_is_refused_on_cpu(train_argv, tiny_model, capsys):
+    from trainer_args import fsdp_settings
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    settings = fsdp_settings(model)
+    assert settings["fsdp"] is True
+    assert settings["fsdp_config"]["transformer_layer_cls_to_wrap"] == ["LlamaDecoderLayer"]
+    assert settings["fsdp_config"]["state_dict_type"] == "FULL_STATE_DICT"
+    assert main(train_argv(fsdp="true")) == 1
+    assert "fsdp=true needs GPUs" in capsys.readouterr().err
