@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
@@ -142,6 +143,8 @@ def main(argv: list[str] | None = None) -> None:
 
         args.model_dir = smollm2_dir()
     levels = [int(c) for c in args.concurrency.split(",")]
+    # A SIGTERM (a timeout, Ctrl-C in a wrapper) must still stop the server it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     if args.engine == "vllm":
         process, url = start_vllm(args.model_dir, 2048)

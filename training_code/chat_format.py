@@ -124,7 +124,13 @@ def normalise_record(record: Any) -> dict[str, Any]:
         raise RecordError("messages", "must contain a user message")
     extra_metadata = record.get("metadata")
     if isinstance(extra_metadata, dict):
-        metadata = {**extra_metadata, **metadata}
+        # A chat record keeps its own task (an already-normalised text-to-SQL record stays
+        # "sql"); for the other shapes the task comes from the shape itself.
+        metadata = (
+            {**metadata, **extra_metadata}
+            if "messages" in record
+            else {**extra_metadata, **metadata}
+        )
     return {"messages": messages, "metadata": metadata}
 
 
