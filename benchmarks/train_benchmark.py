@@ -252,6 +252,9 @@ def _measure(a: argparse.Namespace, model: Path, data: Path, recipe: str) -> dic
         *(["--gpu"] if a.gpu else []),
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    # Idle OpenMP threads sleep instead of spinning: on a shared 2-core machine a spinning
+    # neighbour otherwise slows each recipe by a different, random factor. Same for all recipes.
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=CODE)
     if result.returncode != 0:
         raise SystemExit(f"{recipe} failed:\n{result.stderr[-4000:]}")
