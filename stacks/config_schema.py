@@ -47,6 +47,19 @@ def _check(ok: bool, field_name: str, message: str) -> None:
         raise FieldError(field_name, message)
 
 
+def _check_account_and_region(account: str, region: str) -> None:
+    _check(
+        bool(_ACCOUNT.match(account)),
+        "account",
+        f"must be a 12-digit AWS account id in quotes, got {account!r}",
+    )
+    _check(
+        bool(_REGION.match(region)),
+        "region",
+        f"must be an AWS region such as us-east-1, got {region!r}",
+    )
+
+
 def _positive(value: int, field_name: str) -> None:
     _check(value >= 1, field_name, f"must be at least 1, got {value}")
 
@@ -244,16 +257,7 @@ class EnvironmentConfig:
     notification_emails: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        _check(
-            bool(_ACCOUNT.match(self.account)),
-            "account",
-            f"must be a 12-digit AWS account id in quotes, got {self.account!r}",
-        )
-        _check(
-            bool(_REGION.match(self.region)),
-            "region",
-            f"must be an AWS region such as us-east-1, got {self.region!r}",
-        )
+        _check_account_and_region(self.account, self.region)
         _check(
             self.model_approval in APPROVAL_STATUSES,
             "model_approval",
@@ -296,16 +300,7 @@ class PipelineConfig:
     branch: str = "main"
 
     def __post_init__(self) -> None:
-        _check(
-            bool(_ACCOUNT.match(self.account)),
-            "account",
-            f"must be a 12-digit AWS account id in quotes, got {self.account!r}",
-        )
-        _check(
-            bool(_REGION.match(self.region)),
-            "region",
-            f"must be an AWS region such as us-east-1, got {self.region!r}",
-        )
+        _check_account_and_region(self.account, self.region)
         _check(
             self.connection_arn.startswith("arn:aws"),
             "connection_arn",
