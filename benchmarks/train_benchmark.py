@@ -11,6 +11,10 @@ Recipes, all LoRA r=16 on all linear layers, same model, data and number of step
 - ``padded``: the plain Hugging Face Trainer with dynamic padding (batches of 8 samples), SDPA.
 - ``seed``: the seed blog's recipe: naive packing (samples concatenated and cut, attention
   across them), SDPA, gradient checkpointing, every position scored.
+- ``fast-bf16`` (``--bf16-row``, CPU): the fast path with ``--precision bf16``; the others
+  stay in fp32, so this row shows what bf16 autocast adds, not a like-for-like comparison.
+
+The baselines use the lora recipe's adapter settings, so only the mechanics differ.
 
 Each measurement runs in its own process (clean peak memory, no shared state); the recipes
 alternate in rounds so that a noisy neighbour slows all of them alike. Throughput is useful
@@ -34,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CODE = ROOT / "training_code"
 sys.path[:0] = [str(ROOT), str(CODE)]
 RECIPES = ("fast", "padded", "seed")
+WORKERS = (*RECIPES, "fast-bf16")
 GPU_SHAPES = {  # Llama-3.1-8B and Llama-3.2-1B, random weights
     "llama3-8b": {
         "hidden_size": 4096,
@@ -101,10 +106,10 @@ def _common(a: argparse.Namespace, work: Path) -> dict:
 
 def _baseline(a: argparse.Namespace, work: Path, timer) -> None:
     import torch
+    from config_loader import build_config
     from model_setup import load_tokenizer, peft_config
     from peft import get_peft_model
     from sft_dataset import build_dataset
-    from train_config import MethodArgs
     from transformers import (
         AutoModelForCausalLM,
         DataCollatorForSeq2Seq,
@@ -120,7 +125,7 @@ def _baseline(a: argparse.Namespace, work: Path, timer) -> None:
     )
     dtype = torch.bfloat16 if a.precision == "bf16" and a.gpu else torch.float32
     model = AutoModelForCausalLM.from_pretrained(a.model, dtype=dtype, attn_implementation="sdpa")
-    lora = peft_config(MethodArgs())
+    lora = peft_config(build_config(["--recipe", "lora"]).method)  # the fast path's adapters
     if a.recipe == "padded":
         set_seed(0)
         model = get_peft_model(model, lora)
@@ -190,7 +195,9 @@ def worker(a: argparse.Namespace) -> None:
 
     timer = _timer()
     with tempfile.TemporaryDirectory() as work:
-        (_fast if a.recipe == "fast" else _baseline)(a, Path(work), timer)
+        if a.recipe == "fast-bf16":
+            a.precision = "bf16"  # the same path with bf16 autocast (AMX on recent Xeons)
+        (_baseline if a.recipe in ("padded", "seed") else _fast)(a, Path(work), timer)
     steps = [tok / sec for tok, sec in zip(timer.tokens[1:], timer.times[1:], strict=False)]
     peak = (
         torch.cuda.max_memory_allocated() / 2**30
@@ -222,13 +229,23 @@ def _random_model(shape: str, tokenizer_dir: Path, target: Path) -> Path:
     return target
 
 
-def _channel(samples: int, folder: Path) -> Path:
+def _channel(samples: int, folder: Path, mixed: bool) -> Path:
+    """The bundled text-to-SQL sample (about 100 tokens each), or with ``mixed`` the same
+    questions over schemas of 1 to 8 tables (90 to 280 tokens), as real schemas vary."""
+    import random
+
     import chat_format
 
-    lines = (ROOT / "sample_data" / "text_to_sql.jsonl").read_text().splitlines()[:samples]
+    records = [json.loads(x) for x in (ROOT / "sample_data" / "text_to_sql.jsonl").open()]
+    rng = random.Random(0)
+    rows = []
+    for record in records[:samples]:
+        if mixed:
+            others = [r["context"] for r in rng.sample(records, rng.randint(0, 7))]
+            record = {**record, "context": "\n".join([record["context"], *others])}
+        rows.append(json.dumps(chat_format.normalise_record(record)))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "train.jsonl"
-    rows = (json.dumps(chat_format.normalise_record(json.loads(x))) for x in lines)
     path.write_text("\n".join(rows) + "\n")
     return path
 
@@ -268,8 +285,7 @@ def table(model_name: str, results: dict[str, dict]) -> str:
         f"| {model_name} | useful tok/s | peak memory (GiB) | fast path speed-up |",
         "|---|---|---|---|",
     ]
-    for recipe in RECIPES:
-        r = results[recipe]
+    for recipe, r in results.items():
         lines.append(
             f"| {recipe} | {r['tokens_per_s']:.0f} | {r['peak_gib']:.2f} | "
             f"{fast / r['tokens_per_s']:.2f}x |"
@@ -287,7 +303,9 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=None, help="1024 on CPU, 2048 on GPU")
     parser.add_argument("--precision", default=None, help="fp32 on CPU, bf16 on GPU")
     parser.add_argument("--json-out", type=Path)
-    parser.add_argument("--worker", choices=RECIPES, help=argparse.SUPPRESS)
+    parser.add_argument("--bf16-row", action="store_true", help="add the fast path in bf16 (CPU)")
+    parser.add_argument("--mixed-lengths", action="store_true", help="schemas of 1-8 tables")
+    parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
     parser.add_argument("--model", help="a model folder to use instead (CPU mode)")
     parser.add_argument("--data", help=argparse.SUPPRESS)
     a = parser.parse_args()
@@ -300,18 +318,19 @@ def main() -> None:
 
     report = {}
     with tempfile.TemporaryDirectory() as tmp:
-        data = _channel(a.samples, Path(tmp) / "train")
+        data = _channel(a.samples, Path(tmp) / "train", a.mixed_lengths)
         if a.gpu:
             shapes = a.shapes.split(",")
             models = {s: _random_model(s, smollm2_dir(), Path(tmp) / s) for s in shapes}
         elif a.model:
             models = {Path(a.model).name: Path(a.model)}
         else:
-            models = {"SmolLM2-135M (2-core CPU)": smollm2_dir()}
+            models = {"SmolLM2-135M": smollm2_dir()}
         for name, model in models.items():
-            runs: dict[str, list[dict]] = {r: [] for r in RECIPES}
+            recipes = (*RECIPES, "fast-bf16") if a.bf16_row and not a.gpu else RECIPES
+            runs: dict[str, list[dict]] = {r: [] for r in recipes}
             for _ in range(a.rounds):
-                for recipe in RECIPES:
+                for recipe in recipes:
                     runs[recipe].append(_measure(a, model, data, recipe))
                     print(f"{name} {recipe}: {runs[recipe][-1]}", flush=True)
             report[name] = {r: max(v, key=lambda x: x["tokens_per_s"]) for r, v in runs.items()}

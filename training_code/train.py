@@ -30,6 +30,10 @@ from config_values import ConfigError
 from sft_tokenize import SampleTooLongError
 
 log = logging.getLogger("train")
+# Idle OpenMP threads sleep instead of spinning. On a CPU shared with other processes (the local
+# cloud, its model servers) spinning threads slowed training several-fold in our measurements;
+# on a GPU it changes nothing. Must be set before torch loads its OpenMP runtime.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 EXIT_INTERRUPTED = 143  # 128 + SIGTERM: the job was stopped; a checkpoint was saved
 
 

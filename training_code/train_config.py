@@ -82,7 +82,7 @@ class MethodArgs:
     method: str = field(default="lora", metadata={"help": "lora | qlora | full"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator."})
-    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA input."})
+    lora_dropout: float = field(default=0.0, metadata={"help": "Dropout on the LoRA input."})
     lora_target_modules: list[str] | str = field(
         default="all-linear", metadata={"help": "'all-linear' or a list of module names."}
     )

@@ -157,3 +157,11 @@ def test_runs_as_a_script_with_the_documented_command_line(tmp_path: Path):
 def test_fractions_out_of_range_are_refused(tmp_path: Path, fraction: str):
     with pytest.raises(SystemExit):
         _run(tmp_path, "--test-fraction", fraction)
+
+
+def test_an_unreachable_hub_dataset_fails_with_the_reason(tmp_path: Path, capsys):
+    code = main(["--dataset-id", "no-such-org/no-such-dataset", "--output-dir", str(tmp_path)])
+    assert code == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "cannot load dataset 'no-such-org/no-such-dataset'" in error
+    assert "needs internet access" in error
