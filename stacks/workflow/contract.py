@@ -7,21 +7,12 @@ variables then have one definition for both sides.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
+
+from stacks.script_module import load_script
 
 FUNCTION_DIR = Path(__file__).resolve().parents[1] / "functions" / "validate_input"
 
 
-def _load() -> ModuleType:
-    path = FUNCTION_DIR / "workflow_contract.py"
-    spec = importlib.util.spec_from_file_location("workflow_contract", path)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-contract = _load()
+contract: ModuleType = load_script(FUNCTION_DIR / "workflow_contract.py")

@@ -11,7 +11,6 @@ Each is pinned; ``images.training|processing|serving`` in the environment's conf
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -19,6 +18,7 @@ from pathlib import Path
 from types import ModuleType
 
 from stacks.config_schema import ImagesConfig
+from stacks.script_module import load_script
 
 # The newest Hugging Face training DLC, as listed in aws/deep-learning-containers
 # available_images.md ("PyTorch 2.5.1 + transformers", GPU, py311) and in the SageMaker Python
@@ -93,12 +93,7 @@ class WorkflowImages:
 @cache
 def serving_images() -> ModuleType:
     """``inference_code/serving_images.py`` (a script folder, not a package)."""
-    spec = importlib.util.spec_from_file_location("serving_images", _SERVING_IMAGES)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(f"cannot load {_SERVING_IMAGES}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(_SERVING_IMAGES)
 
 
 def training_image_uri(region: str) -> str:
