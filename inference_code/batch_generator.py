@@ -112,6 +112,7 @@ class BatchGenerator:
         self._stopping = threading.Event()
         self._submit_lock = threading.Lock()
         self._worker = threading.Thread(target=self._run, name="batch-worker", daemon=True)
+        self.generating = 0  # requests in the batch being generated now
 
     def render(self, messages: list[dict[str, str]]) -> str:
         """The prompt text, exactly as ``chat_format.render_prompt`` and vLLM build it."""
@@ -180,6 +181,7 @@ class BatchGenerator:
             if not batch:
                 continue
             started = time.monotonic()
+            self.generating = len(batch)
             try:
                 self._generate(batch)
                 took = time.monotonic() - started
@@ -187,6 +189,7 @@ class BatchGenerator:
             except Exception as exc:  # a server fault: every job of the batch gets a 500
                 for job in batch:
                     job.error = ContractError(500, f"generation failed: {exc!r}")
+            self.generating = 0
             for job in batch:
                 job.done.set()
 

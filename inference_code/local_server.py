@@ -53,8 +53,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path == "/ping":
-            ready = self.server.engine is not None
-            self._send(200 if ready else 503, {"status": "ready" if ready else "loading"})
+            engine = self.server.engine
+            if engine is None:
+                self._send(503, {"status": "loading"})
+            else:
+                self._send(200, {"status": "ready", "generating": engine.generating})
         elif INVOCATIONS.match(self.path):
             self._send(405, _error(405, "use POST for /invocations"), allow="POST")
         else:

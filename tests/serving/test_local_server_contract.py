@@ -31,7 +31,10 @@ def invoke(server, body=None, raw=None):
 
 
 def test_ping_answers_200_once_loaded(tiny_server):
-    assert call(f"{tiny_server.url}/ping", method="GET") == (200, {"status": "ready"})
+    assert call(f"{tiny_server.url}/ping", method="GET") == (
+        200,
+        {"status": "ready", "generating": 0},
+    )
 
 
 def test_good_request_gets_a_chat_completion_with_usage(tiny_server, tiny_model):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import pytest
 from server_launcher import SERVER_SCRIPT, LocalServerProcess, ServerStartError
@@ -25,19 +27,19 @@ def test_port_opens_early_then_ready_then_sigterm_drains_requests_in_flight(tiny
         server.wait_ready(timeout=120)
 
         answers: list[tuple[int, dict]] = []
-        long_request = {"messages": MESSAGES, "max_tokens": 300, "temperature": 0}
+        long_request = {"messages": MESSAGES, "max_tokens": 1500, "temperature": 0}
         client = threading.Thread(
             target=lambda: answers.append(call(f"{server.url}/invocations", long_request))
         )
         client.start()
-        time.sleep(0.5)  # the request is being generated when the signal arrives
+        _wait_until_generating(server.url)  # the signal arrives mid-generation
         exit_code = server.stop(timeout=60)
         client.join(timeout=60)
     finally:
         server.stop()
     assert exit_code == 0, list(server.output)
     assert answers and answers[0][0] == 200, answers
-    assert answers[0][1]["usage"]["completion_tokens"] == 300  # the whole answer, not cut
+    assert answers[0][1]["usage"]["completion_tokens"] == 1500  # the whole answer, not cut
     output = list(server.output)
     # The signal came while the request was being generated: its access-log line is later.
     answered = next(
@@ -46,6 +48,16 @@ def test_port_opens_early_then_ready_then_sigterm_drains_requests_in_flight(tiny
     assert output.index("shutting down: finishing requests in progress") < answered
     assert output[-1] == "stopped"
     assert server.ping() == 0  # the port is closed
+
+
+def _wait_until_generating(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{url}/ping", timeout=5) as response:
+            if json.load(response)["generating"] > 0:
+                return
+        time.sleep(0.005)
+    raise AssertionError(f"no request was being generated within {timeout} s")
 
 
 def test_missing_model_dir_exits_2_naming_it(tmp_path):
