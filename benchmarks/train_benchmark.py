@@ -7,7 +7,9 @@
 Recipes, all LoRA r=16 on all linear layers, same model, data and number of steps:
 
 - ``fast``: train.py itself (lora recipe): padding-free packing with per-document attention,
-  loss and LM head on assistant tokens only, no recomputation.
+  loss and LM head on assistant tokens only, no recomputation; on a GPU also Liger's fused
+  RMSNorm/RoPE/SwiGLU kernels (``--use_liger_kernel true``), as docs/training.md advises.
+- ``fast-no-liger`` (GPU): the fast path without Liger, to show what the kernels add.
 - ``padded``: the plain Hugging Face Trainer with dynamic padding (batches of 8 samples), SDPA.
 - ``seed``: the seed blog's recipe: naive packing (samples concatenated and cut, attention
   across them), SDPA, gradient checkpointing, every position scored.
@@ -27,6 +29,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CODE = ROOT / "training_code"
 sys.path[:0] = [str(ROOT), str(CODE)]
 RECIPES = ("fast", "padded", "seed")
-WORKERS = (*RECIPES, "fast-bf16")
+WORKERS = (*RECIPES, "fast-bf16", "fast-no-liger")
 GPU_SHAPES = {  # Llama-3.1-8B and Llama-3.2-1B, random weights
     "llama3-8b": {
         "hidden_size": 4096,
@@ -54,6 +57,14 @@ GPU_SHAPES = {  # Llama-3.1-8B and Llama-3.2-1B, random weights
         "num_hidden_layers": 16,
         "num_attention_heads": 32,
         "num_key_value_heads": 8,
+        "tie_word_embeddings": True,
+    },
+    "tiny": {  # a plumbing check of --gpu mode on any machine, not a measurement
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
         "tie_word_embeddings": True,
     },
 }
@@ -87,6 +98,8 @@ def _timer():
 
 
 def _common(a: argparse.Namespace, work: Path) -> dict:
+    import torch
+
     return dict(
         output_dir=str(work / "checkpoints"),
         max_steps=a.steps,
@@ -98,7 +111,7 @@ def _common(a: argparse.Namespace, work: Path) -> dict:
         report_to="none",
         disable_tqdm=True,
         bf16=a.precision == "bf16",
-        use_cpu=not a.gpu,
+        use_cpu=not torch.cuda.is_available(),
         seed=0,
         ddp_find_unused_parameters=False,
     )
@@ -184,7 +197,11 @@ def _fast(a: argparse.Namespace, work: Path, timer) -> None:
         a.precision,
         "--resume",
         "false",
+        "--save_merged",
+        "false",  # the export is not timed; merging an 8B model would only add minutes
     ]
+    if a.gpu and a.recipe == "fast":
+        argv += ["--use_liger_kernel", "true"]
     if train.main(argv, extra_callbacks=(timer,)) != 0:
         raise SystemExit("train.py failed")
 
@@ -201,7 +218,7 @@ def worker(a: argparse.Namespace) -> None:
     steps = [tok / sec for tok, sec in zip(timer.tokens[1:], timer.times[1:], strict=False)]
     peak = (
         torch.cuda.max_memory_allocated() / 2**30
-        if a.gpu
+        if torch.cuda.is_available()
         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     )
     print(
@@ -222,7 +239,7 @@ def _random_model(shape: str, tokenizer_dir: Path, target: Path) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig
 
     config = LlamaConfig(vocab_size=128256, max_position_embeddings=8192, **GPU_SHAPES[shape])
-    with torch.device("cuda"):
+    with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
         model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
     model.save_pretrained(target)
     AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(target)
@@ -273,19 +290,23 @@ def _measure(a: argparse.Namespace, model: Path, data: Path, recipe: str) -> dic
     # neighbour otherwise slows each recipe by a different, random factor. Same for all recipes.
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=CODE)
-    if result.returncode != 0:
-        raise SystemExit(f"{recipe} failed:\n{result.stderr[-4000:]}")
+    if result.returncode != 0:  # reported in the table; the other recipes still run
+        print(f"{recipe} failed:\n{result.stderr[-4000:]}", file=sys.stderr, flush=True)
+        return {"recipe": recipe, "error": result.stderr.strip().splitlines()[-1:]}
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def table(model_name: str, results: dict[str, dict]) -> str:
     """A Markdown table with the ratio of each recipe to the fast path."""
-    fast = results["fast"]["tokens_per_s"]
+    fast = results["fast"].get("tokens_per_s", float("nan"))
     lines = [
         f"| {model_name} | useful tok/s | peak memory (GiB) | fast path speed-up |",
         "|---|---|---|---|",
     ]
     for recipe, r in results.items():
+        if "error" in r:
+            lines.append(f"| {recipe} | failed: {' '.join(r['error'])[:80]} | | |")
+            continue
         lines.append(
             f"| {recipe} | {r['tokens_per_s']:.0f} | {r['peak_gib']:.2f} | "
             f"{fast / r['tokens_per_s']:.2f}x |"
@@ -307,6 +328,7 @@ def main() -> None:
     parser.add_argument("--mixed-lengths", action="store_true", help="schemas of 1-8 tables")
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
     parser.add_argument("--model", help="a model folder to use instead (CPU mode)")
+    parser.add_argument("--tokenizer", help="tokenizer folder for --gpu (default: SmolLM2's)")
     parser.add_argument("--data", help=argparse.SUPPRESS)
     a = parser.parse_args()
     a.seq_len = a.seq_len or (2048 if a.gpu else 1024)
@@ -314,29 +336,45 @@ def main() -> None:
     if a.worker:
         a.recipe = a.worker
         return worker(a)
-    from localcloud.models import smollm2_dir
-
     report = {}
     with tempfile.TemporaryDirectory() as tmp:
         data = _channel(a.samples, Path(tmp) / "train", a.mixed_lengths)
-        if a.gpu:
-            shapes = a.shapes.split(",")
-            models = {s: _random_model(s, smollm2_dir(), Path(tmp) / s) for s in shapes}
-        elif a.model:
-            models = {Path(a.model).name: Path(a.model)}
+        if a.model:
+            models = {Path(a.model).name: lambda: Path(a.model)}
+        elif a.gpu:
+            tokenizer = Path(a.tokenizer) if a.tokenizer else _smollm2()
+            models = {
+                s: (lambda s=s: _random_model(s, tokenizer, Path(tmp) / s))
+                for s in a.shapes.split(",")
+            }
         else:
-            models = {"SmolLM2-135M": smollm2_dir()}
-        for name, model in models.items():
-            recipes = (*RECIPES, "fast-bf16") if a.bf16_row and not a.gpu else RECIPES
+            models = {"SmolLM2-135M": _smollm2}
+        for name, make in models.items():
+            model = make()  # one at a time: an 8B model is 16 GB on disk
+            recipes = RECIPES
+            if a.gpu:
+                recipes = ("fast", "fast-no-liger", "padded", "seed")
+            elif a.bf16_row:
+                recipes = (*RECIPES, "fast-bf16")
             runs: dict[str, list[dict]] = {r: [] for r in recipes}
             for _ in range(a.rounds):
                 for recipe in recipes:
                     runs[recipe].append(_measure(a, model, data, recipe))
                     print(f"{name} {recipe}: {runs[recipe][-1]}", flush=True)
-            report[name] = {r: max(v, key=lambda x: x["tokens_per_s"]) for r, v in runs.items()}
+            report[name] = {
+                r: max(v, key=lambda x: x.get("tokens_per_s", -1)) for r, v in runs.items()
+            }
             print(table(name, report[name]), flush=True)
-    if a.json_out:
-        a.json_out.write_text(json.dumps(report, indent=2) + "\n")
+            if a.json_out:  # after each model, so a run cut short keeps what it measured
+                a.json_out.write_text(json.dumps(report, indent=2) + "\n")
+            if model.is_relative_to(tmp):
+                shutil.rmtree(model)
+
+
+def _smollm2() -> Path:
+    from localcloud.models import smollm2_dir
+
+    return smollm2_dir()
 
 
 if __name__ == "__main__":
