@@ -97,6 +97,43 @@ def _timer():
     return StepTimer()
 
 
+def _profiler(target: Path):
+    """Profiles steps 3 and 4 and writes the top operators by GPU and by CPU time."""
+    import torch
+    from transformers import TrainerCallback
+
+    class StepProfiler(TrainerCallback):
+        def __init__(self) -> None:
+            self.profile = None
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            if state.global_step == 2:
+                activities = [torch.profiler.ProfilerActivity.CPU]
+                if torch.cuda.is_available():
+                    activities.append(torch.profiler.ProfilerActivity.CUDA)
+                self.profile = torch.profiler.profile(activities=activities)
+                self.profile.__enter__()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.profile is not None and state.global_step == 4:
+                if torch.cuda.is_available():
+                    torch.cuda.synchronize()
+                self.profile.__exit__(None, None, None)
+                table = self.profile.key_averages()
+                sort = (
+                    "self_cuda_time_total" if torch.cuda.is_available() else "self_cpu_time_total"
+                )
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(
+                    table.table(sort_by=sort, row_limit=40)
+                    + "\n\n"
+                    + table.table(sort_by="cpu_time_total", row_limit=25)
+                )
+                self.profile = None
+
+    return StepProfiler()
+
+
 def _common(a: argparse.Namespace, work: Path) -> dict:
     import torch
 
@@ -117,7 +154,7 @@ def _common(a: argparse.Namespace, work: Path) -> dict:
     )
 
 
-def _baseline(a: argparse.Namespace, work: Path, timer) -> None:
+def _baseline(a: argparse.Namespace, work: Path, callbacks: list) -> None:
     import torch
     from config_loader import build_config
     from model_setup import load_tokenizer, peft_config
@@ -146,7 +183,7 @@ def _baseline(a: argparse.Namespace, work: Path, timer) -> None:
         args.per_device_train_batch_size = 8
         collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
         trainer = Trainer(
-            model=model, args=args, train_dataset=train, data_collator=collator, callbacks=[timer]
+            model=model, args=args, train_dataset=train, data_collator=collator, callbacks=callbacks
         )
     else:
         args = SFTConfig(
@@ -162,12 +199,12 @@ def _baseline(a: argparse.Namespace, work: Path, timer) -> None:
             train_dataset=train,
             peft_config=lora,
             processing_class=tokenizer,
-            callbacks=[timer],
+            callbacks=callbacks,
         )
     trainer.train()
 
 
-def _fast(a: argparse.Namespace, work: Path, timer) -> None:
+def _fast(a: argparse.Namespace, work: Path, callbacks: list) -> None:
     import train
 
     argv = [
@@ -202,7 +239,8 @@ def _fast(a: argparse.Namespace, work: Path, timer) -> None:
     ]
     if a.gpu and a.recipe == "fast":
         argv += ["--use_liger_kernel", "true"]
-    if train.main(argv, extra_callbacks=(timer,)) != 0:
+    argv += a.extra_args.split()
+    if train.main(argv, extra_callbacks=tuple(callbacks)) != 0:
         raise SystemExit("train.py failed")
 
 
@@ -211,10 +249,13 @@ def worker(a: argparse.Namespace) -> None:
     import torch
 
     timer = _timer()
+    callbacks = [timer]
+    if a.profile:
+        callbacks.append(_profiler(a.profile / f"{a.label or a.recipe}.txt"))
     with tempfile.TemporaryDirectory() as work:
         if a.recipe == "fast-bf16":
             a.precision = "bf16"  # the same path with bf16 autocast (AMX on recent Xeons)
-        (_baseline if a.recipe in ("padded", "seed") else _fast)(a, Path(work), timer)
+        (_baseline if a.recipe in ("padded", "seed") else _fast)(a, Path(work), callbacks)
     steps = [tok / sec for tok, sec in zip(timer.tokens[1:], timer.times[1:], strict=False)]
     peak = (
         torch.cuda.max_memory_allocated() / 2**30
@@ -224,7 +265,7 @@ def worker(a: argparse.Namespace) -> None:
     print(
         json.dumps(
             {
-                "recipe": a.recipe,
+                "recipe": a.label or a.recipe,
                 "tokens_per_s": statistics.median(steps),
                 "tokens_per_step": statistics.mean(timer.tokens),
                 "peak_gib": peak,
@@ -267,7 +308,10 @@ def _channel(samples: int, folder: Path, mixed: bool) -> Path:
     return path
 
 
-def _measure(a: argparse.Namespace, model: Path, data: Path, recipe: str) -> dict:
+def _measure(
+    a: argparse.Namespace, model: Path, data: Path, recipe: str, extra: str = "", label: str = ""
+) -> dict:
+    label = label or recipe
     command = [
         sys.executable,
         __file__,
@@ -283,7 +327,10 @@ def _measure(a: argparse.Namespace, model: Path, data: Path, recipe: str) -> dic
         str(a.seq_len),
         "--precision",
         a.precision,
+        f"--extra-args={extra}",
+        f"--label={label}",
         *(["--gpu"] if a.gpu else []),
+        *(["--profile", str(a.profile)] if a.profile else []),
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     # Idle OpenMP threads sleep instead of spinning: on a shared 2-core machine a spinning
@@ -291,8 +338,8 @@ def _measure(a: argparse.Namespace, model: Path, data: Path, recipe: str) -> dic
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=CODE)
     if result.returncode != 0:  # reported in the table; the other recipes still run
-        print(f"{recipe} failed:\n{result.stderr[-4000:]}", file=sys.stderr, flush=True)
-        return {"recipe": recipe, "error": result.stderr.strip().splitlines()[-1:]}
+        print(f"{label} failed:\n{result.stderr[-4000:]}", file=sys.stderr, flush=True)
+        return {"recipe": label, "error": result.stderr.strip().splitlines()[-1:]}
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -318,6 +365,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gpu", action="store_true", help="Llama-3 8B/1B shapes on a GPU")
     parser.add_argument("--shapes", default="llama3-8b,llama3-1b")
+    parser.add_argument("--recipes", help="comma-separated subset of the rows to run")
     parser.add_argument("--steps", type=int, default=6, help="optimizer steps per run")
     parser.add_argument("--rounds", type=int, default=2, help="runs per recipe, alternating")
     parser.add_argument("--samples", type=int, default=600)
@@ -326,7 +374,18 @@ def main() -> None:
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--bf16-row", action="store_true", help="add the fast path in bf16 (CPU)")
     parser.add_argument("--mixed-lengths", action="store_true", help="schemas of 1-8 tables")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=ARGS",
+        help="an extra fast-path row with these train.py arguments, e.g. "
+        "bs2='--per_device_train_batch_size 2' (repeatable)",
+    )
+    parser.add_argument("--profile", type=Path, help="write a torch.profiler table per run here")
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
+    parser.add_argument("--extra-args", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--label", default="", help=argparse.SUPPRESS)
     parser.add_argument("--model", help="a model folder to use instead (CPU mode)")
     parser.add_argument("--tokenizer", help="tokenizer folder for --gpu (default: SmolLM2's)")
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -352,15 +411,21 @@ def main() -> None:
         for name, make in models.items():
             model = make()  # one at a time: an 8B model is 16 GB on disk
             recipes = RECIPES
-            if a.gpu:
+            if a.recipes:
+                recipes = tuple(a.recipes.split(","))
+            elif a.gpu:
                 recipes = ("fast", "fast-no-liger", "padded", "seed")
             elif a.bf16_row:
                 recipes = (*RECIPES, "fast-bf16")
-            runs: dict[str, list[dict]] = {r: [] for r in recipes}
+            rows = [(r, r, "") for r in recipes]
+            for variant in a.variant:
+                label, _, extra = variant.partition("=")
+                rows.append(("fast", f"fast+{label}", extra))
+            runs: dict[str, list[dict]] = {label: [] for _, label, _ in rows}
             for _ in range(a.rounds):
-                for recipe in recipes:
-                    runs[recipe].append(_measure(a, model, data, recipe))
-                    print(f"{name} {recipe}: {runs[recipe][-1]}", flush=True)
+                for recipe, label, extra in rows:
+                    runs[label].append(_measure(a, model, data, recipe, extra, label))
+                    print(f"{name} {label}: {runs[label][-1]}", flush=True)
             report[name] = {
                 r: max(v, key=lambda x: x.get("tokens_per_s", -1)) for r, v in runs.items()
             }
