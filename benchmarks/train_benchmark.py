@@ -7,9 +7,9 @@
 Recipes, all LoRA r=16 on all linear layers, same model, data and number of steps:
 
 - ``fast``: train.py itself (lora recipe): padding-free packing with per-document attention,
-  loss and LM head on assistant tokens only, no recomputation; on a GPU also Liger's fused
-  RMSNorm/RoPE/SwiGLU kernels (``--use_liger_kernel true``), as docs/training.md advises.
-- ``fast-no-liger`` (GPU): the fast path without Liger, to show what the kernels add.
+  loss and LM head on assistant tokens only, no recomputation.
+- ``fast-liger`` (GPU): the fast path with Liger's fused RMSNorm/RoPE/SwiGLU kernels
+  (``--use_liger_kernel true``).
 - ``padded``: the plain Hugging Face Trainer with dynamic padding (batches of 8 samples), SDPA.
 - ``seed``: the seed blog's recipe: naive packing (samples concatenated and cut, attention
   across them), SDPA, gradient checkpointing, every position scored.
@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CODE = ROOT / "training_code"
 sys.path[:0] = [str(ROOT), str(CODE)]
 RECIPES = ("fast", "padded", "seed")
-WORKERS = (*RECIPES, "fast-bf16", "fast-no-liger")
+WORKERS = (*RECIPES, "fast-bf16", "fast-liger")
 GPU_SHAPES = {  # Llama-3.1-8B and Llama-3.2-1B, random weights
     "llama3-8b": {
         "hidden_size": 4096,
@@ -237,7 +237,7 @@ def _fast(a: argparse.Namespace, work: Path, callbacks: list) -> None:
         "--save_merged",
         "false",  # the export is not timed; merging an 8B model would only add minutes
     ]
-    if a.gpu and a.recipe == "fast":
+    if a.recipe == "fast-liger":
         argv += ["--use_liger_kernel", "true"]
     argv += a.extra_args.split()
     if train.main(argv, extra_callbacks=tuple(callbacks)) != 0:
@@ -415,7 +415,7 @@ def main() -> None:
             if a.recipes:
                 recipes = tuple(a.recipes.split(","))
             elif a.gpu:
-                recipes = ("fast", "fast-no-liger", "padded", "seed")
+                recipes = ("fast", "fast-liger", "padded", "seed")
             elif a.bf16_row:
                 recipes = (*RECIPES, "fast-bf16")
             rows = [(r, r, "") for r in recipes]
