@@ -56,6 +56,9 @@ def demo_input(data_uri: str, model_uri: str, *, max_steps: int | None, samples:
             "metric": "exact_match",
             "threshold": 0.3,
             "max_samples": samples,
+            # The sample's SQL answers are at most 24 tokens; the base model, which does not
+            # know to stop, would otherwise run on to the default 128 on every sample.
+            "max_tokens": 64,
             "compare_with_base": True,
         },
     }

@@ -56,6 +56,14 @@ def test_evaluation_accepts_the_plan_arguments():
     args = evaluation.parse_args(_plan()["evaluate"]["arguments"])
     assert args.endpoint_name == "contract-eval"
     assert (args.metric, args.threshold, args.max_samples) == ("rouge_l", 0.4, 25)
+    # The workflow's default is the evaluation's own default.
+    assert (
+        args.max_tokens
+        == evaluation.parse_args(
+            ["--endpoint-name", "x", "--test-dir", "t", "--output-dir", "o"]
+        ).max_tokens
+        == 128
+    )
     assert str(args.test_dir) == "/opt/ml/processing/input/test"
     assert args.baseline_endpoint_name is None
     compared = _plan(
@@ -63,6 +71,8 @@ def test_evaluation_accepts_the_plan_arguments():
     )
     args = evaluation.parse_args(compared["evaluate"]["arguments"])
     assert (args.endpoint_name, args.baseline_endpoint_name) == ("contract-eval", "contract-base")
+    short = _plan(evaluation={"max_tokens": 48})
+    assert evaluation.parse_args(short["evaluate"]["arguments"]).max_tokens == 48
 
 
 def test_train_accepts_the_plan_hyperparameters():

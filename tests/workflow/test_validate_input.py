@@ -53,6 +53,7 @@ def test_defaults_come_from_the_environment():
         "metric": "exact_match",
         "threshold": 0.7,
         "max_samples": 1000,
+        "max_tokens": 128,
         "compare_with_base": False,
     }
     assert run["hyperparameters"] == {}
@@ -81,6 +82,9 @@ def test_defaults_come_from_the_environment():
         ({"evaluation": {"threshold": -0.1}}, "evaluation.threshold: must be between 0 and 1"),
         ({"evaluation": {"threshold": True}}, "evaluation.threshold: must be a number"),
         ({"evaluation": {"max_samples": 0}}, "evaluation.max_samples: must be a whole number"),
+        ({"evaluation": {"max_tokens": 0}}, "evaluation.max_tokens: must be a whole number from 1"),
+        ({"evaluation": {"max_tokens": 9000}}, "from 1 to 8192, got 9000"),
+        ({"evaluation": {"max_tokens": "64"}}, "evaluation.max_tokens: must be a whole number"),
         ({"evaluation": {"metric": "bleu"}}, "evaluation.metric: must be one of"),
         ({"evaluation": {"samples": 5}}, "evaluation.samples: unknown key"),
         (
@@ -94,7 +98,7 @@ def test_defaults_come_from_the_environment():
         (
             {"evaluation": {"compare": True}},
             "evaluation.compare: unknown key; allowed keys are metric, threshold, max_samples, "
-            "compare_with_base",
+            "max_tokens, compare_with_base",
         ),
         ({"hyperparameters": {"recipe": "full"}}, "hyperparameters.recipe: is set by the workflow"),
         ({"hyperparameters": {"sagemaker_program": "x.py"}}, "is set by the workflow"),
@@ -177,8 +181,9 @@ def test_the_plan_names_resources_and_locations_from_the_run_name():
     inputs = {i["InputName"]: i["S3Input"] for i in planned["prepare"]["inputs"]}
     assert inputs["code"]["S3Uri"] == "s3://assets/code.gz"
     assert inputs["data"]["LocalPath"] == contract.PREPARE_INPUT_DIR
-    assert planned["evaluate"]["arguments"][-6:] == [
+    assert planned["evaluate"]["arguments"][-8:] == [
         "--metric", "exact_match", "--threshold", "0.7", "--max-samples", "1000",
+        "--max-tokens", "128",
     ]  # fmt: skip
     assert "--baseline-endpoint-name" not in planned["evaluate"]["arguments"]
 
@@ -250,6 +255,7 @@ def test_the_handler_reads_its_settings_from_the_environment(monkeypatch):
         "metric": "rouge_l",
         "threshold": 0.25,
         "max_samples": 50,
+        "max_tokens": 128,
         "compare_with_base": False,
     }
     monkeypatch.setenv(contract.ENV_DEFAULT_THRESHOLD, "high")

@@ -137,11 +137,16 @@ def _evaluation(check: Checker, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         check.fail("evaluation", f"must be an object, got {kind(value)}")
         return {}
-    check.keys("evaluation", value, ("metric", "threshold", "max_samples", "compare_with_base"))
+    check.keys(
+        "evaluation",
+        value,
+        ("metric", "threshold", "max_samples", "max_tokens", "compare_with_base"),
+    )
     settings = check.settings
     metric = value.get("metric", settings.default_metric)
     threshold = value.get("threshold", settings.default_threshold)
     max_samples = value.get("max_samples", settings.default_max_samples)
+    max_tokens = value.get("max_tokens", contract.DEFAULT_EVAL_MAX_TOKENS)
     compare_with_base = value.get("compare_with_base", False)
     check.choice("evaluation.metric", metric, contract.METRICS)
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
@@ -150,6 +155,15 @@ def _evaluation(check: Checker, value: Any) -> dict[str, Any]:
         check.fail("evaluation.threshold", f"must be between 0 and 1, got {threshold}")
     if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:
         check.fail("evaluation.max_samples", f"must be a whole number >= 1, got {max_samples!r}")
+    if (
+        isinstance(max_tokens, bool)
+        or not isinstance(max_tokens, int)
+        or not 1 <= max_tokens <= contract.MAX_EVAL_MAX_TOKENS
+    ):
+        check.fail(
+            "evaluation.max_tokens",
+            f"must be a whole number from 1 to {contract.MAX_EVAL_MAX_TOKENS}, got {max_tokens!r}",
+        )
     if not isinstance(compare_with_base, bool):
         check.fail(
             "evaluation.compare_with_base", f"must be true or false, got {kind(compare_with_base)}"
@@ -158,6 +172,7 @@ def _evaluation(check: Checker, value: Any) -> dict[str, Any]:
         "metric": metric,
         "threshold": threshold,
         "max_samples": max_samples,
+        "max_tokens": max_tokens,
         "compare_with_base": compare_with_base is True,
     }
 

@@ -130,6 +130,7 @@ def _evaluate(
         "--metric", evaluation["metric"],
         "--threshold", hyperparameter_value(evaluation["threshold"]),
         "--max-samples", str(evaluation["max_samples"]),
+        "--max-tokens", str(evaluation["max_tokens"]),
     ]  # fmt: skip
     if evaluation["compare_with_base"]:
         # The same samples go to the base model's endpoint; report.json gets baseline.metrics.

@@ -20,6 +20,9 @@ ENV_INTERNET_ACCESS = "INTERNET_ACCESS"
 INPUT_KEYS = ("run_name", "base_model", "dataset", "recipe", "hyperparameters", "evaluation")
 RECIPES = ("lora", "qlora", "full")
 METRICS = ("exact_match", "rouge_l", "execution_match", "sql_valid")
+# Tokens the evaluation lets the model generate per answer (evaluation.py's --max-tokens).
+DEFAULT_EVAL_MAX_TOKENS = 128
+MAX_EVAL_MAX_TOKENS = 8192
 DATASET_FORMATS = ("auto", "jsonl", "csv", "parquet")
 BAD_RECORD_POLICIES = ("fail", "skip")
 
