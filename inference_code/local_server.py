@@ -146,8 +146,8 @@ def _load(server: LocalServer, args: argparse.Namespace, stop: threading.Event) 
     server.engine = engine
     took = time.monotonic() - started
     print(
-        f"model loaded in {took:.1f}s (max model length {engine.max_model_len}, "
-        f"{torch.get_num_threads()} threads); ready",
+        f"model loaded in {took:.1f}s (max model length {engine.max_model_len}, batches of up "
+        f"to {engine.max_batch_size}, {torch.get_num_threads()} threads); ready",
         flush=True,
     )
 
@@ -158,15 +158,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model-dir", required=True, help="model directory training wrote")
     parser.add_argument("--port", type=int, required=True, help="0 picks a free port")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--max-batch-size", type=int, default=8, help="requests per generate")
     parser.add_argument(
-        "--max-model-len", type=int, default=None, help="context limit (default: the model's)"
+        "--max-batch-size",
+        type=int,
+        default=None,
+        help="requests per generate (default: $OPTION_MAX_ROLLING_BATCH_SIZE, else 8)",
+    )
+    parser.add_argument(
+        "--max-model-len",
+        type=int,
+        default=None,
+        help="context limit (default: $OPTION_MAX_MODEL_LEN, else the model's)",
     )
     parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU benchmark")
     parser.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads (default: half the cores)"
     )
     args = parser.parse_args(argv)
+    # A SageMaker model's container environment (serving_images.serving_environment) sets the
+    # GPU engine's limits; the local cloud passes it on, so the same limits hold here.
+    for flag, variable, fallback in (
+        ("max_batch_size", "OPTION_MAX_ROLLING_BATCH_SIZE", 8),
+        ("max_model_len", "OPTION_MAX_MODEL_LEN", None),
+    ):
+        if getattr(args, flag) is None:
+            value = os.environ.get(variable, "").strip()
+            if value and not (value.isdigit() and int(value) > 0):
+                parser.error(f"{variable}={value!r}: must be a whole number above 0")
+            setattr(args, flag, int(value) if value else fallback)
     if args.max_batch_size < 1:
         parser.error("--max-batch-size must be at least 1")
     return args

@@ -6,8 +6,8 @@ and the local cloud, which all need the same "start, find the port, wait for /pi
     ... POST f"{server.url}/invocations" ...
     server.stop()                                        # SIGTERM, returns the exit code
 
-The local cloud starts one per endpoint, passing ``args_from_environment(model_env)`` as
-``extra_args`` so the GPU container's settings (context length, concurrency) carry over.
+The local cloud starts the server the same way with the model's container environment, whose
+``OPTION_MAX_MODEL_LEN`` and ``OPTION_MAX_ROLLING_BATCH_SIZE`` the server reads as its limits.
 """
 
 from __future__ import annotations
@@ -25,25 +25,6 @@ from pathlib import Path
 
 SERVER_SCRIPT = Path(__file__).with_name("local_server.py")
 LISTENING = "listening on "
-
-
-# The GPU container's settings (serving_images.serving_environment) the local server honours.
-_FLAGS_FROM_ENVIRONMENT = {
-    "OPTION_MAX_MODEL_LEN": "--max-model-len",
-    "OPTION_MAX_ROLLING_BATCH_SIZE": "--max-batch-size",
-}
-
-
-def args_from_environment(environment: dict[str, str]) -> list[str]:
-    """Local-server flags that mirror a SageMaker model's container environment, so an
-    endpoint in the local cloud keeps the context limit and concurrency configured for the
-    GPU one."""
-    args: list[str] = []
-    for variable, flag in _FLAGS_FROM_ENVIRONMENT.items():
-        value = environment.get(variable, "")
-        if value.isdigit() and int(value) > 0:
-            args += [flag, value]
-    return args
 
 
 class ServerStartError(RuntimeError):

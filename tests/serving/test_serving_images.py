@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from server_launcher import args_from_environment
+from local_server import parse_args
 from serving_images import (
     ECR_ACCOUNTS,
     LMI_IMAGE_TAG,
@@ -60,7 +60,25 @@ def test_bad_settings_name_the_argument(args, name):
         serving_environment(*args)
 
 
-def test_local_server_honours_the_gpu_containers_settings():
+def test_local_server_honours_the_gpu_containers_settings(monkeypatch):
     env = serving_environment(max_model_len=1024, max_concurrency=16, tensor_parallel_degree=8)
-    assert args_from_environment(env) == ["--max-model-len", "1024", "--max-batch-size", "16"]
-    assert args_from_environment({"OPTION_MAX_MODEL_LEN": "max"}) == []
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
+    args = parse_args(["--model-dir", "m", "--port", "0"])
+    assert (args.max_model_len, args.max_batch_size) == (1024, 16)
+    flags = parse_args(["--model-dir", "m", "--port", "0", "--max-batch-size", "2"])
+    assert flags.max_batch_size == 2  # a flag wins over the environment
+
+
+def test_local_server_defaults_without_the_containers_settings(monkeypatch):
+    for variable in ("OPTION_MAX_MODEL_LEN", "OPTION_MAX_ROLLING_BATCH_SIZE"):
+        monkeypatch.delenv(variable, raising=False)
+    args = parse_args(["--model-dir", "m", "--port", "0"])
+    assert (args.max_model_len, args.max_batch_size) == (None, 8)
+
+
+def test_a_bad_container_setting_names_the_variable(monkeypatch, capsys):
+    monkeypatch.setenv("OPTION_MAX_MODEL_LEN", "max")
+    with pytest.raises(SystemExit):
+        parse_args(["--model-dir", "m", "--port", "0"])
+    assert "OPTION_MAX_MODEL_LEN='max': must be a whole number above 0" in capsys.readouterr().err

@@ -75,6 +75,22 @@ def test_a_pinned_model_is_served_through_the_contract(cloud, tmp_path):
     endpoint = _wait_in_service(name)
     assert endpoint["ProductionVariants"][0]["VariantName"] == "AllTraffic"
     assert smoke_test.main(["--endpoint-name", name, "--region", cloud.region]) == 0
+    # The container environment's limits (config: endpoint.max_concurrency 32) reach the server.
+    assert "batches of up to 32," in _server_line(name, "model loaded", cloud.region)
+
+
+def _server_line(endpoint: str, text: str, region: str, timeout_s: float = 30) -> str:
+    """The first line with ``text`` in the endpoint's log group (shipped every few seconds)."""
+    logs = boto3.client("logs", region_name=region)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        group = f"/aws/sagemaker/Endpoints/{endpoint}"
+        events = logs.filter_log_events(logGroupName=group)["events"]
+        lines = [e["message"] for e in events if text in e["message"]]
+        if lines:
+            return lines[0]
+        time.sleep(1)
+    raise AssertionError(f"no {text!r} line in the endpoint's logs after {timeout_s} s")
 
 
 def test_removing_the_pin_deletes_the_endpoint(cloud, tmp_path):
