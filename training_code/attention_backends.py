@@ -110,21 +110,29 @@ def sdpa_varlen_forward(
             max_length = int(cu_seq_lens.diff().max())
         return _VARLEN_KERNEL(query, key, value, cu_seq_lens, max_length, scaling), None
     bounds = _document_bounds(cu_seq_lens)
+    # CPU kernels for bf16/fp16 attention are several times slower than fp32 ones (the
+    # backward most of all, measured), and attention is a small part of the work: upcast,
+    # with autocast off here, since it would cast SDPA's inputs straight back.
+    dtype = query.dtype
+    upcast = query.device.type == "cpu" and dtype in (torch.bfloat16, torch.float16)
+    if upcast:
+        query, key, value = query.float(), key.float(), value.float()
     outputs = []
-    for start, end in itertools.pairwise(bounds):
-        if end > start:
-            output, _ = sdpa_attention_forward(
-                module,
-                query[:, :, start:end],
-                key[:, :, start:end],
-                value[:, :, start:end],
-                None,
-                dropout=dropout,
-                scaling=scaling,
-                is_causal=True,
-            )
-            outputs.append(output)
-    return torch.cat(outputs, dim=1), None
+    with torch.autocast("cpu", enabled=not upcast and torch.is_autocast_enabled("cpu")):
+        for start, end in itertools.pairwise(bounds):
+            if end > start:
+                output, _ = sdpa_attention_forward(
+                    module,
+                    query[:, :, start:end],
+                    key[:, :, start:end],
+                    value[:, :, start:end],
+                    None,
+                    dropout=dropout,
+                    scaling=scaling,
+                    is_causal=True,
+                )
+                outputs.append(output)
+    return torch.cat(outputs, dim=1).to(dtype), None
 
 
 AttentionInterface.register(SDPA_VARLEN, sdpa_varlen_forward)

@@ -121,6 +121,25 @@ def apply_liger(model: Any) -> bool:
     return True
 
 
+def skip_adapter_input_casts(model: Any, precision: str) -> int:
+    """Stops PEFT casting each LoRA layer's input to the adapter's fp32 before its matmuls.
+
+    Under the trainer's bf16/fp16 autocast those matmuls run in half precision anyway, so the
+    cast to fp32 and autocast's cast back are two full copies of every activation, forward
+    and backward, that change nothing: the results are bit-identical without them
+    (tests/training/test_train_run.py). In fp32 there is nothing to skip. Returns the number
+    of LoRA layers changed.
+    """
+    if precision not in ("bf16", "fp16"):
+        return 0
+    changed = 0
+    for module in model.modules():
+        if hasattr(module, "cast_input_dtype_enabled") and hasattr(module, "lora_A"):
+            module.cast_input_dtype_enabled = False
+            changed += 1
+    return changed
+
+
 def peft_config(method: MethodArgs) -> Any:
     """The LoRA configuration (None for full fine-tuning)."""
     if method.method == "full":

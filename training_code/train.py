@@ -40,7 +40,13 @@ EXIT_INTERRUPTED = 143  # 128 + SIGTERM: the job was stopped; a checkpoint was s
 def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, Any]]:
     """The SFTTrainer for this run; also returns the validation set, tokenizer and data stats."""
     from lm_head_compaction import score_labelled_positions_only
-    from model_setup import load_model, load_tokenizer, peft_config, resolve_precision
+    from model_setup import (
+        load_model,
+        load_tokenizer,
+        peft_config,
+        resolve_precision,
+        skip_adapter_input_casts,
+    )
     from sft_dataset import load_channels
     from train_callbacks import MetricLines, StopOnSignal
     from trainer_args import sft_config
@@ -63,6 +69,7 @@ def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, A
         callbacks=[MetricLines(), *extra_callbacks, StopOnSignal()],
     )
     trainer.remove_callback(PrinterCallback)  # the metric lines replace its dict dumps
+    skip_adapter_input_casts(trainer.model, precision)
     args = trainer.args
     rows_per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
     log.info(

@@ -69,3 +69,19 @@ def test_attention_across_documents_would_change_the_loss(tiny_model: Path, samp
     collator = DataCollatorForLanguageModeling(pad_token_id=2, padding_free=True)
     separate = model(**collator(samples), use_cache=False).loss.item()
     assert abs(leaky - separate) > 1e-4
+
+
+def test_bf16_packed_batch_on_cpu_stays_close_to_samples_one_by_one(tiny_model: Path, samples):
+    """Under bf16 autocast, sdpa_varlen computes CPU attention in fp32 (faster there)."""
+    score_labelled_positions_only()
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, attn_implementation="sdpa_varlen")
+    add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))
+    collator = DataCollatorForLanguageModeling(pad_token_id=2, padding_free=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        packed_sum, packed_count, packed_grad = _loss_and_grad(model, collator(samples))
+        singles = [_loss_and_grad(model, collator([s])) for s in samples]
+    assert packed_count == sum(count for _, count, _ in singles)
+    assert packed_sum == pytest.approx(sum(total for total, _, _ in singles), rel=1e-2)
+    torch.testing.assert_close(
+        packed_grad, sum(grad for _, _, grad in singles), rtol=5e-2, atol=1e-4
+    )
