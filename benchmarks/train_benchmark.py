@@ -13,8 +13,6 @@ Recipes, all LoRA r=16 on all linear layers, same model, data and number of step
 - ``padded``: the plain Hugging Face Trainer with dynamic padding (batches of 8 samples), SDPA.
 - ``seed``: the seed blog's recipe: naive packing (samples concatenated and cut, attention
   across them), SDPA, gradient checkpointing, every position scored.
-- ``fast-bf16`` (``--bf16-row``, CPU): the fast path with ``--precision bf16``; the others
-  stay in fp32, so this row shows what bf16 autocast adds, not a like-for-like comparison.
 
 The baselines use the lora recipe's adapter settings, so only the mechanics differ.
 
@@ -41,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CODE = ROOT / "training_code"
 sys.path[:0] = [str(ROOT), str(CODE)]
 RECIPES = ("fast", "padded", "seed")
-WORKERS = (*RECIPES, "fast-bf16", "fast-liger")
+WORKERS = (*RECIPES, "fast-liger")
 GPU_SHAPES = {  # Llama-3.1-8B and Llama-3.2-1B, random weights
     "llama3-8b": {
         "hidden_size": 4096,
@@ -173,7 +171,8 @@ def _baseline(a: argparse.Namespace, work: Path, callbacks: list) -> None:
     train, _ = build_dataset(
         tokenizer, Path(a.data), max_length=a.seq_len, truncate=True, assistant_only_loss=True
     )
-    dtype = torch.bfloat16 if a.precision == "bf16" and a.gpu else torch.float32
+    # A frozen base in the autocast precision, as train.py loads it.
+    dtype = torch.bfloat16 if a.precision == "bf16" else torch.float32
     model = AutoModelForCausalLM.from_pretrained(a.model, dtype=dtype, attn_implementation="sdpa")
     lora = peft_config(build_config(["--recipe", "lora"]).method)  # the fast path's adapters
     if a.recipe == "padded":
@@ -253,8 +252,6 @@ def worker(a: argparse.Namespace) -> None:
     if a.profile:
         callbacks.append(_profiler(a.profile / f"{a.label or a.recipe}.txt"))
     with tempfile.TemporaryDirectory() as work:
-        if a.recipe == "fast-bf16":
-            a.precision = "bf16"  # the same path with bf16 autocast (AMX on recent Xeons)
         (_baseline if a.recipe in ("padded", "seed") else _fast)(a, Path(work), callbacks)
     steps = [tok / sec for tok, sec in zip(timer.tokens[1:], timer.times[1:], strict=False)]
     peak = (
@@ -371,9 +368,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="runs per recipe, alternating")
     parser.add_argument("--samples", type=int, default=600)
     parser.add_argument("--seq-len", type=int, default=None, help="1024 on CPU, 2048 on GPU")
-    parser.add_argument("--precision", default=None, help="fp32 on CPU, bf16 on GPU")
+    parser.add_argument(
+        "--precision",
+        choices=("bf16", "fp32"),
+        help="for every recipe; default: train.py's auto (bf16 on a GPU or an AMX CPU)",
+    )
     parser.add_argument("--json-out", type=Path)
-    parser.add_argument("--bf16-row", action="store_true", help="add the fast path in bf16 (CPU)")
     parser.add_argument("--mixed-lengths", action="store_true", help="schemas of 1-8 tables")
     parser.add_argument(
         "--variant",
@@ -392,7 +392,11 @@ def main() -> None:
     parser.add_argument("--data", help=argparse.SUPPRESS)
     a = parser.parse_args()
     a.seq_len = a.seq_len or (2048 if a.gpu else 1024)
-    a.precision = a.precision or ("bf16" if a.gpu else "fp32")
+    if a.precision is None and not a.worker:
+        sys.path.insert(0, str(CODE))
+        from model_setup import resolve_precision
+
+        a.precision = resolve_precision("auto")
     if a.worker:
         a.recipe = a.worker
         return worker(a)
@@ -416,8 +420,6 @@ def main() -> None:
                 recipes = tuple(a.recipes.split(","))
             elif a.gpu:
                 recipes = ("fast", "fast-liger", "padded", "seed")
-            elif a.bf16_row:
-                recipes = (*RECIPES, "fast-bf16")
             rows = [(r, r, "") for r in recipes]
             for variant in a.variant:
                 label, _, extra = variant.partition("=")
@@ -430,7 +432,7 @@ def main() -> None:
             report[name] = {
                 r: max(v, key=lambda x: x.get("tokens_per_s", -1)) for r, v in runs.items()
             }
-            print(table(name, report[name]), flush=True)
+            print(table(f"{name}, {a.precision}", report[name]), flush=True)
             if a.json_out:  # after each model, so a run cut short keeps what it measured
                 a.json_out.write_text(json.dumps(report, indent=2) + "\n")
             if model.is_relative_to(tmp):

@@ -132,7 +132,9 @@ class TrainerArgs:
     eval_on_start: bool = field(
         default=False, metadata={"help": "Evaluate the base model first (a baseline loss)."}
     )
-    precision: str = field(default="auto", metadata={"help": "auto = bf16 on GPU, fp32 on CPU."})
+    precision: str = field(
+        default="auto", metadata={"help": "auto = bf16 on GPU or AMX CPU, else fp32."}
+    )
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute acts."})
     use_liger_kernel: bool = field(default=False, metadata={"help": "Liger kernels (GPU only)."})
     fsdp: bool = field(default=False, metadata={"help": "FSDP full shard (multi-GPU)."})

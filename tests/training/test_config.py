@@ -140,3 +140,14 @@ def test_metric_regexes_match_the_lines_training_prints():
     }
     # The final summary line must not be mistaken for a step's training loss.
     assert re.search(METRIC_DEFINITIONS[0]["Regex"], "[metrics] step=9 final_train_loss=3") is None
+
+
+@pytest.mark.parametrize(("amx", "expected"), [(True, "bf16"), (False, "fp32")])
+def test_auto_precision_on_cpu_is_bf16_only_with_amx(monkeypatch, amx: bool, expected: str):
+    import model_setup
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert model_setup.resolve_precision("auto") == expected
+    assert model_setup.resolve_precision("fp32") == "fp32"  # an explicit choice is kept

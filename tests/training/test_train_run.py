@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from model_setup import resolve_precision
 from safetensors.torch import load_file
 from train import main
 from train_config import METRIC_DEFINITIONS
@@ -30,7 +31,9 @@ def test_lora_run_writes_a_merged_model_tokenizer_and_metrics(
     metrics = json.loads((out / "training_metrics.json").read_text())
     assert metrics["global_step"] == 4 and metrics["exported"] == "merged model"
     assert metrics["eval_loss"] > 0 and metrics["train_loss"] > 0
-    assert metrics["attn_implementation"] == "sdpa_varlen" and metrics["precision"] == "fp32"
+    assert metrics["attn_implementation"] == "sdpa_varlen" and metrics[
+        "precision"
+    ] == resolve_precision("auto")
     assert metrics["data"]["train"]["samples"] == 96
     assert (tmp_path / "output" / "training_metrics.json").is_file()
     assert sorted(p.name for p in (tmp_path / "checkpoints").glob("checkpoint-*")) == [
