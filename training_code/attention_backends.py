@@ -121,7 +121,8 @@ def sdpa_varlen_forward(
     if bounds[0] != 0 or bounds[-1] != query.shape[2]:
         raise ValueError(f"cu_seq_lens {bounds} do not cover the {query.shape[2]} packed tokens")
     # split, not slicing: the backward of a split is one concatenation, while each slice's
-    # backward fills a zero tensor the size of the row (measured: a tenth of a CPU step).
+    # backward fills and adds a zero tensor the size of the row (fewer kernels; the measured
+    # CPU throughput stayed the same).
     parts = zip(*(t.split(lengths, dim=2) for t in (query, key, value)), strict=True)
     outputs = []
     with torch.autocast("cpu", enabled=not upcast and torch.is_autocast_enabled("cpu")):

@@ -138,7 +138,7 @@ def skip_adapter_input_casts(model: Any, precision: str) -> int:
     Under the trainer's bf16/fp16 autocast those matmuls run in half precision anyway, so the
     cast to fp32 and autocast's cast back are two full copies of every activation, forward
     and backward, that change nothing: the results are bit-identical without them
-    (tests/training/test_train_run.py). In fp32 there is nothing to skip. Returns the number
+    (tests/training/test_adapter_casts.py). In fp32 there is nothing to skip. Returns the number
     of LoRA layers changed.
     """
     if precision not in ("bf16", "fp16"):
