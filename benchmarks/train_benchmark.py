@@ -341,7 +341,8 @@ def _measure(
 
 
 def table(model_name: str, results: dict[str, dict]) -> str:
-    """A Markdown table with the ratio of each recipe to the fast path."""
+    """A Markdown table with the fast path's speed-up over each recipe (the first row stands in
+    for the fast path when it did not run)."""
     reference = results.get("fast") or next(iter(results.values()))
     fast = reference.get("tokens_per_s", float("nan"))
     lines = [
@@ -393,7 +394,6 @@ def main() -> None:
     a = parser.parse_args()
     a.seq_len = a.seq_len or (2048 if a.gpu else 1024)
     if a.precision is None and not a.worker:
-        sys.path.insert(0, str(CODE))
         from model_setup import resolve_precision
 
         a.precision = resolve_precision("auto")
