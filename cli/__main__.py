@@ -19,6 +19,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cli.runs import Timeline
 
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
 
@@ -59,6 +63,21 @@ def _read_input(value: str) -> dict:
         raise SystemExit(
             f"{where}: not valid JSON: line {error.lineno}, column {error.colno}: {error.msg}"
         ) from None
+
+
+def _outcome(timeline: Timeline) -> int:
+    """Prints how a followed execution ended as one JSON line; 0 only if it succeeded."""
+    print(
+        json.dumps(
+            {
+                "status": timeline.status,
+                "error": timeline.error,
+                "cause": timeline.cause,
+                "durations_s": timeline.durations(),
+            }
+        )
+    )
+    return 0 if timeline.status == "SUCCEEDED" else 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,32 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         arn = runs.start(target, _read_input(args.input), args.name)
         print(arn)
         if args.follow:
-            timeline = runs.follow(target, arn)
-            print(
-                json.dumps(
-                    {
-                        "status": timeline.status,
-                        "error": timeline.error,
-                        "cause": timeline.cause,
-                        "durations_s": timeline.durations(),
-                    }
-                )
-            )
-            return 0 if timeline.status == "SUCCEEDED" else 1
+            return _outcome(runs.follow(target, arn))
         return 0
     if args.command == "follow":
-        timeline = runs.follow(target, runs.resolve(target, args.execution))
-        print(
-            json.dumps(
-                {
-                    "status": timeline.status,
-                    "error": timeline.error,
-                    "cause": timeline.cause,
-                    "durations_s": timeline.durations(),
-                }
-            )
-        )
-        return 0 if timeline.status == "SUCCEEDED" else 1
+        return _outcome(runs.follow(target, runs.resolve(target, args.execution)))
     if args.command == "runs":
         for execution in runs.list_runs(target):
             print(f"{execution['name']:<40} {execution['status']:<10} {execution['startDate']}")
