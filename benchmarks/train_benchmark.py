@@ -330,9 +330,12 @@ def _measure(
         *(["--profile", str(a.profile)] if a.profile else []),
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    # Idle OpenMP threads sleep instead of spinning: on a shared 2-core machine a spinning
-    # neighbour otherwise slows each recipe by a different, random factor. Same for all recipes.
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if recipe.startswith("fast"):
+        # What train.py sets on import, here before the worker loads torch; the baselines run
+        # with the environment as given (by default, GNU OpenMP's own spin before sleeping).
+        import train
+
+        train.set_openmp_waits(env)
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=CODE)
     if result.returncode != 0:  # reported in the table; the other recipes still run
         print(f"{label} failed:\n{result.stderr[-4000:]}", file=sys.stderr, flush=True)

@@ -30,16 +30,29 @@ from config_values import ConfigError
 from sft_tokenize import SampleTooLongError
 
 log = logging.getLogger("train")
-# Idle OpenMP threads sleep instead of spinning. On a CPU shared with other processes (the local
-# cloud, its model servers) spinning threads slowed training several-fold in our measurements;
-# on a GPU it changes nothing. Must be set before torch loads its OpenMP runtime.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# How long an idle OpenMP thread spins for the next parallel region before it sleeps: about a
+# millisecond (GNU OpenMP, which PyTorch uses, spins ~100k times per ms). A CPU step is
+# thousands of small kernels back to back; threads that sleep between them (OMP_WAIT_POLICY=
+# PASSIVE) made a SmolLM2 LoRA step 1.4x slower on a 2-core Xeon, while a bound on the spin
+# leaves the cores to other processes within a millisecond of the last kernel.
+OPENMP_SPIN = {"GOMP_SPINCOUNT": "100000"}
+
+
+def set_openmp_waits(environ: dict[str, str] | os._Environ = os.environ) -> None:
+    """Sets ``OPENMP_SPIN`` unless the environment already chose a wait policy. Takes effect
+    only before torch loads its OpenMP runtime (train.py calls it on import)."""
+    if "OMP_WAIT_POLICY" not in environ and "GOMP_SPINCOUNT" not in environ:
+        environ.update(OPENMP_SPIN)
+
+
+set_openmp_waits()
 EXIT_INTERRUPTED = 143  # 128 + SIGTERM: the job was stopped; a checkpoint was saved
 
 
 def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, Any]]:
     """The SFTTrainer for this run; also returns the validation set, tokenizer and data stats."""
     from lm_head_compaction import score_labelled_positions_only
+    from lora_fusion import fuse_lora_updates
     from model_setup import (
         load_model,
         load_tokenizer,
@@ -70,6 +83,7 @@ def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, A
     )
     trainer.remove_callback(PrinterCallback)  # the metric lines replace its dict dumps
     skip_adapter_input_casts(trainer.model, precision)
+    log.info("LoRA layers fused into one addmm each: %d", fuse_lora_updates(trainer.model))
     args = trainer.args
     rows_per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
     log.info(
