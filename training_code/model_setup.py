@@ -36,7 +36,7 @@ def cpu_has_native_bf16() -> bool:
 
 def resolve_precision(requested: str) -> str:
     """``auto`` -> bf16 on a GPU that has it, fp16 on an older GPU; on CPU, bf16 where the
-    CPU has AMX (a 2-core Xeon trained SmolLM2 1.4x faster than in fp32), else fp32."""
+    CPU has AMX (a 2-core Xeon trained SmolLM2 1.5x faster than in fp32), else fp32."""
     if requested != "auto":
         if requested == "fp16" and not torch.cuda.is_available():
             raise ConfigError("precision=fp16 needs a GPU; use fp32 or bf16 on CPU")

@@ -32,9 +32,9 @@ from sft_tokenize import SampleTooLongError
 log = logging.getLogger("train")
 # How long an idle OpenMP thread spins for the next parallel region before it sleeps: about a
 # millisecond (GNU OpenMP, which PyTorch uses, spins ~100k times per ms). A CPU step is
-# thousands of small kernels back to back; threads that sleep between them (OMP_WAIT_POLICY=
-# PASSIVE) made a SmolLM2 LoRA step 1.4x slower on a 2-core Xeon, while a bound on the spin
-# leaves the cores to other processes within a millisecond of the last kernel.
+# thousands of small kernels back to back; threads that sleep between them
+# (OMP_WAIT_POLICY=PASSIVE) made SmolLM2 LoRA training about 1.3x slower on a 2-core Xeon, while
+# a bound on the spin leaves the cores to other processes within a millisecond of the last kernel.
 OPENMP_SPIN = {"GOMP_SPINCOUNT": "100000"}
 
 
@@ -83,7 +83,8 @@ def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, A
     )
     trainer.remove_callback(PrinterCallback)  # the metric lines replace its dict dumps
     skip_adapter_input_casts(trainer.model, precision)
-    log.info("LoRA layers fused into one addmm each: %d", fuse_lora_updates(trainer.model))
+    if config.trainer.fused_lora:
+        log.info("LoRA layers fused into one addmm each: %d", fuse_lora_updates(trainer.model))
     args = trainer.args
     rows_per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
     log.info(

@@ -137,6 +137,7 @@ class TrainerArgs:
     )
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute acts."})
     use_liger_kernel: bool = field(default=False, metadata={"help": "Liger kernels (GPU only)."})
+    fused_lora: bool = field(default=True, metadata={"help": "One addmm per LoRA update."})
     fsdp: bool = field(default=False, metadata={"help": "FSDP full shard (multi-GPU)."})
     dataloader_num_workers: int = field(default=0, metadata={"help": "Loader processes."})
 

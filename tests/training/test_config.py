@@ -151,3 +151,15 @@ def test_auto_precision_on_cpu_is_bf16_only_with_amx(monkeypatch, amx: bool, exp
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
     assert model_setup.resolve_precision("auto") == expected
     assert model_setup.resolve_precision("fp32") == "fp32"  # an explicit choice is kept
+
+
+def test_train_py_bounds_openmp_spinning_unless_the_environment_chose():
+    import train
+
+    environ: dict[str, str] = {}
+    train.set_openmp_waits(environ)
+    assert environ == train.OPENMP_SPIN
+    for chosen in ({"OMP_WAIT_POLICY": "PASSIVE"}, {"GOMP_SPINCOUNT": "0"}):
+        environ = dict(chosen)
+        train.set_openmp_waits(environ)
+        assert environ == chosen

@@ -90,3 +90,13 @@ def test_variants_and_biases_are_left_to_peft(tiny_model: Path):
     expected, _ = _loss_and_grads(biased, autocast=False)
     fuse_lora_updates(biased)
     assert _loss_and_grads(biased, autocast=False)[0] == expected
+
+
+@pytest.mark.parametrize(("flag", "expected"), [("true", 14), ("false", 0)])
+def test_train_py_fuses_unless_told_not_to(train_argv, flag: str, expected: int):
+    import train
+    from config_loader import build_config
+
+    config = build_config(train_argv(fused_lora=flag))
+    trainer, _, _ = train._trainer(config, ())
+    assert len(_fused_layers(trainer.model)) == expected
