@@ -1,4 +1,4 @@
-"""One fused multiply-add per LoRA layer instead of four kernels.
+"""One addmm per LoRA update instead of a matmul, a multiply and an add.
 
 PEFT computes a LoRA linear layer as ``base(x) + lora_B(lora_A(x)) * scaling``: after the two
 adapter matmuls, a multiply and an add over the whole ``tokens x out_features`` output, and in
@@ -6,8 +6,8 @@ the backward one more multiply of the same size. ``torch.addmm`` does the second
 scaling and the addition in one kernel (its backward scales only the rank-sized products), so
 each LoRA layer reads and writes its output once instead of three times. On a 2-core Xeon this
 made SmolLM2 LoRA training 1.12-1.21x faster (docs/training.md); on a GPU it is fewer kernels
-for a host-bound step.
-Loss and gradients match PEFT's to rounding (tests/training/test_lora_fusion.py).
+for a host-bound step. Loss and gradients match PEFT's to rounding
+(tests/training/test_lora_fusion.py).
 
 Only plain LoRA on ``torch.nn.Linear`` is fused. Everything else (DoRA and other variants,
 adapter biases, several active adapters, merged or disabled adapters, mixed-adapter batches,
@@ -46,18 +46,20 @@ def _fused_forward(self: Any, x: torch.Tensor, *args: Any, **kwargs: Any) -> tor
     ):
         return type(self).forward(self, x, *args, **kwargs)
     name = active[0]
-    result = self.base_layer(x)
-    lora_input = self._cast_input_dtype(x, self.lora_A[name].weight.dtype)
-    hidden = self.lora_A[name](self.lora_dropout[name](lora_input))
-    weight = self.lora_B[name].weight
-    if not torch.is_autocast_enabled(x.device.type) and hidden.dtype != result.dtype:
-        # No autocast to bring the operands to one dtype: PEFT's forward handles the casts.
+    lora_A, lora_B = self.lora_A[name], self.lora_B[name]
+    if (
+        not torch.is_autocast_enabled(x.device.type)
+        and self.base_layer.weight.dtype != lora_A.weight.dtype
+    ):
+        # No autocast to bring the operands to one dtype: PEFT's forward casts them.
         return type(self).forward(self, x)
+    result = self.base_layer(x)
+    hidden = lora_A(self.lora_dropout[name](self._cast_input_dtype(x, lora_A.weight.dtype)))
     out = result.shape[-1]
     fused = torch.addmm(
         result.reshape(-1, out),
         hidden.reshape(-1, hidden.shape[-1]),
-        weight.t(),
+        lora_B.weight.t(),
         alpha=self.scaling[name],
     )
     return fused.view(result.shape).to(result.dtype)

@@ -100,3 +100,10 @@ def test_train_py_fuses_unless_told_not_to(train_argv, flag: str, expected: int)
     config = build_config(train_argv(fused_lora=flag))
     trainer, _, _ = train._trainer(config, ())
     assert len(_fused_layers(trainer.model)) == expected
+
+
+def test_a_half_precision_base_without_autocast_is_left_to_peft(tiny_model: Path):
+    model = _model(tiny_model, torch.bfloat16)  # fp32 adapters: PEFT casts their inputs
+    expected, _ = _loss_and_grads(model, autocast=False)
+    fuse_lora_updates(model)
+    assert _loss_and_grads(model, autocast=False)[0] == expected
