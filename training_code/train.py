@@ -33,7 +33,7 @@ log = logging.getLogger("train")
 # How long an idle OpenMP thread spins for the next parallel region before it sleeps: about a
 # millisecond (GNU OpenMP, which PyTorch uses, spins ~100k times per ms). A CPU step is
 # thousands of small kernels back to back; threads that sleep between them
-# (OMP_WAIT_POLICY=PASSIVE) made SmolLM2 LoRA training about 1.3x slower on a 2-core Xeon, while
+# (OMP_WAIT_POLICY=PASSIVE) made SmolLM2 LoRA training 1.16-1.36x slower on a 2-core Xeon, while
 # a bound on the spin leaves the cores to other processes within a millisecond of the last kernel.
 OPENMP_SPIN = {"GOMP_SPINCOUNT": "100000"}
 
