@@ -135,7 +135,9 @@ def sdpa_varlen_forward(
     return torch.cat(outputs, dim=1).to(dtype), None
 
 
-AttentionInterface.register(SDPA_VARLEN, sdpa_varlen_forward)
+# Kept out of compiled layers (layer_compile.py): the per-document split takes its lengths from
+# each row, which would make every new row a new graph; outside, compiled layers take any row.
+AttentionInterface.register(SDPA_VARLEN, torch.compiler.disable(sdpa_varlen_forward))
 # Unpacked (padded) batches still need SDPA's mask: build it exactly as for "sdpa".
 ALL_MASK_ATTENTION_FUNCTIONS.register(SDPA_VARLEN, sdpa_mask)
 

@@ -51,6 +51,7 @@ EXIT_INTERRUPTED = 143  # 128 + SIGTERM: the job was stopped; a checkpoint was s
 
 def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, Any]]:
     """The SFTTrainer for this run; also returns the validation set, tokenizer and data stats."""
+    from layer_compile import check_compiler, compile_decoder_layers
     from lm_head_compaction import score_labelled_positions_only
     from lora_fusion import fuse_lora_updates
     from model_setup import (
@@ -67,6 +68,8 @@ def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, A
     from trl import SFTTrainer
 
     precision = resolve_precision(config.trainer.precision)
+    if config.trainer.compile_layers:
+        check_compiler()
     set_seed(config.trainer.seed)  # before the model and the adapters are created
     tokenizer = load_tokenizer(config.model.model_name_or_path, config.model.trust_remote_code)
     train, validation, data_stats = load_channels(config.data, tokenizer)
@@ -85,6 +88,13 @@ def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, A
     skip_adapter_input_casts(trainer.model, precision)
     if config.trainer.fused_lora:
         log.info("LoRA layers fused into one addmm each: %d", fuse_lora_updates(trainer.model))
+    if config.trainer.compile_layers:
+        compiled = compile_decoder_layers(trainer.model, config.trainer.activation_memory_budget)
+        log.info(
+            "decoder layers compiled (at the first step): %d, activation memory budget %g",
+            compiled,
+            config.trainer.activation_memory_budget,
+        )
     args = trainer.args
     rows_per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
     log.info(

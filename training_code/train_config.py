@@ -138,6 +138,12 @@ class TrainerArgs:
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute acts."})
     use_liger_kernel: bool = field(default=False, metadata={"help": "Liger kernels (GPU only)."})
     fused_lora: bool = field(default=True, metadata={"help": "One addmm per LoRA update."})
+    compile_layers: bool = field(
+        default=False, metadata={"help": "torch.compile each decoder layer."}
+    )
+    activation_memory_budget: float = field(
+        default=1.0, metadata={"help": "With compile_layers: activations kept (0-1)."}
+    )
     fsdp: bool = field(default=False, metadata={"help": "FSDP full shard (multi-GPU)."})
     dataloader_num_workers: int = field(default=0, metadata={"help": "Loader processes."})
 
@@ -160,6 +166,18 @@ class TrainerArgs:
             raise ConfigError("set num_train_epochs > 0 or max_steps > 0")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if not 0.0 <= self.activation_memory_budget <= 1.0:
+            raise ConfigError(
+                f"activation_memory_budget must be in [0, 1], got {self.activation_memory_budget}"
+            )
+        if self.activation_memory_budget < 1.0 and not self.compile_layers:
+            raise ConfigError("activation_memory_budget < 1 needs compile_layers=true")
+        if self.compile_layers and self.gradient_checkpointing:
+            raise ConfigError(
+                "compile_layers=true and gradient_checkpointing=true: the compiler runs "
+                "checkpointed layers eagerly; set gradient_checkpointing=false and lower "
+                "activation_memory_budget instead"
+            )
         if self.dataloader_num_workers < 0:
             raise ConfigError("dataloader_num_workers must be >= 0")
 

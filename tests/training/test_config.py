@@ -86,6 +86,18 @@ def test_a_bare_flag_means_true():
         (["--max_steps", "0", "--num_train_epochs", "0"], "set num_train_epochs > 0 or max_steps"),
         (["--lora_dropout", "1.5"], "lora_dropout must be in [0, 1)"),
         (["--recipe", "nope"], "recipe 'nope' not found"),
+        (
+            ["--compile_layers", "true", "--activation_memory_budget", "1.5"],
+            "activation_memory_budget must be in [0, 1], got 1.5",
+        ),
+        (
+            ["--activation_memory_budget", "0.5"],
+            "activation_memory_budget < 1 needs compile_layers=true",
+        ),
+        (
+            ["--recipe", "qlora", "--compile_layers", "true"],
+            "compile_layers=true and gradient_checkpointing=true",
+        ),
         (["stray"], "unexpected argument 'stray'"),
     ],
 )
