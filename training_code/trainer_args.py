@@ -63,8 +63,8 @@ def sft_config(config: TrainConfig, precision: str, model: Any, has_validation: 
         fp16=precision == "fp16",
         tf32=True if cuda else None,
         use_cpu=not cuda,
-        gradient_checkpointing=trainer.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False},
+        activation_checkpointing=trainer.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False},
         dataloader_num_workers=trainer.dataloader_num_workers,
         ddp_find_unused_parameters=False,  # every trainable parameter is used in every step
         report_to="none",

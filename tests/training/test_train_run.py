@@ -60,8 +60,20 @@ def test_lora_run_writes_a_merged_model_tokenizer_and_metrics(
     assert steps == [1, 2, 3, 4]
 
 
+class _Checkpointing(TrainerCallback):
+    """Whether the model recomputes its layers once training starts."""
+
+    seen: bool | None = None
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.seen = model.is_activation_checkpointing
+
+
 def test_adapter_mode_writes_the_adapter_and_a_base_reference(train_argv, tiny_model, tmp_path):
-    assert main(train_argv(save_merged="false", max_steps=1, validation_dir="none")) == 0
+    checkpointing = _Checkpointing()
+    argv = train_argv(save_merged="false", max_steps=1, validation_dir="none")
+    assert main(argv, extra_callbacks=(checkpointing,)) == 0
+    assert checkpointing.seen is False  # the lora recipe keeps activations
     out = tmp_path / "model"
     assert (out / "adapter_model.safetensors").is_file()
     assert not (out / "model.safetensors").exists()
@@ -72,7 +84,9 @@ def test_adapter_mode_writes_the_adapter_and_a_base_reference(train_argv, tiny_m
 
 def test_full_fine_tuning_with_gradient_checkpointing(train_argv, tiny_model, tmp_path):
     argv = train_argv(recipe="full", max_steps=2, learning_rate=1e-3, validation_dir="none")
-    assert main(argv) == 0
+    checkpointing = _Checkpointing()
+    assert main(argv, extra_callbacks=(checkpointing,)) == 0
+    assert checkpointing.seen is True  # the recipe's gradient_checkpointing reached the model
     merged, base = _weights(tmp_path / "model"), _weights(tiny_model)
     assert not torch.allclose(base["model.norm.weight"], merged["model.norm.weight"])
 
