@@ -17,14 +17,11 @@ compilation), so the combination is refused in favour of the budget.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 
 import torch
 from config_values import ConfigError
-
-log = logging.getLogger(__name__)
 
 
 def decoder_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
