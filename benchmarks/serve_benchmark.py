@@ -126,31 +126,20 @@ def machine() -> str:
     return words
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--engine", choices=("local", "vllm"), default="local")
-    parser.add_argument("--model-dir", type=Path, help="default: SmolLM2-135M-Instruct")
-    parser.add_argument("--device", default="cpu", help="local engine: cpu or cuda")
-    parser.add_argument("--concurrency", default="1,8,32", help="comma-separated levels")
-    parser.add_argument("--requests", type=int, default=0, help="per level (default 2x, >= 8)")
-    parser.add_argument("--max-tokens", type=int, default=32)
-    parser.add_argument("--max-batch-size", type=int, default=8, help="local engine only")
-    parser.add_argument("--threads", type=int, default=0, help="local engine: torch threads")
-    parser.add_argument("--json-out", type=Path)
-    args = parser.parse_args(argv)
-    if args.model_dir is None:
-        from localcloud.models import smollm2_dir
+HEADER = (
+    "| clients | requests | requests/s | output tokens/s | p50 latency s | p95 latency s |\n"
+    "|---|---|---|---|---|---|"
+)
 
-        args.model_dir = smollm2_dir()
-    levels = [int(c) for c in args.concurrency.split(",")]
-    # A SIGTERM (a timeout, Ctrl-C in a wrapper) must still stop the server it started.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
+def _serve_and_measure(args: argparse.Namespace, levels: list[int], dtype: str) -> dict:
+    """Starts one engine, measures every concurrency level, stops it."""
     if args.engine == "vllm":
         process, url = start_vllm(args.model_dir, 2048)
         stop = process.terminate
     else:
         extra = ["--max-batch-size", str(args.max_batch_size), "--device", args.device]
+        extra += ["--dtype", dtype]
         extra += ["--threads", str(args.threads)] if args.threads else []
         server = LocalServerProcess.start(args.model_dir, extra_args=extra)
         server.wait_ready()
@@ -161,25 +150,69 @@ def main(argv: list[str] | None = None) -> None:
         rows = []
         for c in levels:
             rows.append(measure(url, c, args.requests or max(8, 2 * c), args.max_tokens))
-            print(f"measured {c} clients: {rows[-1]}", flush=True)
+            print(f"measured {dtype}, {c} clients: {rows[-1]}", flush=True)
         load_after = os.getloadavg()[0]
     finally:
         stop()
-    engine = f"{args.engine} ({args.device})" if args.engine == "local" else "vllm"
-    print(
-        f"\nengine: {engine}, model: {args.model_dir.name}, max_tokens {args.max_tokens}, "
-        f"machine: {machine()}, load average {load_before:.1f} -> {load_after:.1f}\n"
+    engine = f"local ({args.device}, {dtype})" if args.engine == "local" else "vllm"
+    return {"engine": engine, "load": (load_before, load_after), "results": rows}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engine", choices=("local", "vllm"), default="local")
+    parser.add_argument("--model-dir", type=Path, help="default: SmolLM2-135M-Instruct")
+    parser.add_argument("--device", default="cpu", help="local engine: cpu or cuda")
+    parser.add_argument("--concurrency", default="1,8,32", help="comma-separated levels")
+    parser.add_argument("--requests", type=int, default=0, help="per level (default 2x, >= 8)")
+    parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument("--max-batch-size", type=int, default=8, help="local engine only")
+    parser.add_argument("--threads", type=int, default=0, help="local engine: torch threads")
+    parser.add_argument(
+        "--dtype",
+        default="auto",
+        help="local engine: auto, bf16 or fp32; a comma list (fp32,bf16) measures each in turn",
     )
-    print("| clients | requests | requests/s | output tokens/s | p50 latency s | p95 latency s |")
-    print("|---|---|---|---|---|---|")
-    for r in rows:
+    parser.add_argument("--json-out", type=Path)
+    args = parser.parse_args(argv)
+    if args.model_dir is None:
+        from localcloud.models import smollm2_dir
+
+        args.model_dir = smollm2_dir()
+    levels = [int(c) for c in args.concurrency.split(",")]
+    dtypes = args.dtype.split(",") if args.engine == "local" else ["-"]
+    for dtype in dtypes:
+        if args.engine == "local" and dtype not in ("auto", "bf16", "fp32"):
+            parser.error(f"--dtype: {dtype!r} is not one of auto, bf16, fp32")
+    # A SIGTERM (a timeout, Ctrl-C in a wrapper) must still stop the server it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    runs = [_serve_and_measure(args, levels, dtype) for dtype in dtypes]
+    for run in runs:
+        before, after = run["load"]
         print(
-            f"| {r['concurrency']} | {r['requests']} | {r['requests_per_s']} | "
-            f"{r['output_tokens_per_s']} | {r['latency_p50_s']} | {r['latency_p95_s']} |"
+            f"\nengine: {run['engine']}, model: {args.model_dir.name}, max_tokens "
+            f"{args.max_tokens}, machine: {machine()}, load average {before:.1f} -> {after:.1f}\n"
         )
+        print(HEADER)
+        for r in run["results"]:
+            print(
+                f"| {r['concurrency']} | {r['requests']} | {r['requests_per_s']} | "
+                f"{r['output_tokens_per_s']} | {r['latency_p50_s']} | {r['latency_p95_s']} |"
+            )
+    if len(runs) > 1:
+        first = runs[0]
+        for run in runs[1:]:
+            ratios = [
+                f"{b['concurrency']} clients "
+                f"{b['output_tokens_per_s'] / a['output_tokens_per_s']:.2f}x"
+                for a, b in zip(first["results"], run["results"], strict=True)
+            ]
+            print(f"\n{run['engine']} against {first['engine']}: " + ", ".join(ratios))
     if args.json_out:
-        meta = {"engine": engine, "model": args.model_dir.name, "machine": machine()}
-        args.json_out.write_text(json.dumps({**meta, "results": rows}, indent=2) + "\n")
+        meta = {"model": args.model_dir.name, "machine": machine()}
+        body = {**meta, "runs": [{k: r[k] for k in ("engine", "results")} for r in runs]}
+        args.json_out.write_text(json.dumps(body, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ def _load(server: LocalServer, args: argparse.Namespace, stop: threading.Event) 
         torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 2) // 2))
 
         engine = BatchGenerator(
-            Path(args.model_dir), args.max_batch_size, args.max_model_len, args.device
+            Path(args.model_dir), args.max_batch_size, args.max_model_len, args.device, args.dtype
         )
         engine.start()
     except Exception as exc:
@@ -147,7 +147,7 @@ def _load(server: LocalServer, args: argparse.Namespace, stop: threading.Event) 
     took = time.monotonic() - started
     print(
         f"model loaded in {took:.1f}s (max model length {engine.max_model_len}, batches of up "
-        f"to {engine.max_batch_size}, {torch.get_num_threads()} threads); ready",
+        f"to {engine.max_batch_size}, {torch.get_num_threads()} threads, {engine.dtype}); ready",
         flush=True,
     )
 
@@ -171,6 +171,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="context limit (default: $OPTION_MAX_MODEL_LEN, else the model's)",
     )
     parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU benchmark")
+    parser.add_argument(
+        "--dtype",
+        choices=("auto", "bf16", "fp32"),
+        default="auto",
+        help="weights and compute (default: bf16 on a GPU, fp32 on CPU; docs/serving.md)",
+    )
     parser.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads (default: half the cores)"
     )

@@ -77,3 +77,28 @@ def test_request_longer_than_the_context_is_refused(engine):
     with pytest.raises(ContractError) as caught:
         _job(engine, "hi", max_tokens=engine.max_model_len)
     assert caught.value.status == 400
+
+
+def test_serving_dtype_is_bf16_on_a_gpu_and_fp32_on_cpu_unless_asked():
+    import torch
+    from batch_generator import serving_dtype
+
+    assert serving_dtype("cpu") is torch.float32
+    assert serving_dtype("cuda") is torch.bfloat16
+    assert serving_dtype("cuda:1", "fp32") is torch.float32
+    assert serving_dtype("cpu", "bf16") is torch.bfloat16
+    with pytest.raises(ValueError, match="dtype must be auto, bf16 or fp32, got 'fp8'"):
+        serving_dtype("cpu", "fp8")
+
+
+def test_a_bf16_engine_serves_a_batch():
+    import torch
+
+    from localcloud.models import smollm2_dir
+
+    bf16 = BatchGenerator(smollm2_dir(), max_batch_size=8, dtype="bf16")
+    assert bf16.model.dtype is torch.bfloat16
+    batch = [_job(bf16, q) for q in QUESTIONS]
+    bf16._generate(batch)
+    for job in batch:
+        assert job.text.strip() and 1 <= job.completion_tokens <= 12, job
