@@ -60,7 +60,9 @@ def make_client(region: str, endpoint_url: str | None, timeout_s: float, pool: i
         read_timeout=timeout_s,
         max_pool_connections=max(pool, 10),
     )
-    return boto3.client(
+    # A session of its own: boto3's default session is not safe to create clients from in
+    # several threads, and the evaluation asks two endpoints at once.
+    return boto3.session.Session().client(
         "sagemaker-runtime", region_name=region, endpoint_url=endpoint_url, config=config
     )
 

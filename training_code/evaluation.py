@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -145,13 +146,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evaluation input error: {exc}", file=sys.stderr)
         return 2
     print(f"evaluating {args.endpoint_name} on {len(samples)} samples from {test_file}", flush=True)
-    results, metrics = run_endpoint(args, args.endpoint_name, samples)
-    baseline_results = None
-    if args.baseline_endpoint_name:
-        baseline_results, baseline_metrics = run_endpoint(
-            args, args.baseline_endpoint_name, samples
-        )
-        baseline = {"source": args.baseline_endpoint_name, "metrics": baseline_metrics}
+    # The two endpoints are separate servers (instances on SageMaker): ask them at once, so the
+    # evaluation takes as long as the slower one and both endpoints are billed that long only.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        candidate = pool.submit(run_endpoint, args, args.endpoint_name, samples)
+        base = None
+        if args.baseline_endpoint_name:
+            base = pool.submit(run_endpoint, args, args.baseline_endpoint_name, samples)
+        results, metrics = candidate.result()
+        baseline_results = None
+        if base is not None:
+            baseline_results, baseline_metrics = base.result()
+            baseline = {"source": args.baseline_endpoint_name, "metrics": baseline_metrics}
 
     predictions = merge_predictions(samples, results, baseline_results)
     report = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,11 +25,13 @@ class StubRuntime(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, script: dict[str, dict[str, str]]) -> None:
+    def __init__(self, script: dict[str, dict[str, str]], delay_s: float = 0.0) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.script = script
+        self.delay_s = delay_s  # how long each answer takes
         self.calls: Counter[tuple[str, str]] = Counter()
         self.bodies: list[dict[str, Any]] = []
+        self.spans: list[tuple[str, float, float]] = []  # (endpoint, started, answered)
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
@@ -49,9 +52,18 @@ class _Handler(BaseHTTPRequestHandler):
     server: StubRuntime
 
     def do_POST(self) -> None:
+        started = time.monotonic()
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         match = PATH.match(self.path)
         endpoint = match.group(1) if match else ""
+        time.sleep(self.server.delay_s)
+        try:
+            self._answer(body, endpoint)
+        finally:
+            with self.server.lock:
+                self.server.spans.append((endpoint, started, time.monotonic()))
+
+    def _answer(self, body: dict[str, Any], endpoint: str) -> None:
         if endpoint not in self.server.script:
             self._send(400, {"message": f"Endpoint {endpoint} not found."}, "ValidationException")
             return

@@ -71,7 +71,7 @@ def stub():
         "tuned": {q: answer for q, _, answer in CASES + CHATS},
         "base": {q: "I cannot answer that." for q, _, _ in CASES + CHATS},
     }
-    with StubRuntime(script) as server:
+    with StubRuntime(script, delay_s=0.1) as server:
         yield server
 
 
@@ -101,11 +101,11 @@ def first_run(test_dir, stub, tmp_path_factory):
         "--concurrency", "4", "--max-tokens", "64", "--endpoint-url", stub.url,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    return result, out
+    return result, out, list(stub.spans)
 
 
 def test_report_has_the_known_metrics_and_the_gate(first_run):
-    result, out = first_run
+    result, out, _ = first_run
     report = json.loads((out / "report.json").read_text())
     metrics = report["metrics"]
     assert metrics["exact_match"] == pytest.approx(EXPECTED_EXACT)
@@ -131,7 +131,7 @@ def test_report_has_the_known_metrics_and_the_gate(first_run):
 
 
 def test_predictions_record_each_sample(first_run, stub):
-    _, out = first_run
+    _, out, _ = first_run
     rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert [r["index"] for r in rows] == list(range(9))
     assert [r["exact_match"] for r in rows] == [1, 1, 0, 0, 0, 1, 1, 0, 0]
@@ -146,8 +146,18 @@ def test_predictions_record_each_sample(first_run, stub):
     assert sent["messages"][0]["content"] == chat_format.SQL_SYSTEM_PROMPT.format(schema=SCHEMA)
 
 
+def test_the_endpoint_and_its_baseline_are_asked_at_the_same_time(first_run):
+    spans = first_run[2]
+    tuned = [(start, end) for name, start, end in spans if name == "tuned"]
+    base = [(start, end) for name, start, end in spans if name == "base"]
+    assert len(tuned) == 10 and len(base) == 9  # one throttled request asked twice
+    # Each answer takes 0.1 s and each endpoint has 4 in flight: asked one after the other,
+    # no base request would start before the last tuned one ended.
+    assert min(start for start, _ in base) < max(end for _, end in tuned)
+
+
 def test_html_report_has_plots_and_escaped_failures(first_run):
-    _, out = first_run
+    _, out, _ = first_run
     page = (out / "report.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(images) == 2
@@ -160,7 +170,7 @@ def test_html_report_has_plots_and_escaped_failures(first_run):
 def test_gate_failure_still_exits_0_and_merges_a_baseline_report(
     first_run, test_dir, stub, tmp_path
 ):
-    _, first_out = first_run
+    _, first_out, _ = first_run
     result = run_evaluation(
         "--test-dir", str(test_dir), "--output-dir", str(tmp_path), "--endpoint-name", "tuned",
         "--baseline-report", str(first_out / "report.json"), "--metric", "execution_match",
