@@ -162,6 +162,7 @@ class EvaluationConfig:
     threshold: float = 0.5
     max_samples: int = 200
     endpoint_timeout_minutes: int = 30
+    endpoint_poll_seconds: int = 30
 
     def __post_init__(self) -> None:
         _check(
@@ -181,6 +182,7 @@ class EvaluationConfig:
         )
         _positive(self.max_samples, "max_samples")
         _positive(self.endpoint_timeout_minutes, "endpoint_timeout_minutes")
+        _positive(self.endpoint_poll_seconds, "endpoint_poll_seconds")
 
 
 @dataclass(frozen=True)

@@ -111,8 +111,9 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
     ]
     assert all(state in execution.visited for state in CLEANUP)
     assert stub.left_running() == NOTHING_LEFT
-    # Backoff: 30 s, then doubling; two polls found it Creating.
-    assert execution.waits == [30, 60, 120]
+    # Backoff: 5 s (the local config's endpoint_poll_seconds), then doubling; two polls found it
+    # Creating.
+    assert execution.waits == [5, 10, 20]
     # compare_with_base is off by default: one endpoint, nothing named for the base model.
     assert [s for s in execution.visited if "base" in s] == [
         "Deploy the base model too?",
@@ -258,7 +259,7 @@ def test_compared_with_base_both_endpoints_serve_and_both_are_deleted(runner, go
     assert before_evaluation.count("Check the evaluation endpoint status") == 2
     assert before_evaluation.count("Check the base endpoint status") == 2
     # The evaluation endpoint's poll, then the base endpoint's, each on its own schedule.
-    assert execution.waits == [30, 60, 30, 60]
+    assert execution.waits == [5, 10, 5, 10]
     assert execution.visited.index("Delete the evaluation model") < execution.visited.index(
         "Look up the base endpoint"
     )
@@ -301,7 +302,7 @@ def test_a_failure_while_the_base_endpoint_starts_deletes_both_once_settled(runn
     assert "Evaluate the model" not in execution.visited
     assert "Check the base endpoint status" not in execution.visited
     assert execution.visited.count("Wait for the base endpoint to settle") == 2
-    assert execution.waits == [30, 60, 60, 60]
+    assert execution.waits == [5, 10, 60, 60]
     assert all(state in execution.visited for state in CLEANUP + BASE_CLEANUP)
     assert ("DeleteEndpoint", {"EndpointName": "sql-demo-base"}) in stub.calls
     assert stub.left_running() == NOTHING_LEFT

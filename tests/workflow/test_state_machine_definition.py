@@ -197,6 +197,13 @@ def test_the_endpoint_poll_backs_off_to_the_configured_timeout(resolver_for):
     assert sum(schedule[:-1]) < 30 * 60 <= sum(schedule)  # dev: endpoint_timeout_minutes 30
 
 
+def test_the_local_endpoint_poll_starts_sooner(resolver_for):
+    poll = state_machine_definition(resolver_for("local"))["States"]
+    schedule = poll["Start waiting for the evaluation endpoint"]["Parameters"]["schedule"]
+    assert schedule[:7] == [5, 10, 20, 40, 80, 160, 300]  # local: endpoint_poll_seconds 5
+    assert sum(schedule[:-1]) < 30 * 60 <= sum(schedule)
+
+
 def test_the_definition_is_valid_asl(tmp_path):
     """asl-validator (npm, pinned in package.json): types, dangling Next, unreachable states,
     JSONPath and intrinsic syntax, for every environment's definition at once."""

@@ -116,8 +116,9 @@ class EvaluationEndpoints:
         timeout_s = ctx.config.evaluation.endpoint_timeout_minutes * 60
         fine_tuned = _deployment(scope, ctx, EVALUATION)
         base = _deployment(scope, ctx, BASE)
-        self.poll = EndpointPoll(scope, EVALUATION, timeout_s)
-        self.base_poll = EndpointPoll(scope, BASE, timeout_s)
+        first_s = ctx.config.evaluation.endpoint_poll_seconds
+        self.poll = EndpointPoll(scope, EVALUATION, timeout_s, first_s)
+        self.base_poll = EndpointPoll(scope, BASE, timeout_s, first_s)
         deploy_base = sfn.Choice(
             scope,
             "Deploy the base model too?",

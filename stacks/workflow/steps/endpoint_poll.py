@@ -1,8 +1,9 @@
 """Waiting for a temporary endpoint: DescribeEndpoint on a backoff schedule, with a timeout.
 
-The schedule (30 s doubling to 5 min, summing to at least ``evaluation.endpoint_timeout_minutes``)
-is computed at synth time and carried in the state data, so each wait is a ``States.ArrayGetItem``
-away and the timeout is "the schedule ran out". InService goes on; Failed, or still starting when
+The schedule (``evaluation.endpoint_poll_seconds``, 30 s by default, doubling to 5 min, summing
+to at least ``evaluation.endpoint_timeout_minutes``) is computed at synth time and carried in the
+state data, so each wait is a ``States.ArrayGetItem`` away and the timeout is "the schedule ran
+out". InService goes on; Failed, or still starting when
 the schedule runs out, records ``$.error`` for the cleanup. The same states, named for each, wait
 for the evaluation endpoint and for the base endpoint.
 
@@ -45,13 +46,15 @@ class EndpointPoll:
     status and schedule are kept at ``$.<key_prefix>endpoint`` and ``$.<key_prefix>endpoint_wait``.
     """
 
-    def __init__(self, scope: Construct, endpoint: TemporaryEndpoint, timeout_s: int) -> None:
+    def __init__(
+        self, scope: Construct, endpoint: TemporaryEndpoint, timeout_s: int, first_s: int = 30
+    ) -> None:
         self.endpoint = endpoint
         self.the_endpoint = f"the {endpoint.label} endpoint"
         self.name = endpoint.name("endpoint")
         self.status = f"$.{endpoint.key('endpoint')}.status"
         wait = f"$.{endpoint.key('endpoint_wait')}"
-        self.schedule = poll_schedule(timeout_s)
+        self.schedule = poll_schedule(timeout_s, first_s)
         self.start_waiting = sfn.Pass(
             scope,
             f"Start waiting for {self.the_endpoint}",
