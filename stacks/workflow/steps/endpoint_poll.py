@@ -3,9 +3,9 @@
 The schedule (``evaluation.endpoint_poll_seconds``, 30 s by default, doubling to 5 min, summing
 to at least ``evaluation.endpoint_timeout_minutes``) is computed at synth time and carried in the
 state data, so each wait is a ``States.ArrayGetItem`` away and the timeout is "the schedule ran
-out". InService goes on; Failed, or still starting when
-the schedule runs out, records ``$.error`` for the cleanup. The same states, named for each, wait
-for the evaluation endpoint and for the base endpoint.
+out". InService goes on; Failed, or still starting when the schedule runs out, records
+``$.error`` for the cleanup. The same states, named for each, wait for the evaluation endpoint
+and for the base endpoint.
 
 Only the status is kept from each DescribeEndpoint: the rest holds timestamps and changes on
 every poll.
