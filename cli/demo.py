@@ -19,8 +19,8 @@ from cli.target import Target
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATASET = ROOT / "sample_data" / "text_to_sql.jsonl"
 # Sized for a 2-core CPU: 40 steps of 2 packed rows of 1024 tokens (about 800 samples, a third
-# of an epoch, ~5 min in bf16) teach SmolLM2 to answer with the SQL alone; a GPU run would use
-# the recipe's full epoch instead.
+# of an epoch, about 3 min in bf16 on the project's machine) teach SmolLM2 to answer with the
+# SQL alone; a GPU run would use the recipe's full epoch instead.
 DEMO_STEPS = 40
 SUMMARY_METRICS = (
     "exact_match",

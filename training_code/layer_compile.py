@@ -22,13 +22,12 @@ import shutil
 
 import torch
 from config_values import ConfigError
+from model_setup import decoder_layer_classes
 
 
 def decoder_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
-    """The model's decoder layers: the classes it names as not to be split (FSDP's unit)."""
-    names: set[str] = set()
-    for module in model.modules():
-        names.update(getattr(module, "_no_split_modules", None) or [])
+    """The model's decoder layers (the unit FSDP wraps, too)."""
+    names = set(decoder_layer_classes(model))
     return [module for module in model.modules() if type(module).__name__ in names]
 
 

@@ -132,6 +132,15 @@ def apply_liger(model: Any) -> bool:
     return True
 
 
+def decoder_layer_classes(model: Any) -> list[str]:
+    """The class names of ``model``'s decoder layers, which it names as not to be split (its
+    ``_no_split_modules``, also found inside a PEFT wrapper): FSDP's and compilation's unit."""
+    names: set[str] = set()
+    for module in model.modules():
+        names.update(getattr(module, "_no_split_modules", None) or [])
+    return sorted(names)
+
+
 def skip_adapter_input_casts(model: Any, precision: str) -> int:
     """Stops PEFT casting each LoRA layer's input to the adapter's fp32 before its matmuls.
 

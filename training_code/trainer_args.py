@@ -6,13 +6,14 @@ from typing import Any
 
 import torch
 from config_values import ConfigError
+from model_setup import decoder_layer_classes
 from train_config import TrainConfig
 from trl import SFTConfig
 
 
 def fsdp_settings(model: Any) -> dict[str, Any]:
-    """FSDP2 full sharding, wrapped at the model's decoder layers (``_no_split_modules``)."""
-    layers = list(getattr(model, "_no_split_modules", None) or [])
+    """FSDP2 full sharding, wrapped at the model's decoder layers."""
+    layers = decoder_layer_classes(model)
     if not layers:
         raise ValueError(f"{type(model).__name__} does not name its decoder layers for FSDP")
     return {
