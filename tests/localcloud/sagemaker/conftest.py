@@ -108,10 +108,11 @@ def pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # A zombie (exited, not yet reaped) counts as gone.
+    # A zombie (exited, not yet reaped) counts as gone. A process reaped between the kill above
+    # and this read makes the read fail with ENOENT or, mid-reap, ESRCH: gone too.
     try:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
+    except OSError:
         return False
 
 
