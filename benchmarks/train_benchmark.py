@@ -72,13 +72,21 @@ def _timer():
     from transformers import TrainerCallback
 
     class StepTimer(TrainerCallback):
-        """Step wall times and the useful tokens the trainer counted in each step."""
+        """Step wall times, the useful tokens the trainer counted in each step, and the memory
+        held before the first step (the model, the adapters; on a GPU)."""
 
         def __init__(self) -> None:
             self.times: list[float] = []
             self.tokens: list[float] = []
+            self.start_gib = 0.0
             self._start = 0.0
             self._seen = 0.0
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            import torch
+
+            if torch.cuda.is_available():
+                self.start_gib = torch.cuda.memory_allocated() / 2**30
 
         def on_step_begin(self, args, state, control, **kwargs):
             self._start = time.perf_counter()
@@ -266,6 +274,7 @@ def worker(a: argparse.Namespace) -> None:
                 "tokens_per_s": statistics.median(steps),
                 "tokens_per_step": statistics.mean(timer.tokens),
                 "peak_gib": peak,
+                **({"start_gib": timer.start_gib} if timer.start_gib else {}),
             }
         )
     )

@@ -109,6 +109,24 @@ def sdpa_varlen_forward(
         if not isinstance(max_length, int):
             max_length = int(cu_seq_lens.diff().max())
         return _VARLEN_KERNEL(query, key, value, cu_seq_lens, max_length, scaling), None
+    return _per_document_sdpa(module, query, key, value, cu_seq_lens, dropout, scaling), None
+
+
+# Kept out of compiled layers (layer_compile.py): the split takes its lengths from each row, so
+# traced, every new row would be a new graph; outside, compiled layers take any row. The GPU
+# kernel above is a custom operator that the compiler traces: there attention stays inside the
+# layer's graph, where an activation memory budget can recompute it too.
+@torch.compiler.disable
+def _per_document_sdpa(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    cu_seq_lens: torch.Tensor,
+    dropout: float,
+    scaling: float | None,
+) -> torch.Tensor:
+    """Causal SDPA once per packed document."""
     bounds = _document_bounds(cu_seq_lens)
     # CPU kernels for bf16/fp16 attention are several times slower than fp32 ones (the
     # backward most of all, measured), and attention is a small part of the work: upcast,
@@ -132,12 +150,10 @@ def sdpa_varlen_forward(
                     module, q, k, v, None, dropout=dropout, scaling=scaling, is_causal=True
                 )
                 outputs.append(output)
-    return torch.cat(outputs, dim=1).to(dtype), None
+    return torch.cat(outputs, dim=1).to(dtype)
 
 
-# Kept out of compiled layers (layer_compile.py): the per-document split takes its lengths from
-# each row, which would make every new row a new graph; outside, compiled layers take any row.
-AttentionInterface.register(SDPA_VARLEN, torch.compiler.disable(sdpa_varlen_forward))
+AttentionInterface.register(SDPA_VARLEN, sdpa_varlen_forward)
 # Unpacked (padded) batches still need SDPA's mask: build it exactly as for "sdpa".
 ALL_MASK_ATTENTION_FUNCTIONS.register(SDPA_VARLEN, sdpa_mask)
 

@@ -3,9 +3,10 @@ of any length, and less kept for the backward under an activation memory budget.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
-import attention_backends  # noqa: F401  (registers sdpa_varlen)
+import attention_backends
 import pytest
 import torch
 from config_values import ConfigError
@@ -185,3 +186,142 @@ def test_a_cpu_without_a_compiler_fails_at_start(monkeypatch):
     monkeypatch.setattr(layer_compile.torch.cuda, "is_available", lambda: False)
     with pytest.raises(ConfigError, match="compile_layers=true on CPU needs a C\\+\\+ compiler"):
         check_compiler()
+
+
+# A CPU stand-in for PyTorch's varlen flash kernel, built the same way: a custom operator for the
+# forward and one for the backward, each with a fake (shape-only) implementation, so that the
+# compiler traces it as one opaque node. It lets a CPU check that on a GPU attention stays inside
+# each compiled layer, where budget 0 recomputes it like everything else.
+def _reference_attention(q, k, v, cu_seq_lens, scale):
+    bounds = cu_seq_lens.tolist()
+    parts = []
+    for start, end in itertools.pairwise(bounds):
+        q_, k_, v_ = (t[start:end].transpose(0, 1) for t in (q, k, v))
+        out = torch.nn.functional.scaled_dot_product_attention(
+            q_, k_, v_, is_causal=True, scale=scale, enable_gqa=True
+        )
+        parts.append(out.transpose(0, 1))
+    return torch.cat(parts)
+
+
+@torch.library.custom_op("llm_ft_test::varlen_attn", mutates_args=())
+def _varlen_op(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu_seq_lens: torch.Tensor, scale: float
+) -> torch.Tensor:
+    return _reference_attention(q, k, v, cu_seq_lens, scale)
+
+
+@torch.library.custom_op("llm_ft_test::varlen_attn_backward", mutates_args=())
+def _varlen_backward_op(
+    grad: torch.Tensor,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    cu_seq_lens: torch.Tensor,
+    scale: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Attention's backward written out (operators run without autograd here), per document:
+    dV = P^T dO, dS = P * (dO V^T - rowsum(dO * O)), dQ = dS K s, dK = dS^T Q s."""
+    groups = q.shape[1] // k.shape[1]
+    bounds = cu_seq_lens.tolist()
+    dq, dk, dv = torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v)
+    for start, end in itertools.pairwise(bounds):
+        q_, do = (t[start:end].transpose(0, 1) for t in (q, grad))  # (heads, n, dim)
+        k_, v_ = (t[start:end].transpose(0, 1).repeat_interleave(groups, 0) for t in (k, v))
+        scores = q_ @ k_.transpose(1, 2) * scale
+        causal = torch.ones(end - start, end - start, dtype=torch.bool).tril()
+        p = scores.masked_fill(~causal, float("-inf")).softmax(-1)
+        d_scores = p * (do @ v_.transpose(1, 2) - (do * (p @ v_)).sum(-1, keepdim=True))
+        dq[start:end] = (d_scores @ k_ * scale).transpose(0, 1)
+        for out, value in (
+            (dk, d_scores.transpose(1, 2) @ q_ * scale),
+            (dv, p.transpose(1, 2) @ do),
+        ):
+            out[start:end] = value.unflatten(0, (-1, groups)).sum(1).transpose(0, 1)
+    return dq, dk, dv
+
+
+@_varlen_op.register_fake
+def _(q, k, v, cu_seq_lens, scale):
+    return torch.empty_like(q)
+
+
+@_varlen_backward_op.register_fake
+def _(grad, q, k, v, cu_seq_lens, scale):
+    return torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+
+
+def _setup(ctx, inputs, output):
+    q, k, v, cu_seq_lens, scale = inputs
+    ctx.save_for_backward(q, k, v, cu_seq_lens)
+    ctx.scale = scale
+
+
+def _backward(ctx, grad):
+    q, k, v, cu_seq_lens = ctx.saved_tensors
+    return (*_varlen_backward_op(grad, q, k, v, cu_seq_lens, ctx.scale), None, None)
+
+
+_varlen_op.register_autograd(_backward, setup_context=_setup)
+
+
+def _stand_in_varlen_attn(
+    query,
+    key,
+    value,
+    cu_seq_q,
+    cu_seq_k,
+    max_q,
+    max_k,
+    *,
+    scale=None,
+    window_size=(-1, -1),
+    enable_gqa=False,
+):
+    """torch.nn.attention.varlen.varlen_attn's signature (PyTorch 2.13), on the CPU."""
+    assert window_size == (-1, 0) and enable_gqa and cu_seq_k is cu_seq_q
+    assert isinstance(max_q, (int, torch.SymInt))
+    return _varlen_op(query, key, value, cu_seq_q, scale or query.shape[-1] ** -0.5)
+
+
+@pytest.fixture
+def traceable_varlen_kernel(monkeypatch):
+    """sdpa_varlen as on a GPU: packed rows go to the varlen kernel (here the stand-in)."""
+    monkeypatch.setattr(torch.nn.attention.varlen, "varlen_attn", _stand_in_varlen_attn)
+    monkeypatch.setattr(
+        attention_backends, "_VARLEN_KERNEL", attention_backends._torch_varlen_kernel()
+    )
+    monkeypatch.setattr(attention_backends, "uses_varlen_kernel", lambda device, dtype: True)
+
+
+@needs_compiler
+def test_a_traceable_varlen_kernel_compiles_into_the_layer(
+    tiny_model: Path, rows, monkeypatch, traceable_varlen_kernel
+):
+    """With a kernel the compiler can trace (the GPU's), attention is part of each layer's graph:
+    no graph break, eager's loss and gradients, one compilation for every row, and at budget 0
+    far less kept for the backward than with attention between two graphs (the CPU's path)."""
+    with monkeypatch.context() as plain:  # the CPU's own per-document path, for reference
+        plain.setattr(attention_backends, "uses_varlen_kernel", lambda device, dtype: False)
+        model = _model(tiny_model)
+        eager = [_step(model, row) for row in rows]
+        compile_decoder_layers(model, activation_memory_budget=0.0)
+        outside = _step(model, rows[2])
+        breaks_outside = sum(torch._dynamo.utils.counters["graph_break"].values())
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    model = _model(tiny_model)
+    assert [_step(model, row)[0] for row in rows] == pytest.approx([e[0] for e in eager])
+    compile_decoder_layers(model, activation_memory_budget=0.0)
+    first = _step(model, rows[0])
+    torch._dynamo.config.error_on_recompile = True  # new lengths and document counts
+    try:
+        compiled = [first] + [_step(model, row) for row in rows[1:]]
+    finally:
+        torch._dynamo.config.error_on_recompile = False
+    assert breaks_outside > 0
+    assert sum(torch._dynamo.utils.counters["graph_break"].values()) == 0
+    for expected, actual in zip(eager, compiled, strict=True):
+        _assert_same(expected, actual)
+    # Measured on the tiny Llama: 3.2 MB kept with attention outside the graph, 0.74 MB inside.
+    assert compiled[2][2] < 0.35 * outside[2], (outside[2], compiled[2][2])
