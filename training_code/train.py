@@ -51,6 +51,7 @@ EXIT_INTERRUPTED = 143  # 128 + SIGTERM: the job was stopped; a checkpoint was s
 
 def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, Any]]:
     """The SFTTrainer for this run; also returns the validation set, tokenizer and data stats."""
+    from embedding_offload import HostInputEmbeddings, check_offload
     from layer_compile import check_compiler, compile_decoder_layers
     from lm_head_compaction import score_labelled_positions_only
     from lora_fusion import fuse_lora_updates
@@ -70,6 +71,7 @@ def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, A
     precision = resolve_precision(config.trainer.precision)
     if config.trainer.compile_layers:
         check_compiler()
+    check_offload(config, distributed_launch.world_size())
     set_seed(config.trainer.seed)  # before the model and the adapters are created
     tokenizer = load_tokenizer(config.model.model_name_or_path, config.model.trust_remote_code)
     train, validation, data_stats = load_channels(config.data, tokenizer)
@@ -82,7 +84,12 @@ def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, A
         eval_dataset=validation,
         processing_class=tokenizer,
         peft_config=peft_config(config.method),
-        callbacks=[MetricLines(), *extra_callbacks, StopOnSignal()],
+        callbacks=[
+            MetricLines(),
+            *([HostInputEmbeddings()] if config.trainer.offload_input_embeddings else []),
+            *extra_callbacks,
+            StopOnSignal(),
+        ],
     )
     trainer.remove_callback(PrinterCallback)  # the metric lines replace its dict dumps
     skip_adapter_input_casts(trainer.model, precision)

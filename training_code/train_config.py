@@ -144,6 +144,9 @@ class TrainerArgs:
     activation_memory_budget: float = field(
         default=1.0, metadata={"help": "With compile_layers: activations kept (0-1)."}
     )
+    offload_input_embeddings: bool = field(
+        default=False, metadata={"help": "Frozen input embedding in host memory (one GPU)."}
+    )
     fsdp: bool = field(default=False, metadata={"help": "FSDP full shard (multi-GPU)."})
     dataloader_num_workers: int = field(default=0, metadata={"help": "Loader processes."})
 
