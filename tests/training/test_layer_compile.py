@@ -108,6 +108,16 @@ def _saved_bytes(root: torch.autograd.graph.Node, exclude: set[int]) -> int:
     return sum(storages.values())
 
 
+def _steps_compiling_once(model: torch.nn.Module, rows: list[dict]) -> list[tuple]:
+    """``_step`` on each row; after the first, a recompilation fails the step."""
+    first = _step(model, rows[0])
+    torch._dynamo.config.error_on_recompile = True  # other lengths reuse the graphs
+    try:
+        return [first] + [_step(model, row) for row in rows[1:]]
+    finally:
+        torch._dynamo.config.error_on_recompile = False
+
+
 def _assert_same(expected: tuple, actual: tuple, tolerance: float = 1e-4) -> None:
     assert actual[0] == pytest.approx(expected[0], rel=tolerance / 10)
     assert actual[1].keys() == expected[1].keys() and len(expected[1]) == 28
@@ -122,12 +132,7 @@ def test_compiled_layers_match_eager_and_compile_once(tiny_model: Path, rows):
     eager = [_step(model, row) for row in rows]
     assert compile_decoder_layers(model) == 2
     assert len(decoder_layers(model)) == 2
-    first = _step(model, rows[0])
-    torch._dynamo.config.error_on_recompile = True  # other lengths reuse the graphs
-    try:
-        compiled = [first] + [_step(model, row) for row in rows[1:]]
-    finally:
-        torch._dynamo.config.error_on_recompile = False
+    compiled = _steps_compiling_once(model, rows)
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 2  # it did compile
     for expected, actual in zip(eager, compiled, strict=True):
         _assert_same(expected, actual)
@@ -139,12 +144,7 @@ def test_compiled_layers_on_cuda_match_eager_and_compile_once(tiny_model: Path, 
     model = _model(tiny_model, "cuda")
     eager = [_step(model, row) for row in rows]
     compile_decoder_layers(model, activation_memory_budget=0.0)
-    first = _step(model, rows[0])
-    torch._dynamo.config.error_on_recompile = True
-    try:
-        compiled = [first] + [_step(model, row) for row in rows[1:]]
-    finally:
-        torch._dynamo.config.error_on_recompile = False
+    compiled = _steps_compiling_once(model, rows)
     for expected, actual in zip(eager, compiled, strict=True):
         _assert_same(expected, actual, tolerance=2e-2)
         assert actual[2] < expected[2]
@@ -313,12 +313,7 @@ def test_a_traceable_varlen_kernel_compiles_into_the_layer(
     model = _model(tiny_model)
     assert [_step(model, row)[0] for row in rows] == pytest.approx([e[0] for e in eager])
     compile_decoder_layers(model, activation_memory_budget=0.0)
-    first = _step(model, rows[0])
-    torch._dynamo.config.error_on_recompile = True  # new lengths and document counts
-    try:
-        compiled = [first] + [_step(model, row) for row in rows[1:]]
-    finally:
-        torch._dynamo.config.error_on_recompile = False
+    compiled = _steps_compiling_once(model, rows)
     assert breaks_outside > 0
     assert sum(torch._dynamo.utils.counters["graph_break"].values()) == 0
     for expected, actual in zip(eager, compiled, strict=True):
