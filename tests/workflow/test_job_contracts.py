@@ -12,7 +12,7 @@ import evaluation
 import prepare_data
 import pytest
 import run_plan
-from execution_input import normalise
+from execution_input import InvalidInputError, normalise
 from run_settings import Settings
 
 from localcloud.sagemaker import contract as toolkit
@@ -84,8 +84,11 @@ def test_train_accepts_the_plan_hyperparameters():
     assert config.model.model_name_or_path == "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
-def test_a_misspelt_override_fails_in_train_not_silently():
-    hyperparameters = _plan(hyperparameters={"max_stepz": 1})["training"]["hyperparameters"]
+def test_a_misspelt_override_fails_at_the_start_and_in_train_not_silently():
+    with pytest.raises(InvalidInputError, match=r"hyperparameters\.max_stepz: is not a train\.py"):
+        _plan(hyperparameters={"max_stepz": 1})
+    # train.py refuses it too, for a job started some other way than the workflow.
+    hyperparameters = _plan()["training"]["hyperparameters"] | {"max_stepz": "1"}
     decoded = toolkit.user_hyperparameters(toolkit.decode(hyperparameters))
     with pytest.raises(config_loader.ConfigError, match="max_stepz"):
         config_loader.build_config(toolkit.to_cmd_args(decoded))

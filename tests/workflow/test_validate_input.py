@@ -102,7 +102,12 @@ def test_defaults_come_from_the_environment():
         ),
         ({"hyperparameters": {"recipe": "full"}}, "hyperparameters.recipe: is set by the workflow"),
         ({"hyperparameters": {"sagemaker_program": "x.py"}}, "is set by the workflow"),
-        ({"hyperparameters": {"lr": [1, 2]}}, "hyperparameters.lr: must be a string, number"),
+        ({"hyperparameters": {"lora_r": [1, 2]}}, "hyperparameters.lora_r: must be a string, num"),
+        (
+            {"hyperparameters": {"lerning_rate": 1e-4}},
+            "hyperparameters.lerning_rate: is not a train.py setting (did you mean 'learning_rate'",
+        ),
+        ({"hyperparameters": {"epochs": 3}}, "hyperparameters.epochs: is not a train.py setting;"),
         ({"hyperparameters": {"bad key": 1}}, "names must be letters"),
         ({"hyperparameters": "lr=1"}, "hyperparameters: must be an object"),
         ({"run_name": 7}, "run_name: must be a string"),
@@ -220,13 +225,21 @@ def test_the_base_model_is_a_channel_or_a_hub_id():
 
 
 def test_hyperparameters_are_strings_and_distribution_follows_instance_count():
-    raw = {**GOOD, "hyperparameters": {"lr": 2e-5, "epochs": 3, "packing": False, "opt": "adamw"}}
+    raw = {
+        **GOOD,
+        "hyperparameters": {
+            "learning_rate": 2e-5,
+            "num_train_epochs": 3,
+            "packing": False,
+            "lr-scheduler-type": "linear",  # train.py reads dashes as underscores
+        },
+    }
     single = run_plan.plan(normalise(raw, "e", SETTINGS), SETTINGS)["training"]["hyperparameters"]
-    assert {k: single[k] for k in ("lr", "epochs", "packing", "opt")} == {
-        "lr": "2e-05",
-        "epochs": "3",
+    assert {k: single[k] for k in raw["hyperparameters"]} == {
+        "learning_rate": "2e-05",
+        "num_train_epochs": "3",
         "packing": "false",
-        "opt": "adamw",
+        "lr-scheduler-type": "linear",
     }
     assert single["recipe"] == "qlora"
     assert single["sagemaker_submit_directory"] == "s3://assets/code.gz"
@@ -234,6 +247,13 @@ def test_hyperparameters_are_strings_and_distribution_follows_instance_count():
     multi = Settings(**{**SETTINGS.__dict__, "training_instance_count": 2})
     several = run_plan.plan(normalise(raw, "e", multi), multi)["training"]["hyperparameters"]
     assert several["sagemaker_torch_distributed_enabled"] == "true"
+
+
+def test_the_contract_names_every_train_py_setting():
+    """The Lambda cannot import training_code; its copy of the setting names must match."""
+    from train_config import key_sections
+
+    assert set(key_sections()) == contract.TRAINING_SETTINGS
 
 
 def test_the_handler_reads_its_settings_from_the_environment(monkeypatch):

@@ -60,6 +60,58 @@ EVALUATE_PROGRAM = "evaluation.py"
 # Hyperparameters the workflow sets itself; the execution input may not override them.
 RESERVED_HYPERPARAMETERS = ("recipe", "checkpoint_dir", "model_name_or_path")
 RESERVED_HYPERPARAMETER_PREFIX = "sagemaker_"
+# train.py's settings (training_code/train_config.py; a test keeps the two equal): a run that
+# names any other hyperparameter fails at its start, not minutes later in the training job.
+TRAINING_SETTINGS = frozenset(
+    {
+        "activation_memory_budget",
+        "assistant_only_loss",
+        "attn_implementation",
+        "checkpoint_dir",
+        "compile_layers",
+        "dataloader_num_workers",
+        "eval_on_start",
+        "eval_steps",
+        "fsdp",
+        "fused_lora",
+        "gradient_accumulation_steps",
+        "gradient_checkpointing",
+        "learning_rate",
+        "logging_steps",
+        "lora_alpha",
+        "lora_dropout",
+        "lora_r",
+        "lora_target_modules",
+        "lr_scheduler_type",
+        "max_eval_samples",
+        "max_grad_norm",
+        "max_seq_length",
+        "max_steps",
+        "max_train_samples",
+        "method",
+        "model_dir",
+        "model_name_or_path",
+        "num_train_epochs",
+        "offload_input_embeddings",
+        "output_data_dir",
+        "packing",
+        "per_device_eval_batch_size",
+        "per_device_train_batch_size",
+        "precision",
+        "resume",
+        "save_merged",
+        "save_steps",
+        "save_total_limit",
+        "seed",
+        "train_dir",
+        "truncate",
+        "trust_remote_code",
+        "use_liger_kernel",
+        "validation_dir",
+        "warmup_ratio",
+        "weight_decay",
+    }
+)
 # SageMaker's CreateTrainingJob limits.
 MAX_HYPERPARAMETERS = 100
 MAX_HYPERPARAMETER_KEY = 256
