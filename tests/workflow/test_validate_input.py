@@ -108,6 +108,10 @@ def test_defaults_come_from_the_environment():
             "hyperparameters.lerning_rate: is not a train.py setting (did you mean 'learning_rate'",
         ),
         ({"hyperparameters": {"epochs": 3}}, "hyperparameters.epochs: is not a train.py setting;"),
+        (
+            {"hyperparameters": {"lora-alfa": 8}},
+            "lora-alfa: is not a train.py setting (did you mean 'lora_alpha'",
+        ),
         ({"hyperparameters": {"bad key": 1}}, "names must be letters"),
         ({"hyperparameters": "lr=1"}, "hyperparameters: must be an object"),
         ({"run_name": 7}, "run_name: must be a string"),

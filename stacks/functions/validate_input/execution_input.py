@@ -127,8 +127,8 @@ def _hyperparameters(check: Checker, value: Any) -> dict[str, Any]:
             check.fail(field, "is set by the workflow and cannot be overridden")
         elif not _HYPERPARAMETER.match(key) or len(key) > contract.MAX_HYPERPARAMETER_KEY:
             check.fail(field, "names must be letters, digits, '_', '.' or '-'")
-        elif key.replace("-", "_") not in contract.TRAINING_SETTINGS:  # train.py reads both
-            close = difflib.get_close_matches(key, contract.TRAINING_SETTINGS, n=1)
+        elif (name := key.replace("-", "_")) not in contract.TRAINING_SETTINGS:  # as train.py
+            close = difflib.get_close_matches(name, contract.TRAINING_SETTINGS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             check.fail(field, f"is not a train.py setting{hint}; see docs/training.md")
         elif item is None or isinstance(item, dict | list):
