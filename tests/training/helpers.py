@@ -1,4 +1,4 @@
-"""Helpers shared by the training tests: sample records and channel folders."""
+"""Helpers shared by the training tests: sample records, channel folders, LoRA models."""
 
 from __future__ import annotations
 
@@ -24,3 +24,22 @@ def write_channel(folder: Path, name: str, records: list[dict]) -> Path:
     path = folder / f"{name}.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return folder
+
+
+def lora_model(base, **lora: object):
+    """``base`` with the lora recipe's adapters at r=8, no dropout, and ``lora_B`` drawn
+    non-zero (PEFT starts it at zero), so that every adapter changes the output and gets a
+    non-zero gradient. ``lora`` overrides fields of the PEFT config."""
+    import torch
+    from model_setup import peft_config
+    from peft import get_peft_model
+    from train_config import MethodArgs
+
+    config = peft_config(MethodArgs(lora_r=8, lora_dropout=0.0))
+    for key, value in lora.items():
+        setattr(config, key, value)
+    model = get_peft_model(base, config)
+    for name, param in model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(param, std=0.02)
+    return model

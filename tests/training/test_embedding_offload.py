@@ -11,10 +11,9 @@ import torch
 from config_loader import build_config
 from config_values import ConfigError
 from embedding_offload import check_offload, offload_input_embeddings
-from model_setup import peft_config
-from peft import get_peft_model
-from train_config import MethodArgs
 from transformers import AutoModelForCausalLM, LlamaConfig
+
+from tests.training.helpers import lora_model
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -36,11 +35,7 @@ def untied_model(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def _lora(model_dir: Path, device: str) -> torch.nn.Module:
     torch.manual_seed(0)
     base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(device)
-    model = get_peft_model(base, peft_config(MethodArgs(lora_r=8, lora_dropout=0.0)))
-    for name, param in model.named_parameters():
-        if "lora_B" in name:
-            torch.nn.init.normal_(param, std=0.02)
-    return model
+    return lora_model(base)
 
 
 @pytest.mark.parametrize(

@@ -13,15 +13,12 @@ from config_values import ConfigError
 from layer_compile import check_compiler, compile_decoder_layers, decoder_layers
 from lm_head_compaction import score_labelled_positions_only
 from lora_fusion import fuse_lora_updates
-from model_setup import peft_config
-from peft import get_peft_model
 from sft_tokenize import tokenize_conversation
-from train_config import MethodArgs
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 from trl.trainer.utils import add_fused_lm_head
 
-from tests.training.helpers import sql_records
+from tests.training.helpers import lora_model, sql_records
 
 
 def _has_compiler() -> bool:
@@ -64,10 +61,7 @@ def _model(tiny_model: Path, device: str = "cpu") -> torch.nn.Module:
         tiny_model, attn_implementation="sdpa_varlen", dtype=dtype
     ).to(device)
     add_fused_lm_head(base, outputs=("log_probs", "entropy", "is_top1"))
-    model = get_peft_model(base, peft_config(MethodArgs(lora_r=8, lora_dropout=0.0)))
-    for name, param in model.named_parameters():
-        if "lora_B" in name:  # non-zero, so that every adapter gradient is non-zero
-            torch.nn.init.normal_(param, std=0.02)
+    model = lora_model(base)
     fuse_lora_updates(model)
     return model
 

@@ -8,23 +8,16 @@ from pathlib import Path
 import pytest
 import torch
 from lora_fusion import _fused_forward, fuse_lora_updates
-from model_setup import peft_config, skip_adapter_input_casts
-from peft import get_peft_model
-from train_config import MethodArgs
+from model_setup import skip_adapter_input_casts
 from transformers import AutoModelForCausalLM
+
+from tests.training.helpers import lora_model
 
 
 def _model(tiny_model: Path, dtype: torch.dtype, **lora: object) -> torch.nn.Module:
     torch.manual_seed(0)
     base = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=dtype)
-    config = peft_config(MethodArgs(lora_r=8, lora_dropout=0.0))
-    for key, value in lora.items():
-        setattr(config, key, value)
-    model = get_peft_model(base, config)
-    for name, param in model.named_parameters():
-        if "lora_B" in name:  # non-zero, so that the adapters change the output
-            torch.nn.init.normal_(param, std=0.02)
-    return model
+    return lora_model(base, **lora)
 
 
 def _loss_and_grads(model: torch.nn.Module, autocast: bool) -> tuple[float, dict]:
