@@ -18,7 +18,9 @@ The baselines use the lora recipe's adapter settings, so only the mechanics diff
 
 Each measurement runs in its own process (clean peak memory, no shared state); the recipes
 alternate in rounds so that a noisy neighbour slows all of them alike. Throughput is useful
-(non-padding) tokens per second, the median over the steps after the first of each run.
+(non-padding) tokens per second, the median over the steps after the first of each run, each
+step timed from the previous step's end to its own (the device synchronized at both), so data
+loading and logging count; ``first_step_s`` is the first step with any compilation.
 """
 
 from __future__ import annotations
@@ -72,27 +74,48 @@ def _timer():
     from transformers import TrainerCallback
 
     class StepTimer(TrainerCallback):
-        """Step wall times, the useful tokens the trainer counted in each step, and the memory
-        held before the first step (the model, the adapters; on a GPU)."""
+        """What each optimizer step cost, measured from one step's end to the next's.
+
+        The trainer loads a step's batches before ``on_step_begin`` and logs (reading the loss
+        and gradient norm back from the device) after ``on_step_end``; on a GPU the backward
+        pass and the optimizer may still be running when ``on_step_end`` fires. So the device is
+        synchronized at every step's end and the interval between two ends holds all of a step:
+        data loading, forward, backward, optimizer, logging. ``windows`` keeps the narrower
+        ``on_step_begin`` -> ``on_step_end`` times for comparison.
+        """
 
         def __init__(self) -> None:
             self.times: list[float] = []
+            self.windows: list[float] = []
             self.tokens: list[float] = []
             self.start_gib = 0.0
-            self._start = 0.0
+            self._begin = 0.0
+            self._last_end = 0.0
             self._seen = 0.0
+
+        @staticmethod
+        def _now() -> float:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            return time.perf_counter()
 
         def on_train_begin(self, args, state, control, **kwargs):
             import torch
 
             if torch.cuda.is_available():
                 self.start_gib = torch.cuda.memory_allocated() / 2**30
+            self._last_end = self._now()
 
         def on_step_begin(self, args, state, control, **kwargs):
-            self._start = time.perf_counter()
+            self._begin = self._now()
 
         def on_step_end(self, args, state, control, **kwargs):
-            self.times.append(time.perf_counter() - self._start)
+            now = self._now()
+            self.windows.append(now - self._begin)
+            self.times.append(now - self._last_end)
+            self._last_end = now
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             seen = (logs or {}).get("num_tokens", (logs or {}).get("num_input_tokens_seen"))
@@ -261,7 +284,10 @@ def worker(a: argparse.Namespace) -> None:
         callbacks.append(_profiler(a.profile / f"{a.label or a.recipe}.txt"))
     with tempfile.TemporaryDirectory() as work:
         (_baseline if a.recipe in ("padded", "seed") else _fast)(a, Path(work), callbacks)
-    steps = [tok / sec for tok, sec in zip(timer.tokens[1:], timer.times[1:], strict=False)]
+
+    def rates(times: list[float]) -> list[float]:  # per step after the first
+        return [tok / sec for tok, sec in zip(timer.tokens[1:], times[1:], strict=False)]
+
     peak = (
         torch.cuda.max_memory_allocated() / 2**30
         if torch.cuda.is_available()
@@ -271,8 +297,11 @@ def worker(a: argparse.Namespace) -> None:
         json.dumps(
             {
                 "recipe": a.label or a.recipe,
-                "tokens_per_s": statistics.median(steps),
+                "tokens_per_s": statistics.median(rates(timer.times)),
                 "tokens_per_step": statistics.mean(timer.tokens),
+                # The first step, from the start of training: compilation, when there is any.
+                "first_step_s": timer.times[0],
+                "in_step_tokens_per_s": statistics.median(rates(timer.windows)),
                 "peak_gib": peak,
                 **({"start_gib": timer.start_gib} if timer.start_gib else {}),
             }
@@ -416,7 +445,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = _channel(a.samples, Path(tmp) / "train", a.mixed_lengths)
         if a.model:
-            models = {Path(a.model).name: lambda: Path(a.model)}
+            # Absolute: each measurement runs in training_code/.
+            models = {Path(a.model).name: lambda: Path(a.model).resolve()}
         elif a.gpu:
             tokenizer = Path(a.tokenizer) if a.tokenizer else _smollm2()
             models = {
