@@ -131,6 +131,10 @@ def normalise_record(record: Any) -> dict[str, Any]:
             if "messages" in record
             else {**extra_metadata, **metadata}
         )
+    if not isinstance(metadata["task"], str):
+        raise RecordError(
+            "metadata.task", f"must be a string, got {type(metadata['task']).__name__}"
+        )
     return {"messages": messages, "metadata": metadata}
 
 

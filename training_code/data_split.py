@@ -29,6 +29,8 @@ def split_sizes(
     total: int, validation_fraction: float, test_fraction: float, max_test: int | None
 ) -> tuple[int, int, int]:
     """(train, validation, test) sizes; a non-zero fraction gets at least one record."""
+    if max_test is not None and max_test < 0:
+        raise ValueError(f"max_test must be 0 or more, got {max_test}")
 
     def size(fraction: float) -> int:
         return 0 if fraction <= 0 else max(1, round(total * fraction))

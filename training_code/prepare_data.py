@@ -36,6 +36,17 @@ class BadRecordError(ValueError):
     """A record rejected under ``--on-bad-record fail``."""
 
 
+def _non_negative_int(text: str) -> int:
+    """An argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--input-dir", type=Path, help="folder of data files (recursive)")
@@ -46,15 +57,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--validation-fraction", type=float, default=0.1)
     parser.add_argument("--test-fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--max-test-samples", type=int, default=None)
+    parser.add_argument("--max-test-samples", type=_non_negative_int, default=None)
     parser.add_argument("--tokenizer-dir", help="tokenizer for token-length statistics")
     parser.add_argument("--failure-file", type=Path, help="where to write the failure reason")
     args = parser.parse_args(argv)
     if args.input_dir is None and args.dataset_id is None:
         parser.error("give --input-dir or --dataset-id")
     for name in ("validation_fraction", "test_fraction"):
-        if not 0.0 <= getattr(args, name) < 1.0:
-            parser.error(f"--{name.replace('_', '-')} must be in [0, 1)")
+        value = getattr(args, name)
+        if not 0.0 <= value < 1.0:
+            parser.error(f"--{name.replace('_', '-')} must be in [0, 1), got {value}")
+    if args.validation_fraction + args.test_fraction >= 1.0:
+        parser.error(
+            "--validation-fraction + --test-fraction must be below 1, to leave records to train on"
+        )
     return args
 
 

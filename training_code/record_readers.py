@@ -1,13 +1,17 @@
 """Reading raw records from JSONL, JSON, CSV and Parquet files, or a Hugging Face dataset.
 
 Every record comes with ``where`` (``file:line`` for text formats, ``file:row N`` for Parquet)
-so a bad one can be reported precisely. A line that is not JSON is yielded as a
-``RawRecord`` with ``error`` set, so the caller applies one policy to every kind of bad input.
+so a bad one can be reported precisely. A line that is not JSON, or a CSV row whose cells do
+not match the header, is yielded as a ``RawRecord`` with ``error`` set, so the caller applies
+one policy to every kind of bad input. Text files are UTF-8; a leading byte-order mark (Excel
+and Windows exports) is ignored.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,7 +43,7 @@ def data_files(input_dir: Path, fmt: str = "auto") -> list[tuple[Path, str]]:
         raise InputError(f"input folder {input_dir} does not exist")
     found = []
     for path in sorted(p for p in input_dir.rglob("*") if p.is_file()):
-        if path.name.startswith("."):
+        if _is_hidden(path.relative_to(input_dir)):
             continue
         kind = fmt if fmt != "auto" else _EXTENSIONS.get(path.suffix.lower())
         if kind is not None:
@@ -52,9 +56,33 @@ def data_files(input_dir: Path, fmt: str = "auto") -> list[tuple[Path, str]]:
     return found
 
 
+def _is_hidden(relative: Path) -> bool:
+    """A hidden file, or any file in a hidden folder (``.ipynb_checkpoints/``, ``.git/``)."""
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def _read_text(path: Path) -> str:
+    """The text of a UTF-8 file, without a leading byte-order mark.
+
+    Raises:
+        InputError: the file is not UTF-8, naming the file, line and byte offset.
+    """
+    data = path.read_bytes()
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[bom:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = bom + error.start
+        line = data.count(b"\n", 0, offset) + 1
+        raise InputError(
+            f"{path}:{line}: not UTF-8 (byte 0x{data[offset]:02x} at offset {offset}); "
+            "save the file as UTF-8"
+        ) from None
+
+
 def read_jsonl(path: Path) -> Iterator[RawRecord]:
     """JSON Lines; a ``.json`` file holding one JSON array is read as its elements."""
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     if text.lstrip().startswith("["):
         try:
             items = json.loads(text)
@@ -64,7 +92,9 @@ def read_jsonl(path: Path) -> Iterator[RawRecord]:
         for index, item in enumerate(items, start=1):
             yield RawRecord(f"{path}:item {index}", item)
         return
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a line: str.splitlines() also splits on U+2028, U+2029 and U+0085, which
+    # json.dumps(ensure_ascii=False) leaves raw inside strings. json.loads ignores a "\r".
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -75,22 +105,36 @@ def read_jsonl(path: Path) -> Iterator[RawRecord]:
 
 def read_csv(path: Path) -> Iterator[RawRecord]:
     """CSV with a header row; ``where`` is the line a row starts on."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None:  # reading the header; an empty file has none
-            return
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    header = next(reader, None)
+    if header is None:  # an empty file
+        return
+    start = reader.line_num + 1
+    for cells in reader:
+        if cells:  # a blank line holds no record
+            yield _csv_record(f"{path}:{start}", header, cells)
         start = reader.line_num + 1
-        for row in reader:
-            record: dict[str, Any] = {k: v for k, v in row.items() if k is not None}
-            error = None
-            for column in _JSON_COLUMNS:
-                if isinstance(record.get(column), str) and record[column].strip():
-                    try:
-                        record[column] = json.loads(record[column])
-                    except json.JSONDecodeError as exc:
-                        error = f"field '{column}': not valid JSON ({exc.msg})"
-            yield RawRecord(f"{path}:{start}", record, error)
-            start = reader.line_num + 1
+
+
+def _csv_record(where: str, header: list[str], cells: list[str]) -> RawRecord:
+    """One CSV row as a record keyed by the header, or a bad record when the cells don't fit."""
+    if len(cells) != len(header):
+        return RawRecord(where, None, _cell_count_problem(len(cells), len(header)))
+    record: dict[str, Any] = dict(zip(header, cells, strict=True))
+    for column in _JSON_COLUMNS:
+        if record.get(column, "").strip():
+            try:
+                record[column] = json.loads(record[column])
+            except json.JSONDecodeError as exc:
+                return RawRecord(where, None, f"field '{column}': not valid JSON ({exc.msg})")
+    return RawRecord(where, record)
+
+
+def _cell_count_problem(cells: int, columns: int) -> str:
+    found = f"row has {cells} cell{'' if cells == 1 else 's'}, the header has {columns}"
+    if cells > columns:
+        return f"{found} (an unquoted comma?): put a cell that holds a comma in double quotes"
+    return f"{found}: give every column a cell, even an empty one"
 
 
 def read_parquet(path: Path) -> Iterator[RawRecord]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import data_split
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -16,6 +17,7 @@ from prepare_data import main
 from tests.training.helpers import TRAINING_CODE
 
 SQL = {"question": "How many ships?", "context": "CREATE TABLE ships (name TEXT)"}
+NO_HOLDOUT = ("--validation-fraction", "0", "--test-fraction", "0")
 
 
 def _sql(i: int) -> dict:
@@ -29,7 +31,9 @@ def _write_jsonl(path: Path, rows: list) -> Path:
 
 
 def _read(output: Path, split: str) -> list[dict]:
-    return [json.loads(x) for x in (output / split / f"{split}.jsonl").read_text().splitlines()]
+    # Not str.splitlines(): it also breaks at U+2028 inside a JSON string.
+    text = (output / split / f"{split}.jsonl").read_text(encoding="utf-8")
+    return [json.loads(x) for x in text.split("\n") if x]
 
 
 def _run(tmp_path: Path, *extra: str) -> tuple[int, dict | None]:
@@ -165,3 +169,111 @@ def test_an_unreachable_hub_dataset_fails_with_the_reason(tmp_path: Path, capsys
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "cannot load dataset 'no-such-org/no-such-dataset'" in error
     assert "needs internet access" in error
+
+
+def test_csv_rows_whose_cells_do_not_match_the_header_are_bad_records(tmp_path: Path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "d.csv").write_text(
+        "question,context,answer\n"
+        "How many?,CREATE TABLE t (x INT),SELECT COUNT(*) FROM t\n"
+        "How many?,CREATE TABLE t (x INT, y INT),SELECT COUNT(*) FROM t\n"
+        "How many?,CREATE TABLE t (x INT)\n"
+    )
+    code, stats = _run(tmp_path, "--on-bad-record", "skip", *NO_HOLDOUT)
+    assert code == 0 and stats["records_read"] == 3 and stats["splits"]["train"] == 1
+    assert [(b["where"].rsplit(":", 1)[1], b["problem"]) for b in stats["bad_records"]] == [
+        ("3", "row has 4 cells, the header has 3 (an unquoted comma?): "
+              "put a cell that holds a comma in double quotes"),
+        ("4", "row has 2 cells, the header has 3: give every column a cell, even an empty one"),
+    ]  # fmt: skip
+    assert _run(tmp_path)[0] == 1
+    assert "d.csv:3: row has 4 cells, the header has 3" in capsys.readouterr().err
+
+
+def test_unicode_line_separators_inside_jsonl_strings_are_not_line_breaks(tmp_path: Path):
+    answers = ["SELECT 1 -- a\u2028b", "SELECT 2 -- a\u2029b", "SELECT 3 -- a\x85b"]
+    rows = [{**SQL, "question": f"q{i}", "answer": a} for i, a in enumerate(answers)]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\r\n" for r in rows)
+    (folder / "data.jsonl").write_text(text, encoding="utf-8", newline="")
+    code, stats = _run(tmp_path, *NO_HOLDOUT)
+    assert code == 0 and stats["records_read"] == 3
+    train = _read(tmp_path / "out", "train")
+    line_and_answer = {
+        r["metadata"]["source"].rsplit(":", 1)[1]: r["messages"][-1]["content"] for r in train
+    }
+    assert line_and_answer == dict(zip("123", answers, strict=True))
+
+
+def test_a_file_that_is_not_utf8_fails_naming_file_line_and_byte(tmp_path: Path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    first = json.dumps(_sql(1)) + "\n"
+    (folder / "data.jsonl").write_bytes((first + '{"question": "Caf').encode() + b'\xe9"}\n')
+    assert _run(tmp_path)[0] == 1
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
+    offset = len(first) + len('{"question": "Caf')
+    assert last_line.endswith(
+        f"data.jsonl:2: not UTF-8 (byte 0xe9 at offset {offset}); save the file as UTF-8"
+    )
+
+
+def test_a_utf8_byte_order_mark_is_ignored(tmp_path: Path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(json.dumps(_sql(1)) + "\n", encoding="utf-8-sig")
+    with (folder / "b.csv").open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["question", "context", "answer"])
+        writer.writeheader()
+        writer.writerow(_sql(2))
+    code, stats = _run(tmp_path, *NO_HOLDOUT)
+    assert code == 0 and stats["splits"]["train"] == 2
+
+
+def test_a_metadata_task_that_is_not_a_string_is_a_bad_record(tmp_path: Path, capsys):
+    chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
+    rows = [_sql(1), {"messages": chat, "metadata": {"task": ["x"]}}]
+    _write_jsonl(tmp_path / "in" / "data.jsonl", rows)
+    assert _run(tmp_path)[0] == 1
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith("data.jsonl:2: field 'metadata.task': must be a string, got list")
+    )
+    code, stats = _run(tmp_path, "--on-bad-record", "skip", *NO_HOLDOUT)
+    assert code == 0 and stats["dropped"]["bad_record"] == 1 and stats["tasks"] == {"sql": 1}
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--max-test-samples", "-1"], "argument --max-test-samples: -1 is negative"),
+        (["--max-test-samples", "two"], "argument --max-test-samples: 'two' is not a whole"),
+        (["--validation-fraction", "0.5", "--test-fraction", "0.5"], "must be below 1"),
+    ],
+)
+def test_negative_counts_and_fractions_summing_to_one_are_refused(
+    tmp_path: Path, capsys, flags: list[str], message: str
+):
+    _write_jsonl(tmp_path / "in" / "data.jsonl", [_sql(i) for i in range(10)])
+    with pytest.raises(SystemExit):
+        _run(tmp_path, *flags)
+    assert message in capsys.readouterr().err
+
+
+def test_split_sizes_refuses_a_negative_test_cap():
+    with pytest.raises(ValueError, match="max_test must be 0 or more"):
+        data_split.split_sizes(10, 0.1, 0.1, -1)
+
+
+def test_files_in_hidden_folders_are_skipped(tmp_path: Path):
+    folder = tmp_path / ".cache" / "in"  # a hidden folder above the input folder is fine
+    _write_jsonl(folder / "d.jsonl", [_sql(1)])
+    _write_jsonl(folder / ".ipynb_checkpoints" / "d-checkpoint.jsonl", ["{not json"])
+    _write_jsonl(folder / "sub" / ".hidden" / "e.jsonl", ["{not json"])
+    output = tmp_path / "out"
+    code = main(["--input-dir", str(folder), "--output-dir", str(output), *NO_HOLDOUT])
+    stats = json.loads((output / "stats.json").read_text())
+    assert code == 0 and [Path(s["path"]).name for s in stats["sources"]] == ["d.jsonl"]
