@@ -24,7 +24,7 @@ from typing import Any
 
 import container_env
 import distributed_launch
-from checkpoints import newest_checkpoint
+from checkpoints import checkpoint_step, newest_checkpoint
 from config_loader import build_config, describe
 from config_values import ConfigError
 from sft_tokenize import SampleTooLongError
@@ -121,27 +121,60 @@ def _callback(trainer: Any, kind: type) -> Any:
     return next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, kind))
 
 
+def _train(trainer: Any, config: Any, resume: Path | None) -> tuple[int, float | None]:
+    """Trains from ``resume`` (or from the start); returns the last step and the mean training
+    loss of the steps run here (None when none ran)."""
+    from checkpoints import ends_the_run
+    from transformers import TrainerState
+
+    trainer_config = config.trainer
+    if (
+        resume is not None
+        and not trainer_config.fsdp  # an FSDP checkpoint loads only into the wrapped model
+        and ends_the_run(resume, trainer_config.max_steps, trainer_config.num_train_epochs)
+    ):
+        # The trainer, resumed at its last step, would run one step more (at a learning rate of
+        # 0): load the weights, as train() does first, and go on to the export.
+        log.info("%s is the run's last step: nothing left to train", resume)
+        trainer._load_from_checkpoint(str(resume))
+        trainer.state = TrainerState.load_from_json(str(resume / "trainer_state.json"))
+        return trainer.state.global_step, None
+    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    ran = result.global_step - (checkpoint_step(resume) if resume else 0)
+    return result.global_step, result.training_loss if ran else None
+
+
 def run(config: Any, extra_callbacks: tuple = ()) -> int:
     """Trains and exports; returns the process exit code."""
     import torch
     from model_export import export_model, write_metrics
-    from train_callbacks import MetricLines, StopOnSignal
+    from train_callbacks import MetricLines, StopOnSignal, metric_values
 
     trainer, validation, extras = _trainer(config, extra_callbacks)
     resume = newest_checkpoint(config.trainer.checkpoint_dir) if config.trainer.resume else None
     log.info("resuming from %s", resume or "nothing: starting at step 0")
     started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    global_step, train_loss = _train(trainer, config, resume)
     seconds = time.perf_counter() - started
     if _callback(trainer, StopOnSignal).interrupted:
         return EXIT_INTERRUPTED
-    history = _callback(trainer, MetricLines).history
-    tokens = max((entry.get("num_tokens", 0) for entry in history), default=0)
+    attempt = _callback(trainer, MetricLines).history
+    tokens = max((entry.get("num_tokens", 0) for entry in attempt), default=0)
+    # After a restart the logs of the steps before it come back from the checkpoint.
+    first_step = checkpoint_step(resume) if resume else 0
+    steps_run = global_step - first_step
+    earlier = [
+        {"step": entry["step"], **metric_values(entry)}
+        for entry in trainer.state.log_history
+        if entry.get("step", first_step + 1) <= first_step
+    ]
+    history = earlier + attempt
     metrics: dict[str, Any] = {
-        "train_loss": result.training_loss,
-        "global_step": result.global_step,
+        "train_loss": train_loss,
+        "global_step": global_step,
+        "steps_run": steps_run,
         "train_seconds": seconds,
-        "train_tokens_per_second": tokens / seconds,
+        "train_tokens_per_second": tokens / seconds if steps_run else None,
         "resumed_from": str(resume) if resume else None,
         "precision": extras["precision"],
         "attn_implementation": trainer.model.config._attn_implementation,
@@ -153,7 +186,7 @@ def run(config: Any, extra_callbacks: tuple = ()) -> int:
     }
     if validation is not None:
         # The trainer evaluates at the last step itself when eval_steps is set: reuse that.
-        final = [e for e in history if "eval_loss" in e and e["step"] == result.global_step]
+        final = [e for e in history if "eval_loss" in e and e["step"] == global_step]
         metrics.update(final[-1] if final else trainer.evaluate())
     if torch.cuda.is_available():
         metrics["peak_gpu_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
@@ -163,7 +196,7 @@ def run(config: Any, extra_callbacks: tuple = ()) -> int:
         write_metrics(metrics, model_dir, config.trainer.output_data_dir)
         summary = {k: metrics.get(k) for k in ("train_loss", "eval_loss", "global_step")}
         finals = " ".join(f"final_{k}={v:.6g}" for k, v in summary.items() if isinstance(v, float))
-        print(f"[metrics] step={result.global_step} {finals}", flush=True)
+        print(f"[metrics] step={global_step} {finals}", flush=True)
         print(f"done: {metrics['exported']} in {model_dir} ({summary})", flush=True)
     return 0
 

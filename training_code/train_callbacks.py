@@ -14,6 +14,11 @@ _RENAMED = {"loss": "train_loss", "train_loss": "mean_train_loss"}  # the latter
 _SKIPPED = {"total_flos", "train_runtime", "train_samples_per_second", "train_steps_per_second"}
 
 
+def metric_values(logs: dict[str, Any]) -> dict[str, Any]:
+    """A trainer log dict under the metric lines' names."""
+    return {_RENAMED.get(k, k): v for k, v in logs.items() if k not in _SKIPPED}
+
+
 def format_metrics(step: int, values: dict[str, float]) -> str:
     """``[metrics] step=10 train_loss=1.2345 ...``: one line, ``key=value`` pairs."""
     parts = [f"step={step}"]
@@ -44,7 +49,7 @@ class MetricLines(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return
-        values = {_RENAMED.get(k, k): v for k, v in logs.items() if k not in _SKIPPED}
+        values = metric_values(logs)
         tokens = logs.get("num_tokens")
         now = time.perf_counter()
         # TRL's token count starts at zero in every process, resumed or not.

@@ -57,17 +57,48 @@ def test_stopped_and_resumed_run_matches_an_uninterrupted_one(train_argv, tmp_pa
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6, msg=name)
     assert _last_loss(tmp_path / "b") == pytest.approx(_last_loss(tmp_path / "a"), rel=1e-5)
+    # The history holds the whole run: the steps logged before the interruption came back from
+    # the checkpoint.
+    assert _loss_steps(tmp_path / "b") == _loss_steps(tmp_path / "a") == [1, 2, 4, 6]
+
+
+def _loss_steps(model_dir: Path) -> list[int]:
+    history = json.loads((model_dir / "training_metrics.json").read_text())["log_history"]
+    return [entry["step"] for entry in history if "train_loss" in entry]
+
+
+def test_a_restart_after_the_last_checkpoint_trains_nothing_and_reports_no_loss_of_its_own(
+    train_argv, tmp_path: Path
+):
+    argv = train_argv(max_steps=4, save_steps=2, logging_steps=1, validation_dir="none")
+    assert main(argv) == 0
+    first = json.loads((tmp_path / "model" / "training_metrics.json").read_text())
+    # Restarted after the export (a spot reclaim before the job ended, say).
+    assert main(argv) == 0
+    again = json.loads((tmp_path / "model" / "training_metrics.json").read_text())
+    assert again["resumed_from"].endswith("checkpoint-4")
+    assert (again["steps_run"], again["train_loss"], again["train_tokens_per_second"]) == (
+        0,
+        None,
+        None,
+    )
+    assert first["steps_run"] == 4 and first["train_loss"] > 0
+    assert _loss_steps(tmp_path / "model") == [1, 2, 3, 4]
 
 
 def test_an_incomplete_newest_checkpoint_is_skipped(tmp_path: Path):
     from checkpoints import newest_checkpoint
 
-    for step, complete in ((2, True), (4, True), (6, False)):
+    files = ("adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "trainer_state.json")
+    for step in (2, 4, 6, 8, 10):
         folder = tmp_path / f"checkpoint-{step}"
         folder.mkdir()
-        (folder / "adapter_model.safetensors").write_bytes(b"x")
-        if complete:
-            (folder / "trainer_state.json").write_text("{}")
+        for name in files:
+            (folder / name).write_text("{}")
     (tmp_path / "checkpoint-4" / "trainer_state.json").write_text("{truncated")
+    # Synced in part: without the optimizer or the schedule the trainer would start both afresh.
+    (tmp_path / "checkpoint-6" / "optimizer.pt").unlink()
+    (tmp_path / "checkpoint-8" / "scheduler.pt").unlink()
+    (tmp_path / "checkpoint-10" / "trainer_state.json").unlink()
     assert newest_checkpoint(tmp_path) == tmp_path / "checkpoint-2"
     assert newest_checkpoint(tmp_path / "missing") is None
