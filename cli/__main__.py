@@ -6,7 +6,7 @@
     python -m cli start --input run.json --follow  # start an execution and watch it
     python -m cli follow NAME_OR_ARN
     python -m cli runs                             # the newest executions
-    python -m cli report RUN_NAME --out DIR        # download report.json/html, predictions
+    python -m cli report NAME --out DIR            # report.json/html, predictions of a run
 
 Add ``--target aws --env dev --profile PROFILE`` to act on a deployed AWS account instead.
 """
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cli.runs import Timeline
+    from cli.target import Target
 
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
 
@@ -46,23 +47,12 @@ def synth_all() -> int:
     return failed
 
 
-def _target(args: argparse.Namespace):
+def _target(args: argparse.Namespace) -> Target:
     from cli.target import aws_target, local_target
 
     if args.target == "local":
         return local_target(args.env)
     return aws_target(args.env, args.profile, args.region)
-
-
-def _read_input(value: str) -> dict:
-    text = Path(value).read_text() if Path(value).is_file() else value
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        where = value if Path(value).is_file() else "--input"
-        raise SystemExit(
-            f"{where}: not valid JSON: line {error.lineno}, column {error.colno}: {error.msg}"
-        ) from None
 
 
 def _outcome(timeline: Timeline) -> int:
@@ -80,8 +70,26 @@ def _outcome(timeline: Timeline) -> int:
     return 0 if timeline.status == "SUCCEEDED" else 1
 
 
+def _whole_number(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return number
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cli", description=__doc__.splitlines()[0])
+    from cli.demo import DEMO_STEPS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m cli",
+        description=__doc__.splitlines()[0],
+        epilog="Exit status: 0 done; 1 an error (one line on stderr) or a failed execution; "
+        "2 a wrong command line.",
+    )
     parser.add_argument("--target", choices=("local", "aws"), default="local")
     parser.add_argument("--env", default="local", choices=ENVIRONMENTS)
     parser.add_argument("--profile", help="AWS profile (with --target aws)")
@@ -90,79 +98,142 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("synth", help="synthesize and check every environment")
     demo = commands.add_parser("demo", help="run the main job on the local cloud")
     demo.add_argument("--model", choices=("smollm2", "tiny"), default="smollm2")
-    demo.add_argument("--max-steps", type=int, help="override the recipe's training steps")
-    demo.add_argument("--samples", type=int, default=100, help="held-out samples to evaluate")
+    demo.add_argument(
+        "--max-steps",
+        type=_whole_number,
+        help=f"training steps, >= 1 (default: the demo's {DEMO_STEPS}, not the recipe's)",
+    )
+    demo.add_argument(
+        "--samples",
+        type=_whole_number,
+        default=100,
+        help="held-out samples to evaluate, >= 1 (default: %(default)s)",
+    )
     demo.add_argument("--keep-running", action="store_true", help="leave the local cloud up")
     commands.add_parser("deploy", help="deploy the local environment to a running local cloud")
     start = commands.add_parser("start", help="start an execution")
-    start.add_argument("--input", required=True, help="execution input: a JSON file or string")
-    start.add_argument("--name", help="execution name (also the run name)")
+    start.add_argument(
+        "--input",
+        required=True,
+        help="execution input: inline JSON (starting with '{') or the path of a JSON file",
+    )
+    start.add_argument(
+        "--name",
+        help="execution name: 1 to 80 letters, digits, '-' or '_' (default: a generated id). "
+        "The run name, which names the run's S3 folder runs/<run_name>/ and its SageMaker jobs, "
+        "is the input's run_name or else this name, with characters outside [A-Za-z0-9-] made "
+        "'-' (my_run_1 gives my-run-1)",
+    )
     start.add_argument("--follow", action="store_true")
     follow = commands.add_parser("follow", help="watch an execution until it ends")
     follow.add_argument("execution", help="execution name or ARN")
     commands.add_parser("runs", help="list the newest executions")
     report = commands.add_parser("report", help="download a run's evaluation report")
-    report.add_argument("run")
+    report.add_argument("run", help="execution name or ARN, or run name")
     report.add_argument("--out", type=Path, default=Path("build/runs"))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs one command; an error a user can meet ends it with one line on stderr and exit 1."""
+    from cli.errors import explain
+
     args = _parser().parse_args(argv)
-    if args.command == "synth":
-        print("Synthesizing every environment with the cdk-nag AwsSolutions checks:")
-        failed = synth_all()
-        print(
-            "all environments synthesized with no unacknowledged cdk-nag finding"
-            if not failed
-            else f"{failed} environment(s) failed"
-        )
-        return 1 if failed else 0
-    if args.command == "demo":
-        from cli.demo import run_demo
+    try:
+        return _run(args)
+    except Exception as error:
+        message = explain(error)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
 
-        return run_demo(
-            model=args.model,
-            max_steps=args.max_steps,
-            samples=args.samples,
-            keep_running=args.keep_running,
-        )
-    if args.command == "deploy":
-        from localcloud import deploy
-        from localcloud.server import find
 
-        cloud = find()
-        if cloud is None:
-            raise SystemExit("no local cloud is running: `python -m localcloud start` first")
-        deploy.bootstrap(cloud)
-        print(
-            json.dumps(
-                deploy.deploy(cloud, Path(__file__).resolve().parent.parent, {"env": "local"}),
-                indent=2,
-            )
-        )
-        return 0
+def _run(args: argparse.Namespace) -> int:
+    commands = {
+        "synth": _synth,
+        "demo": _demo,
+        "deploy": _deploy,
+        "start": _start,
+        "follow": _follow,
+        "runs": _runs,
+        "report": _report,
+    }
+    return commands[args.command](args)
+
+
+def _synth(_args: argparse.Namespace) -> int:
+    print("Synthesizing every environment with the cdk-nag AwsSolutions checks:")
+    failed = synth_all()
+    print(
+        "all environments synthesized with no unacknowledged cdk-nag finding"
+        if not failed
+        else f"{failed} environment(s) failed"
+    )
+    return 1 if failed else 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from cli.demo import run_demo
+
+    return run_demo(
+        model=args.model,
+        max_steps=args.max_steps,
+        samples=args.samples,
+        keep_running=args.keep_running,
+    )
+
+
+def _deploy(_args: argparse.Namespace) -> int:
+    from cli.target import TargetError
+    from localcloud import deploy
+    from localcloud.server import find
+
+    cloud = find()
+    if cloud is None:
+        raise TargetError("no local cloud is running: `python -m localcloud start` first")
+    deploy.bootstrap(cloud)
+    outputs = deploy.deploy(cloud, Path(__file__).resolve().parent.parent, {"env": "local"})
+    print(json.dumps(outputs, indent=2))
+    return 0
+
+
+def _start(args: argparse.Namespace) -> int:
+    from cli import runs
+    from cli.input_arg import read_input
+
+    execution_input = read_input(args.input)  # a mistake in it needs no cloud to be reported
+    target = _target(args)
+    arn = runs.start(target, execution_input, args.name)
+    print(arn)
+    return _outcome(runs.follow(target, arn)) if args.follow else 0
+
+
+def _follow(args: argparse.Namespace) -> int:
     from cli import runs
 
     target = _target(args)
-    if args.command == "start":
-        arn = runs.start(target, _read_input(args.input), args.name)
-        print(arn)
-        if args.follow:
-            return _outcome(runs.follow(target, arn))
-        return 0
-    if args.command == "follow":
-        return _outcome(runs.follow(target, runs.resolve(target, args.execution)))
-    if args.command == "runs":
-        for execution in runs.list_runs(target):
-            print(f"{execution['name']:<40} {execution['status']:<10} {execution['startDate']}")
-        return 0
-    if args.command == "report":
-        report = runs.fetch_report(target, args.run, args.out / args.run)
-        print(json.dumps(report.get("gate", report), indent=2))
-        print(f"files in {args.out / args.run}")
-        return 0
-    return 2
+    return _outcome(runs.follow(target, runs.resolve(target, args.execution)))
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from cli import runs
+
+    for execution in runs.list_runs(_target(args)):
+        print(f"{execution['name']:<40} {execution['status']:<10} {execution['startDate']}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from cli import runs
+
+    target = _target(args)
+    run_name = runs.run_name_of(target, args.run)
+    out_dir = args.out / run_name
+    report = runs.fetch_report(target, run_name, out_dir)
+    print(json.dumps(report.get("gate", report), indent=2))
+    print(f"files in {out_dir}")
+    return 0
 
 
 if __name__ == "__main__":

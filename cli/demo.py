@@ -65,7 +65,7 @@ def demo_input(data_uri: str, model_uri: str, *, max_steps: int | None, samples:
     }
     execution_input["hyperparameters"] = {
         **DEMO_HYPERPARAMETERS,
-        "max_steps": max_steps or DEMO_STEPS,
+        "max_steps": max_steps if max_steps is not None else DEMO_STEPS,
     }
     return execution_input
 

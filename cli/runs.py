@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -11,9 +12,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from cli.target import Target
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+# The input-validation Lambda's limit (workflow_contract.RUN_NAME_MAX): the longest run name
+# that leaves room for "-evaluate" in SageMaker's 63-character names.
+RUN_NAME_MAX = 54
 # Job log lines worth showing while a run is followed: training steps, data and evaluation counts.
 _PROGRESS = re.compile(r"(loss|step|epoch|records|samples|exact_match|error|Error|wrote|split)")
 
@@ -161,14 +167,69 @@ def list_runs(target: Target, limit: int = 20) -> list[dict[str, Any]]:
     return response["executions"]
 
 
+def sanitise_run_name(raw: str) -> str:
+    """The run name the workflow derives from ``raw``: ``my_run_1`` gives ``my-run-1``.
+
+    The same rule as the input-validation Lambda's ``execution_input.sanitise_run_name`` (a test
+    keeps the two equal): characters outside [A-Za-z0-9-] become "-", and a name longer than
+    RUN_NAME_MAX is cut and ends in a hash of the original.
+    """
+    name = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9-]+", "-", raw)).strip("-")
+    if len(name) > RUN_NAME_MAX:
+        digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
+        name = f"{name[: RUN_NAME_MAX - 9].rstrip('-')}-{digest}"
+    return name
+
+
+def run_name_of(target: Target, execution: str) -> str:
+    """The run name (the S3 folder ``runs/<run_name>/``) of an execution name or ARN.
+
+    The validated input in the execution's output names it; without an output (a run that
+    failed or is still running), the input's ``run_name`` or else the execution name does, made
+    into a run name as the workflow does. A name that is no execution is taken as a run name.
+    """
+    sfn = target.client("stepfunctions")
+    try:
+        described = sfn.describe_execution(executionArn=resolve(target, execution))
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if execution.startswith("arn:") or code not in ("ExecutionDoesNotExist", "InvalidArn"):
+            raise
+        return sanitise_run_name(execution)
+    return _run_name_in(described)
+
+
+def _run_name_in(described: dict[str, Any]) -> str:
+    planned = _json_object(described.get("output")).get("run", {})
+    if isinstance(planned, dict) and isinstance(planned.get("run_name"), str):
+        return planned["run_name"]
+    requested = _json_object(described.get("input")).get("run_name")
+    return sanitise_run_name(requested if isinstance(requested, str) else described["name"])
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    try:
+        parsed = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def fetch_report(target: Target, run_name: str, out_dir: Path) -> dict[str, Any]:
-    """Downloads a run's evaluation files into ``out_dir``; returns report.json's content."""
+    """Downloads a run's evaluation files into ``out_dir``; returns report.json's content.
+
+    Raises:
+        FileNotFoundError: the run has no evaluation files (yet).
+    """
     _, artifacts = target.buckets()
     s3 = target.client("s3")
     prefix = f"runs/{run_name}/evaluation/"
     listed = s3.list_objects_v2(Bucket=artifacts, Prefix=prefix).get("Contents", [])
     if not listed:
-        raise FileNotFoundError(f"no evaluation files under s3://{artifacts}/{prefix}")
+        raise FileNotFoundError(
+            f"no evaluation files under s3://{artifacts}/{prefix}: the run has not reached its "
+            "evaluation, or is named otherwise (`python -m cli runs` lists the executions)"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     for item in listed:
         relative = item["Key"][len(prefix) :]

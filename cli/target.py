@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 _RETRIES = Config(retries={"max_attempts": 8, "mode": "adaptive"})
 
@@ -32,19 +35,25 @@ class Target:
         return self.env_name.capitalize()
 
     def stack_outputs(self, stack: str) -> dict[str, str]:
+        """The outputs of one of this environment's stacks, by output key.
+
+        Raises:
+            TargetError: the stack is not deployed on this target.
+        """
         name = f"{self.stage}-{stack}"
-        try:
+        with _deployed(name):
             (described,) = self.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
-        except Exception as error:
-            raise TargetError(
-                f"stack {name} is not deployed on this target ({error}); deploy it first"
-            ) from error
         return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
     def stack_resource(self, stack: str, resource_type: str) -> str:
-        """The physical id of the one resource of ``resource_type`` in a stack."""
+        """The physical id of the one resource of ``resource_type`` in a stack.
+
+        Raises:
+            TargetError: the stack is not deployed, or holds not exactly one such resource.
+        """
         name = f"{self.stage}-{stack}"
-        resources = self.client("cloudformation").describe_stack_resources(StackName=name)
+        with _deployed(name):
+            resources = self.client("cloudformation").describe_stack_resources(StackName=name)
         found = [
             r["PhysicalResourceId"]
             for r in resources["StackResources"]
@@ -61,6 +70,21 @@ class Target:
         """(data bucket, artifacts bucket)."""
         outputs = self.stack_outputs("Storage")
         return outputs["DataBucketName"], outputs["ArtifactsBucketName"]
+
+
+@contextmanager
+def _deployed(stack_name: str) -> Iterator[None]:
+    """Turns CloudFormation's answer for a stack that does not exist into a TargetError."""
+    try:
+        yield
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        if details.get("Code") != "ValidationError":
+            raise  # credentials, permissions, throttling: cli.errors explains those
+        raise TargetError(
+            f"stack {stack_name} is not deployed on this target "
+            f"({details.get('Message', error)}); deploy it first"
+        ) from error
 
 
 def local_target(env_name: str = "local") -> Target:
