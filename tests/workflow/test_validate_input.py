@@ -113,9 +113,30 @@ def test_defaults_come_from_the_environment():
             "lora-alfa: is not a train.py setting (did you mean 'lora_alpha'",
         ),
         ({"hyperparameters": {"bad key": 1}}, "names must be letters"),
+        # Values are read as train.py reads them, so a wrong one fails before any job starts.
+        (
+            {"hyperparameters": {"learning_rate": "abc"}},
+            "hyperparameters.learning_rate: must be a number, got 'abc'",
+        ),
+        ({"hyperparameters": {"learning_rate": "inf"}}, "learning_rate: must be a finite number"),
+        ({"hyperparameters": {"max_steps": 2.5}}, "max_steps: must be a whole number, got 2.5"),
+        ({"hyperparameters": {"lora_r": True}}, "hyperparameters.lora_r: must be a number"),
+        ({"hyperparameters": {"packing": "maybe"}}, "packing: must be true or false, got 'maybe'"),
+        ({"hyperparameters": {"method": " "}}, "hyperparameters.method: must not be empty"),
+        # Reserved names with dashes too (train.py reads both), and the container's paths.
+        ({"hyperparameters": {"checkpoint-dir": "/x"}}, "checkpoint-dir: is set by the workflow"),
+        ({"hyperparameters": {"model_dir": "/x"}}, "hyperparameters.model_dir: is set by the work"),
+        (
+            {"hyperparameters": {"lora_r": 8, "lora-r": 16}},
+            "hyperparameters.lora-r: is 'lora_r' again: give each setting once",
+        ),
         ({"hyperparameters": "lr=1"}, "hyperparameters: must be an object"),
         ({"run_name": 7}, "run_name: must be a string"),
         ({"run_name": "__"}, "run_name: needs at least one letter or digit"),
+        (
+            {"dataset": "s3://data-bucket/x.jsonl"},
+            'dataset: must be an object such as {"s3_uri": "s3://bucket/data.jsonl"}, got a str',
+        ),
         (
             {"base_model_id": "x"},
             "base_model_id: unknown key; allowed keys are run_name, base_model",
@@ -130,6 +151,14 @@ def test_each_bad_field_is_named(change, expected):
 def test_every_problem_is_listed_at_once():
     problems = _problems({"recipe": "x", "extra": 1})
     assert [p.split(":")[0] for p in problems] == ["extra", "base_model", "dataset", "recipe"]
+
+
+def test_an_execution_name_that_cannot_name_the_run_says_so():
+    (problem,) = _problems(GOOD, execution="实验")
+    assert problem == (
+        "run_name: the execution name '实验', which names the run when run_name is not given, "
+        "has no letter or digit: set run_name"
+    )
 
 
 def test_the_input_must_be_an_object():
@@ -253,11 +282,43 @@ def test_hyperparameters_are_strings_and_distribution_follows_instance_count():
     assert several["sagemaker_torch_distributed_enabled"] == "true"
 
 
-def test_the_contract_names_every_train_py_setting():
-    """The Lambda cannot import training_code; its copy of the setting names must match."""
-    from train_config import key_sections
+def test_the_contract_names_every_train_py_setting_with_its_kind():
+    """The Lambda cannot import training_code; its copy of the settings must match."""
+    from dataclasses import fields
 
-    assert set(key_sections()) == contract.TRAINING_SETTINGS
+    from train_config import SECTIONS
+
+    kinds = {
+        "bool": "flag",
+        "int": "whole",
+        "int | None": "whole_or_none",
+        "float": "number",
+        "str": "text",
+        "str | None": "text",
+        "list[str] | str": "names",
+    }
+    annotations = {f.name: f.type for cls in SECTIONS.values() for f in fields(cls)}
+    assert {name: kinds[str(kind)] for name, kind in annotations.items()} == (
+        contract.TRAINING_SETTINGS
+    )
+
+
+def test_values_train_py_reads_pass():
+    """Each kind's accepted spellings, as config_values.convert reads them."""
+    good = {
+        "packing": "False",
+        "truncate": 1,
+        "compile_layers": True,
+        "eval_steps": "none",
+        "max_train_samples": 200,
+        "max_steps": "100",
+        "num_train_epochs": 2.5,
+        "learning_rate": "2e-4",
+        "gradient_accumulation_steps": 4.0,
+        "lora_target_modules": "q_proj,v_proj",
+    }
+    run = normalise({**GOOD, "hyperparameters": good}, "e", SETTINGS)
+    assert run["hyperparameters"] == good
 
 
 def test_the_handler_reads_its_settings_from_the_environment(monkeypatch):

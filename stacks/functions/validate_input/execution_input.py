@@ -64,10 +64,15 @@ def _run_name(check: Checker, value: Any, execution_name: str) -> str | None:
         check.fail("run_name", f"must be a string, got {kind(value)}")
         return None
     name = sanitise_run_name(execution_name if value is None else value)
-    if not name:
+    if not name and value is None:
+        check.fail(
+            "run_name",
+            f"the execution name {execution_name!r}, which names the run when run_name is "
+            "not given, has no letter or digit: set run_name",
+        )
+    elif not name:
         check.fail("run_name", f"needs at least one letter or digit, got {value!r}")
-        return None
-    return name
+    return name or None
 
 
 def _base_model(check: Checker, value: Any) -> str | None:
@@ -89,8 +94,14 @@ def _base_model(check: Checker, value: Any) -> str | None:
 
 
 def _dataset(check: Checker, value: Any) -> dict[str, Any] | None:
+    if value is None:
+        check.fail("dataset", "is required: an object with s3_uri or hf_dataset_id")
+        return None
     if not isinstance(value, dict):
-        check.fail("dataset", f"is required: an object with s3_uri or hf_dataset_id, got {value!r}")
+        check.fail(
+            "dataset",
+            f'must be an object such as {{"s3_uri": "s3://bucket/data.jsonl"}}, got {kind(value)}',
+        )
         return None
     check.keys("dataset", value, ("s3_uri", "hf_dataset_id", "format", "on_bad_record"))
     fmt = value.get("format", "auto")
@@ -117,17 +128,24 @@ def _hyperparameters(check: Checker, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         check.fail("hyperparameters", f"must be an object of name: value, got {kind(value)}")
         return {}
-    room = contract.MAX_HYPERPARAMETERS - len(contract.RESERVED_HYPERPARAMETERS) - 3
+    room = contract.MAX_HYPERPARAMETERS - _SET_BY_THE_WORKFLOW
     if len(value) > room:
         check.fail("hyperparameters", f"at most {room} overrides, got {len(value)}")
+    spelled: dict[str, str] = {}
     for key, item in value.items():
         field = f"hyperparameters.{key}"
-        reserved = key.startswith(contract.RESERVED_HYPERPARAMETER_PREFIX)
-        if reserved or key in contract.RESERVED_HYPERPARAMETERS:
+        name = key.replace("-", "_")  # as train.py reads it
+        if name in spelled:
+            check.fail(field, f"is {spelled[name]!r} again: give each setting once")
+            continue
+        spelled[name] = key
+        if name.startswith(contract.RESERVED_HYPERPARAMETER_PREFIX) or (
+            name in contract.RESERVED_HYPERPARAMETERS
+        ):
             check.fail(field, "is set by the workflow and cannot be overridden")
         elif not _HYPERPARAMETER.match(key) or len(key) > contract.MAX_HYPERPARAMETER_KEY:
             check.fail(field, "names must be letters, digits, '_', '.' or '-'")
-        elif (name := key.replace("-", "_")) not in contract.TRAINING_SETTINGS:  # as train.py
+        elif name not in contract.TRAINING_SETTINGS:
             close = difflib.get_close_matches(name, contract.TRAINING_SETTINGS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             check.fail(field, f"is not a train.py setting{hint}; see docs/training.md")
@@ -135,7 +153,38 @@ def _hyperparameters(check: Checker, value: Any) -> dict[str, Any]:
             check.fail(field, f"must be a string, number or boolean, got {kind(item)}")
         elif len(str(item)) > contract.MAX_HYPERPARAMETER_VALUE:
             check.fail(field, f"longer than {contract.MAX_HYPERPARAMETER_VALUE} characters")
+        elif problem := _value_problem(contract.TRAINING_SETTINGS[name], item):
+            check.fail(field, f"{problem}, got {item!r}")
     return value
+
+
+# The workflow's own training hyperparameters: sagemaker_program, sagemaker_submit_directory,
+# recipe, checkpoint_dir, model_name_or_path, sagemaker_torch_distributed_enabled.
+_SET_BY_THE_WORKFLOW = 6
+_TRUE, _FALSE, _NONE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}, {"none", "null"}
+
+
+def _value_problem(setting_kind: str, item: str | int | float | bool) -> str | None:
+    """What is wrong with ``item`` for a setting of ``setting_kind``, read as train.py reads its
+    ``--key value`` strings (training_code/config_values.py), or None."""
+    text = str(item).strip().lower()
+    if setting_kind == "flag":
+        return None if text in _TRUE | _FALSE else "must be true or false"
+    if setting_kind in ("text", "names"):
+        return None if text else "must not be empty"
+    if setting_kind == "whole_or_none" and text in _NONE:
+        return None
+    if isinstance(item, bool):
+        return "must be a number"
+    try:
+        number = float(text)
+    except ValueError:
+        return "must be a number"
+    if number != number or number in (float("inf"), float("-inf")):
+        return "must be a finite number"
+    if setting_kind != "number" and not number.is_integer():
+        return "must be a whole number"
+    return None
 
 
 def _evaluation(check: Checker, value: Any) -> dict[str, Any]:
