@@ -67,6 +67,10 @@ def load_recipe(recipe: str) -> dict[str, Any]:
         if section not in SECTIONS:
             expected = ", ".join(SECTIONS)
             raise ConfigError(f"{path}: unknown section {section!r}; expected {expected}")
+        if body is not None and not isinstance(body, dict):
+            raise ConfigError(
+                f"{path}: section {section!r} must hold key: value lines, got {body!r}"
+            )
         names = {f.name for f in fields(SECTIONS[section])}
         for key, value in (body or {}).items():
             if key not in names:

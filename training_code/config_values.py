@@ -16,6 +16,7 @@ from typing import Any
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 _NONE = {"none", "null", ""}
+ALL_LINEAR = "all-linear"  # PEFT's name for every linear layer but the output one
 
 
 class ConfigError(ValueError):
@@ -91,10 +92,11 @@ def convert(name: str, raw: Any, annotation: Any) -> Any:
             return None
         others = [option for option in options if option is not type(None)]
         if list[str] in others and str in others:
-            # "all-linear" stays a string; anything list-shaped or comma-separated is a list.
-            if isinstance(raw, list) or (isinstance(raw, str) and ("," in raw or "[" in raw)):
-                return _str_list(name, raw)
-            return convert(name, raw, str)
+            # "all-linear" stays a string; anything else is a list of names, one name included,
+            # since PEFT reads a bare string as a regex that must match a module's whole name.
+            if isinstance(raw, str) and raw.strip() == ALL_LINEAR:
+                return ALL_LINEAR
+            return _str_list(name, raw)
         return convert(name, raw, others[0])
     if raw is None:
         raise ConfigError(f"{name} needs a value")

@@ -64,6 +64,10 @@ def test_target_modules_accept_comma_lists_and_all_linear():
         "k_proj",
     ]
     assert build_config([]).method.lora_target_modules == "all-linear"
+    # One name is a list of one: PEFT would read a bare string as a whole-name regex.
+    assert build_config(["--lora_target_modules", "q_proj"]).method.lora_target_modules == [
+        "q_proj"
+    ]
 
 
 def test_a_bare_flag_means_true():
@@ -113,6 +117,9 @@ def test_a_recipe_with_an_unknown_key_fails_naming_section_and_key(tmp_path: Pat
         build_config(["--recipe", str(recipe)])
     recipe.write_text("optimizer:\n  lr: 0.1\n")
     with pytest.raises(ConfigError, match="unknown section 'optimizer'"):
+        build_config(["--recipe", str(recipe)])
+    recipe.write_text("trainer: 5\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: section 'trainer' must hold key: value"):
         build_config(["--recipe", str(recipe)])
 
 
