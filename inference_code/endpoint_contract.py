@@ -61,6 +61,10 @@ def _invalid(field: str, message: str) -> ContractError:
     return ContractError(400, f"'{field}' {message}", field=field)
 
 
+def _invalid_json(problem: str) -> ContractError:
+    return ContractError(400, f"request body is not valid JSON: {problem}", kind="invalid_json")
+
+
 def _number(body: dict[str, Any], field: str, default: float, low: float, high: float) -> float:
     value = body.get(field, default)
     if value is None:
@@ -114,10 +118,12 @@ def parse_request(raw: bytes) -> ChatRequest:
     """
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ContractError(
-            400, f"request body is not valid JSON: {exc}", kind="invalid_json"
-        ) from exc
+    except RecursionError as exc:  # thousands of nested arrays or objects
+        raise _invalid_json("arrays or objects are nested too deeply") from exc
+    except ValueError as exc:
+        # JSONDecodeError, UnicodeDecodeError, and an integer over Python's 4300-digit
+        # limit, whose message ends advising a server setting the client cannot change.
+        raise _invalid_json(str(exc).partition("; use sys.set_int_max_str_digits")[0]) from exc
     if not isinstance(body, dict):
         raise ContractError(400, f"request body must be a JSON object, got {type(body).__name__}")
     if body.get("stream"):

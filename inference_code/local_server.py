@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,12 @@ from typing import Any
 from endpoint_contract import MAX_BODY_BYTES, ContractError, chat_response, parse_request
 
 INVOCATIONS = re.compile(r"^/(endpoints/[^/]+/)?invocations$")
+# Every socket read or write of a handler gives up after this long. Without it a client
+# that stops sending mid-request (a body shorter than its Content-Length, a connection
+# opened and left silent) holds its thread forever, and shutdown joins every handler
+# thread, so SIGTERM never ends the process. Generation does not count: while its request
+# is generated a handler waits on the batch, not on the socket.
+REQUEST_TIMEOUT_S = 30.0
 
 
 class LocalServer(ThreadingHTTPServer):
@@ -39,9 +46,12 @@ class LocalServer(ThreadingHTTPServer):
     # worker holds the GIL overflowed it and the kernel reset connections (measured).
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], model_name: str) -> None:
+    def __init__(
+        self, address: tuple[str, int], model_name: str, request_timeout: float = REQUEST_TIMEOUT_S
+    ) -> None:
         super().__init__(address, Handler)
         self.model_name = model_name
+        self.request_timeout = request_timeout
         self.engine = None  # a BatchGenerator once loaded
         self.load_error: str | None = None
 
@@ -51,32 +61,62 @@ class Handler(BaseHTTPRequestHandler):
 
     server: LocalServer
 
+    def setup(self) -> None:
+        self.timeout = self.server.request_timeout  # StreamRequestHandler applies it
+        super().setup()
+
     def do_GET(self) -> None:
-        if self.path == "/ping":
-            engine = self.server.engine
-            if engine is None:
-                self._send(503, {"status": "loading"})
-            else:
-                self._send(200, {"status": "ready", "generating": engine.generating})
-        elif INVOCATIONS.match(self.path):
-            self._send(405, _error(405, "use POST for /invocations"), allow="POST")
+        if self.path != "/ping":
+            self._refuse()
+            return
+        engine = self.server.engine
+        if engine is None:
+            self._send(503, {"status": "loading"})
         else:
-            self._send(404, _error(404, f"no such path: {self.path}"))
+            self._send(200, {"status": "ready", "generating": engine.generating})
+
+    do_HEAD = do_GET  # the same status and headers; _send leaves the body out
 
     def do_POST(self) -> None:
         try:
             # Read the body before answering anything: closing a socket with unread data
             # makes the client see a connection reset instead of our error.
-            body = self._body()
+            body = self._body(required=True)
             if not INVOCATIONS.match(self.path):
-                if self.path == "/ping":
-                    raise ContractError(405, "use GET for /ping")
-                raise ContractError(404, f"no such path: {self.path}")
+                raise self._not_here()
             self._send(200, self._invoke(body))
         except ContractError as exc:
-            self._send(exc.status, exc.body(), allow="GET" if exc.status == 405 else None)
+            self._send_error(exc)
         except Exception as exc:  # a server fault, never the client's
             self._send(500, _error(500, f"internal error: {exc!r}"))
+
+    def _refuse(self) -> None:
+        """Answers a method the path does not take (405) or an unknown path (404)."""
+        try:
+            self._body(required=False)
+            raise self._not_here()
+        except ContractError as exc:
+            self._send_error(exc)
+
+    def _not_here(self) -> ContractError:
+        allowed = _allowed_methods(self.path)
+        if allowed is None:
+            return ContractError(404, f"no such path: {self.path}")
+        return ContractError(405, f"{self.command} is not allowed on {self.path}: use {allowed}")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answers the standard library's own refusals as JSON instead of its HTML page.
+
+        It calls this for a malformed request line or headers (400, 414, 431) and, with
+        501, for any method without a ``do_`` method here: that one is answered like GET
+        on /invocations, 405 naming the methods the path takes, as a 4xx (the request is
+        wrong; the evaluation client retries 5xx).
+        """
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            self._refuse()
+            return
+        self.close_connection = True
+        self._send(code, _error(code, message or self.responses.get(code, ("error",))[0]))
 
     def _invoke(self, body: bytes) -> dict[str, Any]:
         engine = self.server.engine
@@ -96,13 +136,53 @@ class Handler(BaseHTTPRequestHandler):
             job.completion_tokens,
         )
 
-    def _body(self) -> bytes:
+    def _body(self, required: bool) -> bytes:
+        """Reads the body its Content-Length announces (none without one, unless required).
+
+        Raises:
+            ContractError: 411 without Content-Length when required, 413 over the limit,
+                400 when the body ends or stalls before its announced length.
+        """
         length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        if length is None and not required:
+            return b""
+        # isdigit alone passes "²", which int() refuses: ASCII digits only.
+        if length is None or not (length.isascii() and length.isdigit()):
             raise ContractError(411, "a Content-Length header is required")
-        if int(length) > MAX_BODY_BYTES:
+        digits = length.lstrip("0") or "0"
+        # A length with more digits than the limit is over it; int() of one over 4300
+        # digits would raise ValueError (a 500) instead.
+        expected = int(digits) if len(digits) <= len(str(MAX_BODY_BYTES)) else MAX_BODY_BYTES + 1
+        if expected > MAX_BODY_BYTES:
             raise ContractError(413, f"request body is over {MAX_BODY_BYTES} bytes")
-        return self.rfile.read(int(length))
+        chunks: list[bytes] = []
+        received = 0
+        try:
+            while received < expected:
+                chunk = self.rfile.read1(expected - received)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                received += len(chunk)
+        except TimeoutError:
+            self.close_connection = True
+            raise ContractError(
+                400,
+                f"request body stalled: {received} of the {expected} bytes its Content-Length "
+                f"announced arrived, then nothing for {self.timeout:g} s",
+            ) from None
+        if received < expected:
+            self.close_connection = True
+            raise ContractError(
+                400,
+                f"request body ended after {received} of the {expected} bytes its "
+                "Content-Length announced",
+            )
+        return b"".join(chunks)
+
+    def _send_error(self, error: ContractError) -> None:
+        allow = _allowed_methods(self.path) if error.status == 405 else None
+        self._send(error.status, error.body(), allow=allow)
 
     def _send(self, status: int, body: dict[str, Any], allow: str | None = None) -> None:
         data = json.dumps(body).encode()
@@ -112,7 +192,8 @@ class Handler(BaseHTTPRequestHandler):
         if allow:
             self.send_header("Allow", allow)
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
@@ -120,6 +201,15 @@ class Handler(BaseHTTPRequestHandler):
 
 def _error(status: int, message: str) -> dict[str, Any]:
     return ContractError(status, message).body()
+
+
+def _allowed_methods(path: str) -> str | None:
+    """The methods a path takes, as an ``Allow`` header says them; None for unknown paths."""
+    if path == "/ping":
+        return "GET, HEAD"
+    if INVOCATIONS.match(path):
+        return "POST"
+    return None
 
 
 def _load(server: LocalServer, args: argparse.Namespace, stop: threading.Event) -> None:

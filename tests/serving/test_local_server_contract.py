@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 import chat_format
@@ -115,6 +118,10 @@ def test_unknown_fields_are_ignored(tiny_server):
         (b'{"messages": [{"role": "user", "content": "x"}], "stop": [""]}', "stop", ""),
         (b'{"messages": [{"role": "user", "content": "x"}], "stream": true}', "stream", ""),
         (b'{"messages": [{"role": "user", "content": "x"}], "n": 2}', "n", ""),
+        # Python refuses to convert integers over 4300 digits, and json.loads recurses once
+        # per nesting level: both used to escape as 500s.
+        (b'{"max_tokens": 1' + b"0" * 5000 + b"}", None, "(4300 digits)"),
+        (b"[" * 100_000, None, "nested too deeply"),
     ],
 )
 def test_bad_requests_get_400_saying_what_is_wrong(tiny_server, raw, field, words):
@@ -141,6 +148,70 @@ def test_wrong_method_and_unknown_path(tiny_server):
     assert call(f"{tiny_server.url}/ping", {"x": 1})[0] == 405
     status, body = call(f"{tiny_server.url}/nope", {"messages": MESSAGES})
     assert status == 404 and "/nope" in body["error"]["message"]
+
+
+def raw_request(
+    server, method: str, path: str, body: bytes | None = None
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """Any method, unlike urllib's helpers: the status, headers and raw body (maybe empty)."""
+    url = urlsplit(server.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request(method, path, body=body)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/invocations", "POST"),
+        ("DELETE", "/endpoints/any-name/invocations", "POST"),
+        ("OPTIONS", "/invocations", "POST"),
+        ("PATCH", "/ping", "GET, HEAD"),
+        ("DELETE", "/ping", "GET, HEAD"),
+        ("BREW", "/ping", "GET, HEAD"),  # not an HTTP method at all: still the client's error
+    ],
+)
+def test_other_methods_get_a_json_405_naming_the_allowed_ones(tiny_server, method, path, allow):
+    body = json.dumps({"messages": MESSAGES}).encode() if method != "DELETE" else None
+    status, headers, data = raw_request(tiny_server, method, path, body)
+    assert status == 405, data
+    assert headers["Content-Type"] == "application/json" and headers["Allow"] == allow
+    error = json.loads(data)["error"]
+    assert error["code"] == 405 and error["type"] == "invalid_request_error"
+    assert method in error["message"] and allow in error["message"]
+
+
+def test_unknown_path_with_another_method_gets_json_404(tiny_server):
+    status, headers, data = raw_request(tiny_server, "PUT", "/nope", b"{}")
+    assert status == 404 and headers["Content-Type"] == "application/json"
+    assert "/nope" in json.loads(data)["error"]["message"]
+
+
+def test_head_answers_like_get_without_a_body(tiny_server):
+    status, headers, data = raw_request(tiny_server, "HEAD", "/ping")
+    assert (status, data) == (200, b"")
+    assert headers["Content-Type"] == "application/json"
+    status, headers, data = raw_request(tiny_server, "HEAD", "/invocations")
+    assert (status, data, headers["Allow"]) == (405, b"", "POST")
+
+
+def test_body_shorter_than_its_content_length_gets_400_saying_so(tiny_server):
+    url = urlsplit(tiny_server.url)
+    with socket.create_connection((url.hostname, url.port), timeout=30) as client:
+        client.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"messages"'
+        )
+        client.shutdown(socket.SHUT_WR)  # the body ends after 11 bytes
+        response = http.client.HTTPResponse(client)
+        response.begin()
+        error = json.loads(response.read())["error"]
+    assert response.status == 400 and error["code"] == 400
+    assert "ended after 11 of the 100 bytes" in error["message"]
 
 
 def test_32_concurrent_clients_all_get_answers(tiny_server):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -10,6 +12,7 @@ import time
 import urllib.request
 
 import pytest
+from local_server import LocalServer
 from server_launcher import SERVER_SCRIPT, LocalServerProcess, ServerStartError
 
 from .http_helpers import call
@@ -58,6 +61,40 @@ def _wait_until_generating(url: str, timeout: float = 60.0) -> None:
                 return
         time.sleep(0.005)
     raise AssertionError(f"no request was being generated within {timeout} s")
+
+
+def test_stalled_clients_get_400_and_do_not_hold_up_shutdown():
+    # In process with a 1 s socket timeout (30 s in the real server), no model needed: the
+    # body is read before the model is used. main() shuts down exactly like this after
+    # SIGTERM, and server_close() joins every handler thread.
+    server = LocalServer(("127.0.0.1", 0), "no-model", request_timeout=1.0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    stalled = socket.create_connection((host, port), timeout=30)
+    silent = socket.create_connection((host, port), timeout=30)  # connects, sends nothing
+    try:
+        stalled.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"messages"'
+        )  # 11 of the 100 bytes, and the socket stays open
+        # Connections are accepted in order: once /ping answers, both are being handled.
+        assert call(f"http://{host}:{port}/ping", method="GET") == (503, {"status": "loading"})
+        closer = threading.Thread(
+            target=lambda: (server.shutdown(), server.server_close()), daemon=True
+        )
+        started = time.monotonic()
+        closer.start()
+        closer.join(timeout=15)
+        assert not closer.is_alive(), "shutdown still waits on the stalled clients"
+        assert time.monotonic() - started < 10
+        response = http.client.HTTPResponse(stalled)
+        response.begin()
+        error = json.loads(response.read())["error"]
+        assert response.status == 400
+        assert "stalled: 11 of the 100 bytes" in error["message"], error
+    finally:
+        stalled.close()
+        silent.close()
 
 
 def test_missing_model_dir_exits_2_naming_it(tmp_path):
