@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from train_config import TrainConfig
-from transformers import AutoModelForCausalLM, PreTrainedTokenizerBase
+from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,14 @@ def export_model(
         model_dir.mkdir(parents=True, exist_ok=True)
         method = config.method
         if method.method == "full":
-            _save_full(Path(staging), model_dir, tokenizer)
+            _save_full(Path(staging), model_dir, config.model.model_name_or_path, tokenizer)
             kind = "full model"
         elif method.save_merged:
             _save_merged(Path(staging), model_dir, config.model.model_name_or_path, tokenizer)
             kind = "merged model"
         else:
-            _save_adapter(Path(staging), model_dir, config.model.model_name_or_path)
+            base = config.model.base_model_reference or config.model.model_name_or_path
+            _save_adapter(Path(staging), model_dir, base)
             kind = "adapter"
     tokenizer.save_pretrained(model_dir)  # with its chat template (chat_template.jinja)
     log.info("wrote the %s to %s", kind, model_dir)
@@ -57,8 +58,13 @@ def _finalise_config(model: Any, tokenizer: PreTrainedTokenizerBase) -> None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
 
 
-def _save_full(staging: Path, model_dir: Path, tokenizer: PreTrainedTokenizerBase) -> None:
-    model = AutoModelForCausalLM.from_pretrained(staging, dtype="auto")
+def _save_full(
+    staging: Path, model_dir: Path, base: str, tokenizer: PreTrainedTokenizerBase
+) -> None:
+    """Writes the whole model in the precision the base is stored in: training keeps fp32
+    master weights, and a bf16 8B base would otherwise come back at twice its size."""
+    stored = getattr(AutoConfig.from_pretrained(base), "dtype", None)
+    model = AutoModelForCausalLM.from_pretrained(staging, dtype=stored or "auto")
     _finalise_config(model, tokenizer)
     model.save_pretrained(model_dir, safe_serialization=True)
 
@@ -75,8 +81,14 @@ def _save_merged(
 
 
 def _save_adapter(staging: Path, model_dir: Path, base: str) -> None:
+    """Copies the adapter and names its base: on SageMaker the path the base was read from is a
+    channel folder that is gone after the job, so the workflow passes where it came from."""
     for name in ADAPTER_FILES:
         shutil.copy2(staging / name, model_dir / name)
+    adapter_config = model_dir / "adapter_config.json"
+    settings = json.loads(adapter_config.read_text())
+    settings["base_model_name_or_path"] = base
+    adapter_config.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
     reference = {
         "base_model_name_or_path": base,
         "note": "load the base, then peft.PeftModel.from_pretrained(base, this folder)",

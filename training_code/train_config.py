@@ -44,6 +44,13 @@ class ModelArgs:
         metadata={"help": "auto = flash_attention_2 on GPU if installed, else sdpa_varlen."},
     )
     trust_remote_code: bool = field(default=False, metadata={"help": "Run model code from hub."})
+    base_model_reference: str | None = field(
+        default=None,
+        metadata={
+            "help": "The base an adapter export names (default: model_name_or_path); the "
+            "workflow passes the S3 prefix the model channel came from."
+        },
+    )
 
     def __post_init__(self) -> None:
         check_choice("attn_implementation", self.attn_implementation, ATTENTION)

@@ -82,6 +82,18 @@ def test_adapter_mode_writes_the_adapter_and_a_base_reference(train_argv, tiny_m
     assert "eval_loss" not in json.loads((out / "training_metrics.json").read_text())
 
 
+def test_an_adapter_names_the_base_the_workflow_passes(train_argv, tmp_path):
+    """On SageMaker the base is read from a channel folder that is gone after the job."""
+    origin = "s3://data-bucket/models/tiny/"
+    argv = train_argv(
+        save_merged="false", max_steps=1, validation_dir="none", base_model_reference=origin
+    )
+    assert main(argv) == 0
+    for name in ("base_model.json", "adapter_config.json"):
+        written = json.loads((tmp_path / "model" / name).read_text())
+        assert written["base_model_name_or_path"] == origin, name
+
+
 def test_full_fine_tuning_with_gradient_checkpointing(train_argv, tiny_model, tmp_path):
     argv = train_argv(recipe="full", max_steps=2, learning_rate=1e-3, validation_dir="none")
     checkpointing = _Checkpointing()
@@ -89,6 +101,20 @@ def test_full_fine_tuning_with_gradient_checkpointing(train_argv, tiny_model, tm
     assert checkpointing.seen is True  # the recipe's gradient_checkpointing reached the model
     merged, base = _weights(tmp_path / "model"), _weights(tiny_model)
     assert not torch.allclose(base["model.norm.weight"], merged["model.norm.weight"])
+
+
+def test_full_fine_tuning_writes_the_base_precision_back(train_argv, tiny_model, tmp_path):
+    """Training keeps fp32 master weights; a bf16 base comes back in bf16, not at twice the size."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = tmp_path / "bf16-base"
+    AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.bfloat16).save_pretrained(base)
+    AutoTokenizer.from_pretrained(tiny_model).save_pretrained(base)
+    argv = train_argv(recipe="full", model_name_or_path=base, max_steps=1, validation_dir="none")
+    assert main(argv) == 0
+    written = _weights(tmp_path / "model")
+    assert {tensor.dtype for tensor in written.values()} == {torch.bfloat16}
+    assert json.loads((tmp_path / "model" / "config.json").read_text())["dtype"] == "bfloat16"
 
 
 def test_a_sample_longer_than_the_maximum_fails_naming_file_and_line(train_argv, capsys):

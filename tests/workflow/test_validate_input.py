@@ -251,10 +251,13 @@ def test_the_base_model_is_a_channel_or_a_hub_id():
     s3 = run_plan.plan(normalise(GOOD, "e", SETTINGS), SETTINGS)["training"]
     assert [c["ChannelName"] for c in s3["channels"]] == ["train", "validation", "model"]
     assert "model_name_or_path" not in s3["hyperparameters"]
+    # An adapter export names the S3 prefix, not the channel folder it was read from.
+    assert s3["hyperparameters"]["base_model_reference"] == GOOD["base_model"] + "/"
     hub_input = {**GOOD, "base_model": "org/model"}
     hub = run_plan.plan(normalise(hub_input, "e", SETTINGS), SETTINGS)["training"]
     assert [c["ChannelName"] for c in hub["channels"]] == ["train", "validation"]
     assert hub["hyperparameters"]["model_name_or_path"] == "org/model"
+    assert "base_model_reference" not in hub["hyperparameters"]
 
 
 def test_hyperparameters_are_strings_and_distribution_follows_instance_count():

@@ -159,7 +159,8 @@ def _hyperparameters(check: Checker, value: Any) -> dict[str, Any]:
 
 
 # The workflow's own training hyperparameters: sagemaker_program, sagemaker_submit_directory,
-# recipe, checkpoint_dir, model_name_or_path, sagemaker_torch_distributed_enabled.
+# recipe, checkpoint_dir, model_name_or_path or base_model_reference,
+# sagemaker_torch_distributed_enabled.
 _SET_BY_THE_WORKFLOW = 6
 _TRUE, _FALSE, _NONE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}, {"none", "null"}
 

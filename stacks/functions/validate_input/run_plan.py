@@ -105,6 +105,8 @@ def _training(run: dict[str, Any], uris: dict[str, str], settings: Settings) -> 
     }
     if run["base_model"].startswith("s3://"):
         channels.append(_channel("model", run["base_model"]))
+        # What an adapter export names as its base, in place of the channel's folder.
+        hyperparameters["base_model_reference"] = run["base_model"]
     else:
         hyperparameters["model_name_or_path"] = run["base_model"]
     if settings.training_instance_count > 1:
