@@ -51,8 +51,8 @@ def summary_line(report: dict[str, Any], out: Path) -> str:
 def write_json(report: dict[str, Any], predictions: list[dict[str, Any]], out: Path) -> None:
     """report.json (indented, stable keys) and predictions.jsonl (one sample a line)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    with (out / "predictions.jsonl").open("w") as f:
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    with (out / "predictions.jsonl").open("w", encoding="utf-8") as f:
         for row in predictions:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
@@ -172,4 +172,4 @@ baseline: {html.escape(source or "none")}; started {report["started_at"]}.</p>
 {_failed_table(predictions)}
 </body></html>
 """
-    (out / "report.html").write_text(page)
+    (out / "report.html").write_text(page, encoding="utf-8")

@@ -42,7 +42,7 @@ def load_samples(test_dir: Path, max_samples: int | None) -> tuple[Path, list[di
         found = sorted(p.name for p in test_dir.glob("*.jsonl")) if test_dir.is_dir() else []
         raise InputError(f"{path} not found (jsonl files in {test_dir}: {found or 'none'})")
     samples = []
-    with path.open() as f:
+    with path.open(encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue
