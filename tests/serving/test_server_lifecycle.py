@@ -82,11 +82,9 @@ def test_stalled_clients_get_400_and_do_not_hold_up_shutdown():
         closer = threading.Thread(
             target=lambda: (server.shutdown(), server.server_close()), daemon=True
         )
-        started = time.monotonic()
         closer.start()
-        closer.join(timeout=15)
+        closer.join(timeout=15)  # without the socket timeout it would wait for ever
         assert not closer.is_alive(), "shutdown still waits on the stalled clients"
-        assert time.monotonic() - started < 10
         response = http.client.HTTPResponse(stalled)
         response.begin()
         error = json.loads(response.read())["error"]
