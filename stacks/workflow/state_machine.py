@@ -1,13 +1,15 @@
 """The training state machine: one chain from raw data to a gated, registered model.
 
-    Validate the input -> Prepare the data -> Train the model -> Create the evaluation model
+    Validate the input -> Check that the run name is new -> Prepare the data -> Train the model
+    -> Create the evaluation model
     -> ... endpoint config -> ... endpoint -> (the same for the base model, if compared)
     -> (poll until InService) -> Evaluate the model -> Read the evaluation report -> (gate)
     -> Register the model -> cleanup -> notify
 
 Every task after validation catches every error into ``$.error`` and goes to the cleanup,
 which deletes the temporary endpoints, configs and models, then notifies and fails with the
-cause. A rejected input launches nothing, so it goes straight to its notification.
+cause. A rejected input, or a run name an earlier run holds, launches nothing, so it goes
+straight to its notification.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.workflow.steps.cleanup import Cleanup
-from stacks.workflow.steps.common import LAMBDA_SERVICE, StepContext, on_failure, task
+from stacks.workflow.steps.common import (
+    ERROR_PATH,
+    LAMBDA_SERVICE,
+    SAGEMAKER_THROTTLING,
+    StepContext,
+    on_failure,
+    task,
+)
 from stacks.workflow.steps.deploy_eval_endpoint import EvaluationEndpoints
 from stacks.workflow.steps.evaluate import Evaluation
 from stacks.workflow.steps.gate_register import QualityGate
@@ -100,6 +109,8 @@ class TrainingStateMachine(Construct):
         )
         report_rejection = on_failure(notify_rejected(self, topic_arn), rejected, "$.notify_error")
         on_failure(validate, report_rejection.next(rejected))
+        check_name, name_taken = self._run_name_is_new()
+        name_taken.next(report_rejection)
 
         run_failed = sfn.Fail(
             self, "Run failed", error_path="$.error.Error", cause_path="$.error.Cause"
@@ -121,4 +132,37 @@ class TrainingStateMachine(Construct):
         endpoints.then(in_service=evaluation.start, failed=cleanup.start)
         evaluation.then(gate.start)
         gate.then(registered=cleanup.start, failed=cleanup.start)
-        return validate.next(prepare).next(train).next(endpoints.start)
+        # Only an unknown prepare job (the lookup fails) lets the run go on.
+        check_name.add_catch(prepare, errors=[sfn.Errors.ALL], result_path="$.earlier_run")
+        validate.next(check_name)
+        check_name.next(name_taken)
+        prepare.next(train).next(endpoints.start)
+        return validate
+
+    def _run_name_is_new(self) -> tuple[sfn.CustomState, sfn.Pass]:
+        """SageMaker keeps a job's name for good, and the cleanup deletes whatever carries the
+        run's names: a second run under a used name must stop before it starts anything, or its
+        cleanup would delete the endpoints of the run that has the name."""
+        check = task(
+            self,
+            "Check that the run name is new",
+            "aws-sdk:sagemaker:describeProcessingJob",
+            {"ProcessingJobName.$": "$.run.names.prepare_job"},
+            retry=SAGEMAKER_THROTTLING,
+            result_selector={"status.$": "$.ProcessingJobStatus"},
+            result_path="$.earlier_run",
+            comment="A run's first job is <run_name>-prepare: if it exists, the name is taken",
+        )
+        taken = sfn.Pass(
+            self,
+            "The run name is taken",
+            parameters={
+                "Error": "RunNameInUse",
+                "Cause.$": "States.Format('run_name: {} is the name of an earlier run (its job {} "
+                "exists, {}); SageMaker job names cannot be reused: set another run_name, or "
+                "start the execution under another name', $.run.run_name, "
+                "$.run.names.prepare_job, $.earlier_run.status)",
+            },
+            result_path=ERROR_PATH,
+        )
+        return check, taken

@@ -111,7 +111,15 @@ class SageMakerStub:
         return {f"{kind.capitalize()}JobArn": f"{ARN_PREFIX}:{kind}-job/{name}"}
 
     def _describe_job(self, name: str, kind: str) -> dict:
-        job = self.jobs[name]
+        job = self.jobs.get(name)
+        if job is None:
+            raise ClientError(
+                {
+                    "Error": {"Code": "ResourceNotFound", "Message": f"{name} not found"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": "stub"},
+                },
+                f"Describe{kind.capitalize()}Job",
+            )
         status_key = "ProcessingJobStatus" if kind == "processing" else "TrainingJobStatus"
         prefix = kind.capitalize()
         description = {

@@ -88,8 +88,9 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
     execution = runner.run(good_input, stub)
 
     assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
-    assert execution.visited[:6] == [
+    assert execution.visited[:7] == [
         "Validate the input",
+        "Check that the run name is new",
         "Prepare the data",
         "Train the model",
         "Create the evaluation model",
@@ -285,6 +286,32 @@ def test_compared_with_base_both_endpoints_serve_and_both_are_deleted(runner, go
     assert arguments[arguments.index("--baseline-endpoint-name") + 1] == "sql-demo-base"
     assert ("DeleteModel", {"ModelName": "sql-demo-base"}) in stub.calls
     assert ("DeleteEndpointConfig", {"EndpointConfigName": "sql-demo-base"}) in stub.calls
+
+
+def test_a_run_name_an_earlier_run_holds_starts_nothing_and_deletes_nothing(runner, good_input):
+    # The earlier run of that name is still evaluating on its endpoint.
+    stub = _stub(runner)
+    stub.jobs["sql-demo-prepare"] = {"params": {}, "status": "Completed", "reason": None}
+    stub.models.add("sql-demo-eval")
+    stub.endpoint_configs.add("sql-demo-eval")
+    stub.endpoints["sql-demo-eval"] = ["InService"]
+    before = stub.left_running()
+    execution = runner.run(good_input, stub)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "RunNameInUse"
+    assert "sql-demo is the name of an earlier run (its job sql-demo-prepare exists" in (
+        execution.cause
+    )
+    assert execution.visited == [
+        "Validate the input",
+        "Check that the run name is new",
+        "The run name is taken",
+        "Report the rejected input",
+        "Input rejected",
+    ]
+    assert stub.operations() == ["DescribeProcessingJob"]
+    assert stub.left_running() == before  # the earlier run's endpoint is untouched
 
 
 def test_a_failure_while_the_base_endpoint_starts_deletes_both_once_settled(runner, good_input):

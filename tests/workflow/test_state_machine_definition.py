@@ -29,7 +29,8 @@ AFTER_CLEANUP = {
     "Notify about the success",
     "Report the rejected input",
 }
-NO_RUN_YET = {"Validate the input"}
+NAME_CHECK = "Check that the run name is new"
+NO_RUN_YET = {"Validate the input", NAME_CHECK}
 BASE_URI = "$.run.base_model"  # the base model's S3 prefix, as training read it
 
 
@@ -113,7 +114,7 @@ def _compares_with_base(rule: dict) -> bool:
 
 def test_every_task_retries_and_catches(definition):
     tasks = {name: s for name, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) == 27
+    assert len(tasks) == 28
     for name, state in tasks.items():
         assert state.get("Retry"), f"{name} has no Retry"
         assert state["Retry"][0]["MaxAttempts"] >= 3, name
@@ -138,6 +139,20 @@ def test_every_work_task_fails_into_the_cleanup_keeping_the_error(definition):
             assert definition["States"][name]["Next"] == "Notify about the failure"
             continue
         assert definition["States"][name]["Next"] == CLEANUP_START
+
+
+def test_only_a_new_run_name_reaches_the_first_job(definition):
+    """The cleanup deletes what carries the run's names: a taken name must not get that far."""
+    check = definition["States"][NAME_CHECK]
+    assert definition["States"]["Validate the input"]["Next"] == NAME_CHECK
+    # The earlier run's prepare job is not found: the name is new.
+    assert [(c["ErrorEquals"], c["Next"]) for c in check["Catch"]] == [
+        (["States.ALL"], "Prepare the data")
+    ]
+    assert [r["ErrorEquals"] for r in check["Retry"]] == [["SageMaker.ThrottlingException"]]
+    taken = definition["States"][check["Next"]]
+    assert taken["Parameters"]["Error"] == "RunNameInUse"
+    assert taken["Next"] == "Report the rejected input"
 
 
 def test_sagemaker_failures_are_not_retried(definition):

@@ -62,6 +62,8 @@ SAGEMAKER_CREATE = Retry(SAGEMAKER_SERVICE_ERRORS, interval_s=15, attempts=4)
 SAGEMAKER_SDK_CREATE = Retry(SAGEMAKER_SDK_SERVICE_ERRORS, interval_s=15, attempts=4)
 LAMBDA_SERVICE = Retry(LAMBDA_SERVICE_ERRORS, interval_s=2, attempts=4)
 IDEMPOTENT = Retry(ANY_TASK_FAILURE, interval_s=5, attempts=3)
+# For a lookup whose failure means something (a missing resource): retry throttling only.
+SAGEMAKER_THROTTLING = Retry(["SageMaker.ThrottlingException"], interval_s=5, attempts=4)
 
 
 @dataclass(frozen=True)
