@@ -57,6 +57,11 @@ REASONS: dict[str, str] = {
     "ManageBaseEndpoint": "The base endpoint "
     + _RUN_NAMED.format(suffix="-base")
     + "base endpoints.",
+    "CreateEvaluationEndpointFromItsConfig": "CreateEndpoint names the evaluation endpoint "
+    "config " + _RUN_NAMED.format(suffix="-eval") + "evaluation configs.",
+    "CreateBaseEndpointFromItsConfig": "CreateEndpoint names the base endpoint config "
+    + _RUN_NAMED.format(suffix="-base")
+    + "base endpoint configs.",
     "ReadEvaluationReport": "The gate reads runs/<run_name>/evaluation/report.json; only the "
     "run name, chosen when the execution starts, is open.",
     "RegisterModel": "Model package versions are numbered when registered; the group name "

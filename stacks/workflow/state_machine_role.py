@@ -126,4 +126,11 @@ def _temporary_endpoint_statements(
             ],
             [arn("endpoint", f"{key_prefix}endpoint")],
         ),
+        # CreateEndpoint is authorized on the endpoint config it names too (CDK's own
+        # SageMakerCreateEndpoint task grants both).
+        statement(
+            f"Create{title}EndpointFromItsConfig",
+            ["sagemaker:CreateEndpoint"],
+            [arn("endpoint-config", f"{key_prefix}endpoint_config")],
+        ),
     ]

@@ -81,6 +81,9 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
             [f"{SAGEMAKER}:endpoint/*-eval"],
             None,
         ),
+        "CreateEvaluationEndpointFromItsConfig": (
+            ["sagemaker:CreateEndpoint"], [f"{SAGEMAKER}:endpoint-config/*-eval"], None
+        ),
         "ManageBaseModel": (
             ["sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:DeleteModel"],
             [f"{SAGEMAKER}:model/*-base"],
@@ -97,6 +100,9 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
              "sagemaker:DescribeEndpoint"],
             [f"{SAGEMAKER}:endpoint/*-base"],
             None,
+        ),
+        "CreateBaseEndpointFromItsConfig": (
+            ["sagemaker:CreateEndpoint"], [f"{SAGEMAKER}:endpoint-config/*-base"], None
         ),
         "PassExecutionRole": (
             ["iam:PassRole"],
@@ -189,12 +195,11 @@ def test_vpc_mode_lets_sagemaker_attach_interfaces_only_in_the_vpc(resolver_for)
 def test_every_temporary_resource_the_definition_names_is_allowed(resolver_for, local_definition):
     """Each SageMaker name a state reads from the run plan has a statement for its suffix."""
     statements = _statements(resolver_for("local"), "StateMachineRole")
-    allowed = {
-        resource.rsplit(":", 1)[1]: set(actions)
-        for actions, resources, _ in statements.values()
-        for resource in resources
-        if resource.startswith(SAGEMAKER)
-    }
+    allowed: dict[str, set[str]] = {}
+    for actions, resources, _ in statements.values():
+        for resource in resources:
+            if resource.startswith(SAGEMAKER):
+                allowed.setdefault(resource.rsplit(":", 1)[1], set()).update(actions)
     calls = {
         "createModel": ("model", "ModelName.$", "sagemaker:CreateModel"),
         "deleteModel": ("model", "ModelName.$", "sagemaker:DeleteModel"),
