@@ -170,6 +170,10 @@ class EvaluationConfig:
             "instance_type",
             f"must look like ml.g5.xlarge, got {self.instance_type!r}",
         )
+        try:  # the evaluation endpoint runs the same GPU serving container
+            gpus_per_instance(self.instance_type)
+        except ValueError as error:
+            raise FieldError("instance_type", str(error)) from None
         _check(
             self.metric in EVALUATION_METRICS,
             "metric",
@@ -346,6 +350,15 @@ class ProjectConfig:
             "environments.prod.serving_model",
             f"pins {prod.serving_model}, but {where} pins {staging_pin}: prod may only serve "
             f"the model {SMOKE_TESTED_ENVIRONMENT} serves; pin the same model in both",
+        )
+        # An s3:// pin is read from the environment's own account only, so one prefix cannot
+        # serve two accounts: across accounts a model travels as a model package.
+        _check(
+            not prod.serving_model.startswith("s3://") or prod.account == staging.account,
+            "environments.prod.serving_model",
+            f"pins {prod.serving_model}, an s3:// prefix, but {SMOKE_TESTED_ENVIRONMENT} and prod "
+            "are different accounts and each reads an s3:// pin from its own: pin the model "
+            "package the run registered (arn:...:model-package/GROUP/N) in both",
         )
 
     def _check_model_package_accounts(self) -> None:

@@ -44,6 +44,18 @@ def test_prod_pinned_to_another_model_than_staging_fails(tmp_path):
         load_config(path)
 
 
+def test_an_s3_prefix_cannot_be_promoted_across_accounts(tmp_path):
+    """Each environment reads an s3:// pin from its own account: staging's is not prod's."""
+    prefix = "s3://staging-artifacts/runs/sql-1/model/sql-1-train/output/model/"
+    path = pinned_config(tmp_path, {"staging": prefix, "prod": prefix})
+    with pytest.raises(
+        ConfigError,
+        match=rf"line {_line(path, 'prod')}: environments\.prod\.serving_model: pins s3://.*, "
+        r"an s3:// prefix, but staging and prod are different accounts",
+    ):
+        load_config(path)
+
+
 def test_synth_fails_too(tmp_path):
     """``cdk synth`` of any target stops on the rule, the pipeline included."""
     path = pinned_config(tmp_path, {"prod": PROMOTED_MODEL})

@@ -57,6 +57,20 @@ def test_threshold_out_of_range(tmp_path):
         load_config(path)
 
 
+def test_an_evaluation_endpoint_without_a_gpu_is_named(tmp_path):
+    path = _with(
+        tmp_path,
+        "    evaluation:\n      instance_type: ml.g5.xlarge",
+        "    evaluation:\n      instance_type: ml.m5.xlarge",
+        count=1,
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"environments\.local\.evaluation\.instance_type: 'ml\.m5\.xlarge' has no GPU",
+    ):
+        load_config(path)
+
+
 def test_unknown_field_is_named(tmp_path):
     path = _with(tmp_path, "use_spot: false", "use_spot: false\n      use_spots: true")
     with pytest.raises(
