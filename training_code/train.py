@@ -219,9 +219,22 @@ def main(argv: list[str] | None = None, extra_callbacks: tuple = ()) -> int:
         config = container_env.resolve_paths(build_config(argv), env)
         return run(config, extra_callbacks)
     except (ConfigError, SampleTooLongError) as error:
-        # The last line on stderr is what SageMaker and the local cloud report as the reason.
+        _report_failure(str(error))
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 1
+    except Exception as error:
+        _report_failure(f"{type(error).__name__}: {error}")
+        raise
+
+
+def _report_failure(reason: str) -> None:
+    """Writes ``reason`` where SageMaker takes a failed job's FailureReason from
+    (``$SM_OUTPUT_DIR/failure``, /opt/ml/output/failure in a training job): under torchrun the
+    last line on stderr is the launcher's summary, not the error."""
+    output = os.environ.get("SM_OUTPUT_DIR")
+    if output:
+        Path(output).mkdir(parents=True, exist_ok=True)
+        (Path(output) / "failure").write_text(reason + "\n")
 
 
 if __name__ == "__main__":

@@ -154,6 +154,17 @@ def test_bad_hyperparameters_exit_1_naming_the_key(train_argv, key, value, capsy
     assert key in capsys.readouterr().err.strip().splitlines()[-1]
 
 
+def test_a_failure_is_written_where_sagemaker_reads_the_reason(
+    train_argv, tmp_path, monkeypatch, capsys
+):
+    """Under torchrun the last stderr line is the launcher's summary; the file holds the error."""
+    monkeypatch.setenv("SM_OUTPUT_DIR", str(tmp_path / "output"))
+    assert main([*train_argv(), "--lora_r", "0"]) == 1
+    reason = (tmp_path / "output" / "failure").read_text().strip()
+    assert reason == capsys.readouterr().err.strip().splitlines()[-1].removeprefix("error: ")
+    assert reason.startswith("lora_r must be >= 1")
+
+
 class _RecordLayerTypes(TrainerCallback):
     def __init__(self) -> None:
         self.types: set[str] = set()
