@@ -14,17 +14,23 @@ import subprocess
 import time
 
 
-def _parent_map() -> dict[int, int]:
-    """Map every visible pid to its parent pid (``ps`` works on Linux and macOS alike)."""
+def _ps(*columns: str) -> list[list[str]]:
+    """One row of ``columns`` per visible process (``ps`` works on Linux and macOS alike)."""
     out = subprocess.run(
-        ["ps", "-A", "-o", "pid=,ppid="], capture_output=True, text=True, check=True
+        ["ps", "-A", "-o", ",".join(f"{column}=" for column in columns)],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    parents: dict[int, int] = {}
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit():
-            parents[int(fields[0])] = int(fields[1])
-    return parents
+    rows = (line.split() for line in out.splitlines())
+    return [row for row in rows if len(row) == len(columns)]
+
+
+def _parent_map() -> dict[int, int]:
+    """Map every visible pid to its parent pid."""
+    return {
+        int(pid): int(ppid) for pid, ppid in _ps("pid", "ppid") if pid.isdigit() and ppid.isdigit()
+    }
 
 
 def descendants(pid: int) -> list[int]:
@@ -85,3 +91,38 @@ def kill_tree(pid: int, *, grace_s: float = 5.0, include_root: bool = True) -> N
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
     _signal_all(survivors, signal.SIGKILL)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Return the pids of the live (not zombie) processes in process group ``pgid``."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return []  # the usual case, answered without running ps
+    except PermissionError:
+        pass
+    # Zombies count for killpg but are already dead: an orphan's zombie waits for init to reap
+    # it, and an init that never reaps (as in some containers) would keep the group "alive".
+    return [
+        int(pid)
+        for pid, group, state in _ps("pid", "pgid", "stat")
+        if group == str(pgid) and pid.isdigit() and not state.startswith("Z")
+    ]
+
+
+def end_group(pgid: int, *, grace_s: float = 2.0) -> None:
+    """End what is left in process group ``pgid``: SIGTERM, then SIGKILL after ``grace_s``.
+
+    For a group whose leader has exited: the children it leaves running (torchrun workers whose
+    agent died, a server's helpers) are orphaned to init, outside the server's descendants, where
+    stopping the local cloud would never find them. Returns at once when nothing is left.
+    """
+    if not group_members(pgid):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and group_members(pgid):
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)

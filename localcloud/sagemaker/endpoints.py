@@ -157,11 +157,13 @@ class EndpointRun:
                 if deployment.alive():
                     continue
                 self.active = None
-            assert deployment.process is not None
+            process = deployment.process
+            assert process is not None
+            # Ends what the server left running (its workers, say) and reads its last lines.
+            code = process.wait()
             self._set_status(
                 "Failed",
-                f"the local server exited with code {deployment.process.poll()}: "
-                f"{deployment.process.last_error_line()}"[:1024],
+                f"the local server exited with code {code}: {process.last_error_line()}"[:1024],
             )
             deployment.sink.close()
             return

@@ -19,7 +19,7 @@ from localcloud.sagemaker.endpoints import KIND as ENDPOINTS
 from localcloud.sagemaker.endpoints import EndpointRun
 from localcloud.sagemaker.patching import Patches
 from localcloud.sagemaker.processing import ProcessingRun
-from localcloud.sagemaker.training import TrainingRun
+from localcloud.sagemaker.training import TrainingRun, metric_patterns
 
 _ORIGINALS: dict[str, Callable[..., Any]] = {}
 _PATCHES = Patches()
@@ -37,6 +37,10 @@ def _create_training_job(self: SageMakerResponse) -> ActionResult:
             f"job with this name already exists ({_arn('training-job', name, backend)})"
         )
     request = copy.deepcopy(self.params)
+    try:
+        metric_patterns(request)  # before moto creates the job, so a refusal leaves nothing
+    except ValueError as error:
+        raise ValidationError(str(error)) from error
     result = _ORIGINALS["create_training_job"](self)
     job = backend.training_jobs[name]
     TrainingRun(job, request, backend.account_id, backend.region_name).start()

@@ -4,18 +4,52 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import threading
+import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO
 
+from localcloud.processes import end_group
 from localcloud.sagemaker.logsink import LogSink
 
 _TAIL_LINES = 200
 _MAX_LINE_BYTES = 64 * 1024
+# What the main process leaves running gets this long to exit on SIGTERM: enough for torchrun
+# workers to flush their output, short enough not to hold up the job's final status.
+_LEFTOVER_GRACE_S = 2.0
+# How long the output pumps may take, together, to read what is left in the pipes.
+_DRAIN_S = 5.0
+
+# An exception ("ValueError: ...", "torch.OutOfMemoryError: ...", a bare "KeyError") or an
+# argparse-style "prog: error: ..." line, maybe behind a torchrun "[rank0]:" prefix. torchrun's
+# own ChildFailedError is left out: its message is the summary table, not the worker's error.
+_ERROR_LINE = re.compile(
+    r"^(?:\[\w+\]:\s*)?"
+    r"(?:(?![\w.]*ChildFailedError\b)[\w.]*(?:Error|Exception)(?::|$)|(?:\S+: )?(?i:error): )"
+)
+# Blank lines and rules such as the row of "=" that ends torchrun's error summary.
+_SEPARATOR = re.compile(r"^[\W_]*$")
+
+
+def error_line(*tails: Iterable[str]) -> str:
+    """The line that best says why a process failed, from its output (most telling tail first).
+
+    The last exception or ``error:`` line of the first tail that has one; else the last line
+    that is neither blank nor a separator; else "".
+    """
+    # Progress bars rewrite one line with carriage returns: keep the last state.
+    texts = [[line.split("\r")[-1].strip() or line.strip() for line in tail] for tail in tails]
+    for pattern, wanted in ((_ERROR_LINE, True), (_SEPARATOR, False)):
+        for tail in texts:
+            for text in reversed(tail):
+                if bool(pattern.match(text)) == wanted:
+                    return text
+    return ""
 
 
 class ManagedProcess:
@@ -71,11 +105,17 @@ class ManagedProcess:
         return self._popen.poll()
 
     def wait(self, timeout: float | None = None) -> int | None:
-        """Waits up to ``timeout`` seconds; returns the exit code or None if still running."""
+        """Waits up to ``timeout`` seconds; returns the exit code or None if still running.
+
+        Once the process has exited, whatever it left running in its group is ended (SIGTERM,
+        then SIGKILL after a short grace), as the end of a job ends its instance, and the rest
+        of its output is read.
+        """
         try:
             code = self._popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return None
+        end_group(self._popen.pid, grace_s=_LEFTOVER_GRACE_S)
         self._drain()
         return code
 
@@ -91,23 +131,18 @@ class ManagedProcess:
         return code
 
     def last_error_line(self) -> str:
-        """The last non-empty line the process wrote to stderr (stdout if stderr is empty)."""
-        for tail in (self._stderr_tail, self._stdout_tail):
-            for line in reversed(tail):
-                # Progress bars rewrite one line with carriage returns: keep the last state.
-                text = line.split("\r")[-1].strip() or line.strip()
-                if text:
-                    return text
-        return ""
+        """The line of stderr (then stdout) that best says why it failed: see :func:`error_line`."""
+        return error_line(list(self._stderr_tail), list(self._stdout_tail))
 
     def _signal_group(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._popen.pid, signum)
 
     def _drain(self) -> None:
+        # A grandchild that left the group may still hold a pipe open; do not hang on it.
+        deadline = time.monotonic() + _DRAIN_S
         for pump in self._pumps:
-            # A grandchild that outlives the leader may hold the pipe open; do not hang on it.
-            pump.join(timeout=5)
+            pump.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _pump(self, stream: IO[bytes], tail: deque[str]) -> None:
         # Bounded reads: a progress bar redrawn with carriage returns never ends its line.

@@ -16,6 +16,27 @@ from localcloud.sagemaker.logsink import LogSink
 from localcloud.sagemaker.opt_ml import rewrite
 
 
+def metric_patterns(request: dict[str, Any]) -> list[tuple[str, re.Pattern[str]]]:
+    """Compiles a CreateTrainingJob request's ``MetricDefinitions`` as (name, pattern) pairs.
+
+    Raises:
+        ValueError: a ``Regex`` does not compile; the message names the metric and the error.
+    """
+    definitions = (request.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or []
+    patterns = []
+    for definition in definitions:
+        name, regex = definition.get("Name"), definition.get("Regex")
+        try:
+            patterns.append((name, re.compile(regex)))
+        except (re.error, TypeError) as error:
+            raise ValueError(
+                f"AlgorithmSpecification.MetricDefinitions: the Regex {regex!r} of metric "
+                f"{name!r} is not a valid regular expression ({error}); fix the pattern, whose "
+                "first group captures the value"
+            ) from error
+    return patterns
+
+
 class TrainingRun(JobRun):
     """Runs one CreateTrainingJob request and keeps its moto ``FakeTrainingJob`` up to date."""
 
@@ -28,8 +49,7 @@ class TrainingRun(JobRun):
         self.metrics: dict[str, tuple[float, Any]] = {}
         self._timed_out = False
         self._last_sync = time.monotonic()
-        definitions = request.get("AlgorithmSpecification", {}).get("MetricDefinitions") or []
-        self._metric_patterns = [(d["Name"], re.compile(d["Regex"])) for d in definitions]
+        self._metric_patterns = metric_patterns(request)
         self._reset_job()
 
     def _reset_job(self) -> None:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from localcloud.processes import alive, descendants, kill_tree
+from localcloud.processes import alive, descendants, end_group, group_members, kill_tree
 
 # A child that starts a grandchild in a session of its own (as SageMaker jobs are started),
 # prints the grandchild's pid, then sleeps.
@@ -44,3 +44,26 @@ def test_alive_is_false_for_a_finished_process() -> None:
     done = subprocess.Popen([sys.executable, "-c", "pass"])
     done.wait()
     assert not alive(done.pid)
+
+
+def test_end_group_ends_what_an_exited_leader_left_running() -> None:
+    # One leftover ends on SIGTERM; one ignores it and is killed once the grace has passed.
+    leader = subprocess.Popen(
+        ["bash", "-c", "sleep 30 & (trap '' TERM; sleep 30) & echo $!; exit 0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert leader.stdout is not None
+    stubborn = int(leader.stdout.readline())
+    assert leader.wait(timeout=5) == 0
+    assert len(group_members(leader.pid)) >= 2
+
+    started = time.monotonic()
+    end_group(leader.pid, grace_s=0.5)
+    deadline = time.monotonic() + 5
+    while alive(stubborn) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(stubborn)
+    assert group_members(leader.pid) == []
+    assert time.monotonic() - started < 3

@@ -7,6 +7,8 @@ Prints ``listening on http://HOST:PORT``; ``GET /ping`` answers 503 until the "m
 ``POST /invocations`` takes a chat-completions body and answers in that shape, echoing the last
 message and the model's ``name`` from config.json; a body that is not JSON with ``messages``
 gets 400 with the reason. A model folder holding ``FAIL`` makes the server exit at start-up.
+``STANDIN_DIE_AFTER_SECONDS`` makes it start a helper (``helper=PID`` on stdout) and exit with
+code 4 that long after start-up, leaving the helper running, as a crashed server leaves workers.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -91,7 +94,17 @@ def main() -> None:
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     print(f"listening on http://{args.host}:{args.port}", flush=True)
     threading.Thread(target=_load, args=(args.model_dir,), daemon=True).start()
+    if "STANDIN_DIE_AFTER_SECONDS" in os.environ:
+        threading.Thread(target=_die, daemon=True).start()
     server.serve_forever()
+
+
+def _die() -> None:
+    helper = subprocess.Popen(["sleep", "300"])
+    print(f"helper={helper.pid}", flush=True)
+    time.sleep(float(os.environ["STANDIN_DIE_AFTER_SECONDS"]))
+    print("RuntimeError: the stand-in server crashed", file=sys.stderr, flush=True)
+    os._exit(4)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
@@ -164,3 +165,20 @@ def test_resetting_moto_stops_the_servers_of_the_endpoints_it_forgets(cloud: Clo
         assert running_pids() == []
     finally:
         cloud.client("s3").create_bucket(Bucket=cloud.bucket)  # the reset removed it
+
+
+def test_a_server_that_dies_fails_the_endpoint_and_leaves_nothing_running(cloud: Cloud) -> None:
+    name = unique("endpoint-dies")
+    container = uncompressed_model(cloud, f"models/{name}", "mortal")
+    container["Environment"] = {"STANDIN_DIE_AFTER_SECONDS": "2"}
+    create_model(cloud, name, container)
+    create_config(cloud, name, name, "ml.g5.2xlarge")
+    cloud.client("sagemaker").create_endpoint(EndpointName=name, EndpointConfigName=name)
+    assert wait_endpoint(cloud, name)["EndpointStatus"] == "InService"
+    log = cloud.state_dir / "logs" / "Endpoints" / f"{name}.log"
+    helper = int(wait_for(lambda: re.search(r"helper=(\d+)", log.read_text()), 10, "helper")[1])
+
+    endpoint = wait_endpoint(cloud, name, frozenset({"Failed"}))
+    assert "the local server exited with code 4" in endpoint["FailureReason"]
+    assert "RuntimeError: the stand-in server crashed" in endpoint["FailureReason"]
+    assert not pid_alive(helper)  # orphaned to init, it would outlive the local cloud

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tarfile
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 
 from localcloud.sagemaker import running_pids
 
@@ -228,3 +230,68 @@ def test_several_instances_run_under_torchrun_and_gzip_output_is_a_tarball(cloud
     assert names == ["config.json", "report-0.json", "report-1.json"]
     assert {report["world_size"] for report in reports} == {"2"}
     assert time.monotonic() - started < 120
+
+
+def test_a_failure_file_written_by_the_job_is_its_failure_reason(cloud: Cloud) -> None:
+    name = unique("train-failure-file")
+    request = training_request(cloud, name)
+    request["AlgorithmSpecification"]["ContainerEntrypoint"] = [
+        "bash",
+        "-c",
+        "echo 'CUDA out of memory at step 3' > /opt/ml/output/failure; echo noise >&2; exit 1",
+    ]
+    cloud.client("sagemaker").create_training_job(**request)
+    job = wait_done(cloud, name)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"] == "AlgorithmError: CUDA out of memory at step 3"
+
+
+def test_under_torchrun_the_failure_reason_is_the_workers_error(cloud: Cloud) -> None:
+    # torchrun ends stderr with its own ChildFailedError and a summary framed by rows of "=".
+    name = unique("train-ddp-fail")
+    request = training_request(cloud, name, fail_with='"dataset column text missing"')
+    request["ResourceConfig"]["InstanceCount"] = 2
+    cloud.client("sagemaker").create_training_job(**request)
+    job = wait_done(cloud, name, timeout_s=120)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert 'ErrorMessage "ValueError: dataset column text missing"' in job["FailureReason"]
+
+
+def test_processes_the_job_leaves_running_end_with_it(cloud: Cloud) -> None:
+    name = unique("train-orphan")
+    request = training_request(cloud, name)
+    request["AlgorithmSpecification"]["ContainerEntrypoint"] = [
+        "bash",
+        "-c",
+        "sleep 30 & echo child=$!; exit 3",
+    ]
+    started = time.monotonic()
+    cloud.client("sagemaker").create_training_job(**request)
+    job = wait_done(cloud, name, timeout_s=30)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "ExitCode 3" in job["FailureReason"]
+    # The child held the output pipes open: reading them to the end waited for it.
+    assert time.monotonic() - started < 8
+    log = (cloud.state_dir / "logs" / "TrainingJobs" / f"{name}.log").read_text()
+    child = int(re.search(r"child=(\d+)", log)[1])
+    assert not pid_alive(child)  # orphaned to init, it would outlive the local cloud
+
+
+def test_a_metric_regex_that_does_not_compile_is_refused_and_nothing_is_created(
+    cloud: Cloud,
+) -> None:
+    name = unique("train-bad-regex")
+    sagemaker = cloud.client("sagemaker")
+    request = training_request(cloud, name)
+    request["AlgorithmSpecification"]["MetricDefinitions"][0]["Regex"] = "train_loss=([0-9.]+"
+    with pytest.raises(ClientError) as refused:
+        sagemaker.create_training_job(**request)
+    error = refused.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert "'train:loss'" in error["Message"]
+    assert "missing )" in error["Message"]
+    assert sagemaker.list_training_jobs(NameContains=name)["TrainingJobSummaries"] == []
+
+    request["AlgorithmSpecification"]["MetricDefinitions"][0]["Regex"] = r"train_loss=([0-9.]+)"
+    sagemaker.create_training_job(**request)  # the name is still free
+    assert wait_done(cloud, name)["TrainingJobStatus"] == "Completed"
