@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any
 
 from rouge_score import rouge_scorer
@@ -11,7 +12,51 @@ from sql_metrics import check_sql
 # The metrics the quality gate can be set on; report["metrics"] has each of them.
 GATE_METRICS = ("exact_match", "rouge_l", "sql_valid", "execution_match")
 
-_ROUGE = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+# Kana and CJK ideographs (with their extensions and compatibility forms): these scripts
+# put no spaces between words, so each character is a token of its own.
+_CJK_RANGES = (
+    (0x3040, 0x30FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0x20000, 0x3134F),
+)
+
+
+def _is_cjk(char: str) -> bool:
+    return any(low <= ord(char) <= high for low, high in _CJK_RANGES)
+
+
+class UnicodeTokenizer:
+    """ROUGE tokens in any script, for ``RougeScorer(tokenizer=...)``.
+
+    rouge-score's own tokenizer keeps only ``[a-z0-9]`` runs, so an identical Cyrillic or
+    Chinese answer scored 0. Here a token is a lower-cased run of letters, digits and
+    combining marks (a Devanagari vowel sign stays in its word), and each CJK character is
+    one token. Underscores and punctuation separate tokens, as before, so on ASCII text
+    the tokens, and the scores, are rouge-score's own.
+    """
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens of ``text``, NFKC-normalised (full-width ``Ａ`` is ``a``)."""
+        tokens: list[str] = []
+        word: list[str] = []
+        for char in unicodedata.normalize("NFKC", text).lower():
+            cjk = _is_cjk(char)
+            if not cjk and unicodedata.category(char)[0] in "LNM":
+                word.append(char)
+                continue
+            if word:
+                tokens.append("".join(word))
+                word = []
+            if cjk:
+                tokens.append(char)
+        if word:
+            tokens.append("".join(word))
+        return tokens
+
+
+_ROUGE = rouge_scorer.RougeScorer(["rougeL"], tokenizer=UnicodeTokenizer())
 
 
 def normalise(text: str) -> str:
