@@ -45,26 +45,17 @@ class Target:
             (described,) = self.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
         return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
-    def stack_resource(self, stack: str, resource_type: str) -> str:
-        """The physical id of the one resource of ``resource_type`` in a stack.
+    def state_machine_arn(self) -> str:
+        """The training state machine (the workflow stack's ``StateMachineArn`` output; the
+        stack also holds the stopped-run cleanup's).
 
         Raises:
-            TargetError: the stack is not deployed, or holds not exactly one such resource.
+            TargetError: the workflow stack is not deployed, or predates that output.
         """
-        name = f"{self.stage}-{stack}"
-        with _deployed(name):
-            resources = self.client("cloudformation").describe_stack_resources(StackName=name)
-        found = [
-            r["PhysicalResourceId"]
-            for r in resources["StackResources"]
-            if r["ResourceType"] == resource_type
-        ]
-        if len(found) != 1:
-            raise TargetError(f"expected one {resource_type} in {name}, found {len(found)}")
-        return found[0]
-
-    def state_machine_arn(self) -> str:
-        return self.stack_resource("Workflow", "AWS::StepFunctions::StateMachine")
+        outputs = self.stack_outputs("Workflow")
+        if "StateMachineArn" not in outputs:
+            raise TargetError(f"{self.stage}-Workflow has no StateMachineArn output; deploy it")
+        return outputs["StateMachineArn"]
 
     def buckets(self) -> tuple[str, str]:
         """(data bucket, artifacts bucket)."""

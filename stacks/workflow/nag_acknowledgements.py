@@ -67,6 +67,13 @@ REASONS: dict[str, str] = {
     "RegisterModel": "Model package versions are numbered when registered; the group name "
     "limits registration to the project's model package group.",
 }
+# The stopped-run cleanup (stopped_run_cleanup_role.py) deletes the same resources under the
+# same names: CleanUpEvaluationModel has ManageEvaluationModel's reason, and so on.
+REASONS |= {
+    f"CleanUp{endpoint}{kind}": REASONS[f"Manage{endpoint}{kind}"]
+    for endpoint in ("Evaluation", "Base")
+    for kind in ("Model", "EndpointConfig", "Endpoint")
+}
 GENERATED_POLICY_REASON = (
     "CDK adds Step Functions' log delivery (logs:*LogDelivery, logs:Describe*) and X-Ray "
     "(xray:PutTraceSegments, xray:GetSampling*) permissions, which have no resource types."

@@ -1,4 +1,4 @@
-"""Notifications, an alarm, an EventBridge rule and a dashboard for the training workflow."""
+"""Notifications, alarms, the stopped-run cleanup's trigger and the dashboard of the workflow."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+
+from stacks.workflow.dashboard import workflow_dashboard
 
 # Ends that never reach the state machine's own notifications (no state runs after them).
 UNNOTIFIED_STATUSES = ["ABORTED", "TIMED_OUT"]
@@ -30,15 +32,19 @@ class NotificationTopic(Construct):
         )
         for email in emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
-        # Alarms publish to the topic, so CloudWatch must use its key (the EventBridge target
-        # grants EventBridge the same by itself).
+        # Alarms publish to the topic, so CloudWatch must use its key.
         key.grant(
             iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey"
         )
 
 
 class WorkflowMonitoring(Construct):
-    """An alarm on failed executions, a rule for stopped ones, and the dashboard."""
+    """Alarms on failed executions, the stopped-run cleanup's trigger, and the dashboard.
+
+    ``stopped_run_cleanup`` is started for every training execution that ends ``ABORTED`` or
+    ``TIMED_OUT`` (no state of its own runs after that, its cleanup included); it reports to
+    the topic. Its failures, and EventBridge failing to start it, raise alarms.
+    """
 
     def __init__(
         self,
@@ -46,20 +52,18 @@ class WorkflowMonitoring(Construct):
         construct_id: str,
         *,
         state_machine: sfn.StateMachine,
+        stopped_run_cleanup: sfn.StateMachine,
         topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.failed_alarm = cw.Alarm(
+        five_minutes = {"period": Duration.minutes(5), "statistic": "Sum"}
+        self.failed_alarm = _alarm(
             self,
             "FailedExecutions",
-            alarm_description="A fine-tuning run failed; its notification says why",
-            metric=state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            "A fine-tuning run failed; its notification says why",
+            state_machine.metric_failed(**five_minutes),
+            topic,
         )
-        self.failed_alarm.add_alarm_action(cw_actions.SnsAction(topic))
         self.rule = events.Rule(
             self,
             "StoppedExecutions",
@@ -73,101 +77,61 @@ class WorkflowMonitoring(Construct):
                 },
             ),
         )
-        name = events.EventField.from_path("$.detail.name")
-        status = events.EventField.from_path("$.detail.status")
         self.rule.add_target(
-            targets.SnsTopic(
-                topic,
-                message=events.RuleTargetInput.from_text(
-                    f"Fine-tuning execution {name} ended {status} without its cleanup. If it "
-                    "got as far as deploying, delete the endpoint, endpoint config and model "
-                    "named <run_name>-eval (docs/workflow.md, 'Stopping a run')."
+            targets.SfnStateMachine(
+                stopped_run_cleanup,
+                input=events.RuleTargetInput.from_object(
+                    {
+                        "execution_name": events.EventField.from_path("$.detail.name"),
+                        "execution_arn": events.EventField.from_path("$.detail.executionArn"),
+                        "status": events.EventField.from_path("$.detail.status"),
+                        # The execution's input as JSON text, as the event carries it.
+                        "input": events.EventField.from_path("$.detail.input"),
+                    }
                 ),
             )
         )
-        self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.days(7))
-        self.dashboard.add_widgets(*_execution_widgets(state_machine, self.failed_alarm))
-        self.dashboard.add_widgets(*_stage_widgets(state_machine))
-        self.dashboard.add_widgets(*_endpoint_widgets())
+        self.cleanup_alarms = [
+            _alarm(
+                self,
+                "FailedStoppedRunCleanups",
+                "The cleanup of a stopped fine-tuning run failed: an endpoint may still be "
+                "running (docs/workflow.md, 'Stopping a run')",
+                stopped_run_cleanup.metric_failed(**five_minutes),
+                topic,
+            ),
+            _alarm(
+                self,
+                "UnstartedStoppedRunCleanups",
+                "EventBridge could not start the cleanup of a stopped fine-tuning run: an "
+                "endpoint may still be running (docs/workflow.md, 'Stopping a run')",
+                cw.Metric(
+                    namespace="AWS/Events",
+                    metric_name="FailedInvocations",
+                    dimensions_map={"RuleName": self.rule.rule_name},
+                    **five_minutes,
+                ),
+                topic,
+            ),
+        ]
+        self.dashboard = workflow_dashboard(
+            self, state_machine, [self.failed_alarm, *self.cleanup_alarms]
+        )
 
 
-def _execution_widgets(state_machine: sfn.StateMachine, alarm: cw.Alarm) -> list[cw.IWidget]:
-    hour = Duration.hours(1)
-    return [
-        cw.GraphWidget(
-            title="Executions",
-            width=12,
-            left=[
-                state_machine.metric_started(period=hour, statistic="Sum"),
-                state_machine.metric_succeeded(period=hour, statistic="Sum"),
-                state_machine.metric_failed(period=hour, statistic="Sum"),
-                state_machine.metric_aborted(period=hour, statistic="Sum"),
-                state_machine.metric_timed_out(period=hour, statistic="Sum"),
-            ],
-        ),
-        cw.AlarmStatusWidget(title="Alarms", width=12, alarms=[alarm]),
-    ]
-
-
-def _integration_time(resource: str, label: str) -> cw.Metric:
-    return cw.Metric(
-        namespace="AWS/States",
-        metric_name="ServiceIntegrationRunTime",
-        dimensions_map={"ServiceIntegrationResourceArn": f"arn:aws:states:::{resource}"},
-        statistic="Maximum",
-        period=Duration.hours(1),
-        label=label,
+def _alarm(
+    scope: Construct, construct_id: str, description: str, metric: cw.IMetric, topic: sns.ITopic
+) -> cw.Alarm:
+    """An alarm on any datapoint of ``metric`` (a count) >= 1, published to ``topic``."""
+    alarm = cw.Alarm(
+        scope,
+        construct_id,
+        alarm_description=description,
+        metric=metric,
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
     )
-
-
-def _stage_widgets(state_machine: sfn.StateMachine) -> list[cw.IWidget]:
-    return [
-        cw.GraphWidget(
-            title="Stage durations (ms)",
-            width=12,
-            left=[
-                _integration_time("sagemaker:createTrainingJob.sync", "Training job"),
-                _integration_time("sagemaker:createProcessingJob.sync", "Processing jobs"),
-            ],
-        ),
-        cw.GraphWidget(
-            title="Execution time (ms)",
-            width=12,
-            left=[state_machine.metric_time(period=Duration.hours(1), statistic="Maximum")],
-        ),
-    ]
-
-
-def _search(metric: str, statistic: str, label: str) -> cw.MathExpression:
-    # Evaluation endpoints are named <run_name>-eval: a new name per run, so search for them.
-    return cw.MathExpression(
-        expression=(
-            f"SEARCH('{{AWS/SageMaker,EndpointName,VariantName}} MetricName=\"{metric}\" eval',"
-            f" '{statistic}', 300)"
-        ),
-        label=label,
-        period=Duration.minutes(5),
-    )
-
-
-def _endpoint_widgets() -> list[cw.IWidget]:
-    return [
-        cw.GraphWidget(
-            title="Evaluation endpoints: invocations",
-            width=8,
-            left=[_search("Invocations", "Sum", "Invocations")],
-        ),
-        cw.GraphWidget(
-            title="Evaluation endpoints: model latency (µs)",
-            width=8,
-            left=[_search("ModelLatency", "p95", "p95 latency")],
-        ),
-        cw.GraphWidget(
-            title="Evaluation endpoints: errors",
-            width=8,
-            left=[
-                _search("Invocation4XXErrors", "Sum", "4xx"),
-                _search("Invocation5XXErrors", "Sum", "5xx"),
-            ],
-        ),
-    ]
+    alarm.add_alarm_action(cw_actions.SnsAction(topic))
+    return alarm

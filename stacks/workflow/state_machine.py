@@ -14,13 +14,13 @@ straight to its notification.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks.workflow.logged_state_machine import logged_state_machine
 from stacks.workflow.steps.cleanup import Cleanup
 from stacks.workflow.steps.common import (
     ERROR_PATH,
@@ -54,34 +54,14 @@ class TrainingStateMachine(Construct):
         removal: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
+        self.state_machine = logged_state_machine(
             self,
-            "Logs",
-            # Step Functions needs no log resource policy for groups under /aws/vendedlogs/.
-            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-training",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            removal_policy=removal,
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
+            log_name="training",
             comment="Fine-tune an LLM: prepare, train, evaluate on a temporary endpoint, gate, "
             "register, clean up. Input contract: docs/execution-input.md",
-            definition_body=sfn.DefinitionBody.from_chainable(
-                self._definition(ctx, validator, topic_arn, model_package_group)
-            ),
-            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition=self._definition(ctx, validator, topic_arn, model_package_group),
             role=role,
-            logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
-            ),
-            tracing_enabled=True,
-        )
-        # Wait for the policy CDK adds (logs, X-Ray); the role itself is already ordered by the
-        # RoleArn's Fn::GetAtt, and naming it again is redundant (cfn-lint W3005).
-        generated = role.node.find_child("DefaultPolicy").node.default_child
-        self.state_machine.node.default_child.add_override(
-            "DependsOn", [Stack.of(self).get_logical_id(generated)]
+            removal=removal,
         )
 
     def _definition(

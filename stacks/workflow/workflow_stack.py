@@ -22,6 +22,8 @@ from stacks.workflow.sagemaker_role import SAGEMAKER, sagemaker_execution_statem
 from stacks.workflow.state_machine import TrainingStateMachine
 from stacks.workflow.state_machine_role import state_machine_statements
 from stacks.workflow.steps.common import StepContext
+from stacks.workflow.stopped_run_cleanup import StoppedRunCleanup
+from stacks.workflow.stopped_run_cleanup_role import stopped_run_cleanup_statements
 from stacks.workflow.validator import InputValidator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class TrainingWorkflowStack(Stack):
     """One state machine from raw data to a gated, registered model, with nothing left running.
+
+    A run that is stopped or times out is cleaned up by a second state machine,
+    ``stopped_run_cleanup``, which an EventBridge rule starts (``WorkflowMonitoring``).
 
     For the other stacks: ``topic`` (run notifications), ``state_machine``, ``sagemaker_role``
     (execution role of the jobs and evaluation endpoints), ``model_package_group_name`` (the
@@ -107,8 +112,20 @@ class TrainingWorkflowStack(Stack):
             ),
         )
         self.state_machine = self._state_machine(storage, state_machine_role)
-        WorkflowMonitoring(self, "Monitoring", state_machine=self.state_machine, topic=self.topic)
+        self.stopped_run_cleanup = self._stopped_run_cleanup(storage)
+        WorkflowMonitoring(
+            self,
+            "Monitoring",
+            state_machine=self.state_machine,
+            stopped_run_cleanup=self.stopped_run_cleanup,
+            topic=self.topic,
+        )
         CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
+        CfnOutput(
+            self,
+            "StoppedRunCleanupStateMachineArn",
+            value=self.stopped_run_cleanup.state_machine_arn,
+        )
         CfnOutput(self, "ModelPackageGroupName", value=self.model_package_group_name)
         CfnOutput(self, "NotificationTopicArn", value=self.topic.topic_arn)
         acknowledge_workflow(policies=self._policies, validator=self.validator.function)
@@ -158,6 +175,27 @@ class TrainingWorkflowStack(Stack):
             validator=self.validator.function,
             topic_arn=self.topic.topic_arn,
             model_package_group=self.model_package_group_name,
+            role=role,
+            removal=self.removal,
+        ).state_machine
+
+    def _stopped_run_cleanup(self, storage: StorageStack) -> sfn.StateMachine:
+        role = self._role(
+            "StoppedRunCleanupRole",
+            iam.ServicePrincipal("states.amazonaws.com"),
+            "Deletes the temporary endpoints of fine-tuning runs that were stopped or timed out",
+            stopped_run_cleanup_statements(
+                self,
+                validator_arn=self.validator.function.function_arn,
+                key=storage.key,
+                topic_arn=self.topic.topic_arn,
+            ),
+        )
+        return StoppedRunCleanup(
+            self,
+            "StoppedRunCleanup",
+            validator=self.validator.function,
+            topic_arn=self.topic.topic_arn,
             role=role,
             removal=self.removal,
         ).state_machine

@@ -5,7 +5,9 @@ model (so a malformed request in the definition fails the test), keeps what exis
 models, configs, endpoints) so a test can assert nothing is left running, and fails where the
 test says: a job, an endpoint that ends Failed, one that never leaves Creating. Each endpoint
 goes through ``endpoint_statuses``, or through ``statuses_by_suffix`` for the one whose name
-ends with that suffix (``-base``: the base model's endpoint).
+ends with that suffix (``-base``: the base model's endpoint). For the stopped-run cleanup, a test
+seeds what a stopped run left behind (``left_behind``) and may refuse an endpoint's delete
+(``refused_deletes``).
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class SageMakerStub:
     endpoint_configs: set[str] = field(default_factory=set)
     endpoints: dict[str, list[str]] = field(default_factory=dict)
     model_packages: list[dict] = field(default_factory=list)
+    refused_deletes: set[str] = field(default_factory=set)  # endpoint names
 
     def __getattr__(self, name: str):
         if name not in _OPERATIONS.values():
@@ -86,6 +89,13 @@ class SageMakerStub:
             return getattr(self, f"_{name}")(**params)
 
         return call
+
+    def left_behind(self, name: str, statuses: list[str] | None = None) -> None:
+        """A model, endpoint config and endpoint named ``name``, as a stopped run leaves them;
+        the endpoint goes through ``statuses`` (InService by default)."""
+        self.models.add(name)
+        self.endpoint_configs.add(name)
+        self.endpoints[name] = list(statuses or ["InService"])
 
     def operations(self) -> list[str]:
         return [operation for operation, _ in self.calls]
@@ -197,6 +207,17 @@ class SageMakerStub:
         return description
 
     def _delete_endpoint(self, EndpointName: str) -> dict:
+        if EndpointName in self.refused_deletes:
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "AccessDeniedException",
+                        "Message": "User is not authorized to perform: sagemaker:DeleteEndpoint",
+                    },
+                    "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": "stub"},
+                },
+                "DeleteEndpoint",
+            )
         statuses = self.endpoints.get(EndpointName)
         if statuses is None:
             raise _not_found("DeleteEndpoint", f'endpoint "{EndpointName}"')

@@ -102,9 +102,14 @@ class Resolver:
         return found
 
 
-def state_machine_definition(resolver: Resolver) -> dict:
-    """The training state machine's ASL, every reference replaced by a fake value."""
-    _, machine = resolver.only("AWS::StepFunctions::StateMachine")
+def state_machine_definition(resolver: Resolver, construct: str = "Training") -> dict:
+    """The ASL of the state machine in ``construct`` (the training one by default, or
+    ``"StoppedRunCleanup"``), every reference replaced by a fake value."""
+    (machine,) = [
+        resource
+        for logical_id, resource in resolver.resources("AWS::StepFunctions::StateMachine").items()
+        if logical_id.startswith(f"{construct}StateMachine")
+    ]
     return json.loads(resolver.resolve(machine["Properties"]["DefinitionString"]))
 
 

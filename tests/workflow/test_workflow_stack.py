@@ -41,11 +41,11 @@ def test_the_topic_is_encrypted_with_the_project_key_and_refuses_plain_http(any_
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     (deny,) = [s for s in statements if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
-    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+    # Only roles and alarms publish; EventBridge starts the stopped-run cleanup instead.
+    assert [s for s in statements if s["Effect"] == "Allow"] == []
 
 
-def test_failed_executions_alarm_and_stopped_ones_notify(any_env):
+def test_failed_executions_alarm_and_stopped_ones_are_cleaned_up(any_env):
     template = any_env.template("Workflow")
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
@@ -66,7 +66,15 @@ def test_failed_executions_alarm_and_stopped_ones_notify(any_env):
                 "detail": {"status": ["ABORTED", "TIMED_OUT"]},
             },
             "Targets": [
-                assertions.Match.object_like({"Arn": {"Ref": assertions.Match.any_value()}})
+                assertions.Match.object_like(
+                    {
+                        "Arn": {
+                            "Ref": assertions.Match.string_like_regexp(
+                                "^StoppedRunCleanupStateMachine"
+                            )
+                        }
+                    }
+                )
             ],
         },
     )
@@ -80,14 +88,14 @@ def test_failed_executions_alarm_and_stopped_ones_notify(any_env):
         assert metric in body
 
 
-def test_alarm_and_rule_may_use_the_encrypted_topic(any_env):
+def test_alarms_may_use_the_encrypted_topic(any_env):
     key = any_env.templates["Storage"]["Resources"]["Key961B73FD"]["Properties"]
     may_decrypt = set()
     for statement in key["KeyPolicy"]["Statement"]:
         services = statement["Principal"].get("Service", [])
         if "kms:Decrypt" in statement["Action"]:
             may_decrypt |= {services} if isinstance(services, str) else set(services)
-    assert {"cloudwatch.amazonaws.com", "events.amazonaws.com"} <= may_decrypt
+    assert "cloudwatch.amazonaws.com" in may_decrypt
 
 
 def test_emails_in_config_subscribe_to_the_topic(tmp_path):

@@ -1,7 +1,10 @@
 """Stage 8: tell people how the run ended (SNS; the topic's subscribers get an email each).
 
 Each message carries ``status`` and ``run_name`` attributes, so a subscriber can filter. The
-subjects stay under SNS's 100 characters (run names are at most 54).
+subjects stay under SNS's 100 characters (run names are at most 54). A run that was stopped or
+timed out cannot notify by itself: the stopped-run cleanup (``stopped_run_cleanup.py``) reports
+it, with ``status`` ``ABORTED`` or ``TIMED_OUT`` and a ``cleanup`` attribute (``SUCCEEDED`` or
+``FAILED``).
 """
 
 from __future__ import annotations
@@ -77,5 +80,57 @@ def notify_success(scope: Construct, topic_arn: str, approval: str) -> sfn.Custo
             "$.run.evaluation.threshold, $.registered.model_package_arn, $.run.uris.report, "
             "$$.Execution.Id)",
             "MessageAttributes": _attributes("SUCCEEDED", "$.run.run_name"),
+        },
+    )
+
+
+def _stopped_run_attributes(cleanup: str) -> dict:
+    return {
+        "status": {"DataType": "String", "StringValue.$": "$.status"},
+        "run_name": {"DataType": "String", "StringValue.$": "$.run.run_name"},
+        "cleanup": {"DataType": "String", "StringValue": cleanup},
+    }
+
+
+# The start of both messages about a stopped run: execution name, run name, status.
+_STOPPED = (
+    "Fine-tuning execution {} (run {}) ended {}: Step Functions runs no state of an execution "
+    "after that, so its own cleanup did not run."
+)
+
+
+def notify_stopped_run_cleaned_up(scope: Construct, topic_arn: str) -> sfn.CustomState:
+    """A stopped run's temporary endpoints are deleted, or were never created."""
+    return _publish(
+        scope,
+        "Report the cleanup",
+        topic_arn,
+        {
+            "Subject.$": "States.Format('Run {} {}: nothing left running', $.run.run_name, "
+            "$.status)",
+            "Message.$": f"States.Format('{_STOPPED} This cleanup deleted what it had left of "
+            "the endpoints, endpoint configs and models named {} (evaluation) and {} (base "
+            "model); an error that says Could not find means the run had not created that one."
+            "\n\nOutcome: {}\n\nCleanup execution: {}', $.execution_name, $.run.run_name, "
+            "$.status, $.run.names.endpoint, $.run.names.base_endpoint, "
+            "States.JsonToString($.cleanup), $$.Execution.Id)",
+            "MessageAttributes": _stopped_run_attributes("SUCCEEDED"),
+        },
+    )
+
+
+def notify_stopped_run_cleanup_failed(scope: Construct, topic_arn: str) -> sfn.CustomState:
+    """Something a stopped run left could not be deleted; ``$.error`` says what."""
+    return _publish(
+        scope,
+        "Report the failed cleanup",
+        topic_arn,
+        {
+            "Subject.$": "States.Format('Run {} {}: cleanup FAILED', $.run.run_name, $.status)",
+            "Message.$": f"States.Format('{_STOPPED} This cleanup could not delete everything "
+            "the run may have left running: {}\n\nDelete the rest by hand (docs/workflow.md, "
+            "Stopping a run).\n\nCleanup execution: {}', $.execution_name, $.run.run_name, "
+            "$.status, $.error.Cause, $$.Execution.Id)",
+            "MessageAttributes": _stopped_run_attributes("FAILED"),
         },
     )

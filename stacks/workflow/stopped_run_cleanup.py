@@ -1,0 +1,139 @@
+"""The stopped-run cleanup: deletes what a stopped or timed-out training execution left running.
+
+Step Functions runs no state of an execution after a person stops it (``ABORTED``) or it runs
+past its timeout (``TIMED_OUT``), so the training state machine's own cleanup never runs and an
+evaluation or base endpoint it had deployed keeps its GPU instance. The EventBridge rule on
+those status changes (``observability.WorkflowMonitoring``) starts this state machine with
+``{"execution_name", "execution_arn", "status", "input"}`` (``input``: the execution's input as
+JSON text)::
+
+    Find the run's names                 the validation Lambda, names only (no checks)
+    Was the run named?  --no-->  Nothing to clean up (it was rejected in its first state)
+    Look up the evaluation endpoint -> (settle) -> Delete the evaluation endpoint, config, model
+    Look up the base endpoint -> (settle) -> Delete the base endpoint, config, model
+    Was everything deleted or never created?
+        yes: Report the cleanup -> Cleanup done
+        no:  Record the cleanup failure -> Report the failed cleanup -> Cleanup failed
+
+The deletes are the training machine's own (``steps.cleanup.Teardown``), so both clean up the
+same way under the same names. Both endpoints are always tried: how far the run got is unknown,
+and "not found" is only recorded. Any other failed delete fails the execution, which raises
+this machine's failed-executions alarm.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from stacks.workflow.logged_state_machine import logged_state_machine
+from stacks.workflow.steps.cleanup import Teardown
+from stacks.workflow.steps.common import ERROR_PATH, LAMBDA_SERVICE, on_failure, task
+from stacks.workflow.steps.notify import (
+    notify_stopped_run_cleaned_up,
+    notify_stopped_run_cleanup_failed,
+)
+from stacks.workflow.steps.temporary_endpoints import BASE, EVALUATION
+
+# What SageMaker says of an endpoint, endpoint config or model that does not exist (the error
+# name, SageMaker.SageMakerException for the aws-sdk integration, is shared with other
+# validation errors, so only the cause tells).
+NOT_FOUND = "*Could not find*"
+
+
+class StoppedRunCleanup(Construct):
+    """The standard workflow above, with logging of every event and X-Ray, like training's."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        validator: lambda_.IFunction,
+        topic_arn: str,
+        role: iam.IRole,
+        removal: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.state_machine = logged_state_machine(
+            self,
+            log_name="stopped-run-cleanup",
+            comment="Delete the temporary endpoints, configs and models of a fine-tuning "
+            "execution that was stopped or timed out (docs/workflow.md, 'Stopping a run')",
+            definition=self._definition(validator, topic_arn),
+            role=role,
+            removal=removal,
+        )
+
+    def _definition(self, validator: lambda_.IFunction, topic_arn: str) -> sfn.IChainable:
+        find_names = task(
+            self,
+            "Find the run's names",
+            "lambda:invoke",
+            {
+                "FunctionName": validator.function_arn,
+                "Payload": {
+                    "names_for": {"input.$": "$.input", "execution_name.$": "$.execution_name"}
+                },
+            },
+            retry=LAMBDA_SERVICE,
+            result_selector={
+                "run_name.$": "$.Payload.run.run_name",
+                "names.$": "$.Payload.run.names",
+                "evaluation.$": "$.Payload.run.evaluation",
+            },
+            result_path="$.run",
+            comment="The names the run plan gave the stopped execution's resources",
+        )
+        teardowns = [Teardown(self, EVALUATION), Teardown(self, BASE)]
+        evaluation, base = teardowns
+        named = sfn.Choice(self, "Was the run named?")
+        named.when(
+            sfn.Condition.is_null("$.run.run_name"), sfn.Succeed(self, "Nothing to clean up")
+        )
+        named.otherwise(evaluation.start)
+        outcome = sfn.Choice(self, "Was everything deleted or never created?")
+        evaluation.then(base.start)
+        base.then(outcome)
+
+        failed = sfn.Fail(
+            self, "Cleanup failed", error_path="$.error.Error", cause_path="$.error.Cause"
+        )
+        record_failure = sfn.Pass(
+            self,
+            "Record the cleanup failure",
+            parameters={
+                "Error": "CleanupFailed",
+                "Cause.$": "States.Format('Could not delete every endpoint, endpoint config and "
+                "model of run {}: {}', $.run.run_name, States.JsonToString($.cleanup))",
+            },
+            result_path=ERROR_PATH,
+        )
+        report_failure = notify_stopped_run_cleanup_failed(self, topic_arn)
+        # A lost message must not hide the failure itself: go on to fail with it.
+        on_failure(report_failure, failed, "$.notify_error")
+        record_failure.next(report_failure).next(failed)
+        keys = [key for teardown in teardowns for key in teardown.keys]
+        outcome.when(_a_delete_failed(keys), record_failure)
+        outcome.otherwise(
+            notify_stopped_run_cleaned_up(self, topic_arn).next(sfn.Succeed(self, "Cleanup done"))
+        )
+        return find_names.next(named)
+
+
+def _a_delete_failed(keys: list[str]) -> sfn.Condition:
+    """Some delete under ``$.cleanup.<key>`` failed for another reason than "not found"."""
+    return sfn.Condition.or_(
+        *(
+            sfn.Condition.and_(
+                sfn.Condition.is_present(f"$.cleanup.{key}.Error"),
+                sfn.Condition.not_(
+                    sfn.Condition.string_matches(f"$.cleanup.{key}.Cause", NOT_FOUND)
+                ),
+            )
+            for key in keys
+        )
+    )
