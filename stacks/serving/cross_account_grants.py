@@ -20,9 +20,11 @@ from constructs import Construct
 
 from stacks.config_schema import EnvironmentConfig
 from stacks.serving.promotion import role_arn, serving_role_name
+from stacks.workflow.contract import contract
 
-# The artifact layout (README "Contracts"): a run's merged model is under runs/<run>/model/.
-MODEL_OBJECTS = "runs/*/model/*"
+# The artifact layout (README "Contracts"): a run's merged model is under runs/<run>/model/,
+# the same prefix the workflow's temporary endpoints read (``runs/*/model/*``).
+MODEL_OBJECTS = contract.MODEL_OBJECTS
 
 
 def source_bucket_statements(

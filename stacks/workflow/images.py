@@ -4,7 +4,7 @@
   (sagemaker-training toolkit: ``sagemaker_program`` + ``sagemaker_submit_directory``, torchrun
   for distributed jobs). Processing jobs run the same image so data preparation and evaluation
   see the libraries training sees.
-- Serving (the evaluation endpoint): the LMI/vLLM image from ``inference_code/serving_images.py``.
+- Serving (the temporary endpoints): the LMI/vLLM image from ``inference_code/serving_images.py``.
 
 Each is pinned; ``images.training|processing|serving`` in the environment's config replaces one.
 """
@@ -84,10 +84,13 @@ class WorkflowImages:
     processing: str
     serving: str
 
-    def repository_arns(self, partition: str) -> list[str]:
-        """The ECR repositories the SageMaker role must pull from, without duplicates."""
-        uris = (self.training, self.processing, self.serving)
-        return sorted({repository_arn(uri, partition) for uri in uris})
+    def job_repository_arns(self, partition: str) -> list[str]:
+        """The ECR repositories the jobs' role pulls from (training, processing), no duplicates."""
+        return sorted({repository_arn(uri, partition) for uri in (self.training, self.processing)})
+
+    def serving_repository_arn(self, partition: str) -> str:
+        """The ECR repository the temporary endpoints' role pulls the serving image from."""
+        return repository_arn(self.serving, partition)
 
 
 @cache

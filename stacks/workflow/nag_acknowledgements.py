@@ -20,8 +20,14 @@ REASONS: dict[str, str] = {
     "project's data bucket, and earlier runs' outputs under runs/<run_name>/.",
     "WriteRuns": "Each run writes its data splits, checkpoints, model and evaluation under "
     "runs/<run_name>/, a name chosen when the execution starts; runs/ is the fixed part.",
-    "WriteLogs": "SageMaker names each job's log stream after the job, inside these three "
+    "WriteLogs": "SageMaker names each job's log stream after the job, inside these two "
     "fixed log groups.",
+    "ReadModels": "The temporary endpoints serve a run's model from runs/<run_name>/model/ (a "
+    "name chosen when the execution starts; read-only, runs/*/model/ is the fixed part), or a "
+    "base model, which may be anywhere in the project's data bucket.",
+    "WriteEndpointLogs": "SageMaker names an endpoint's log group after the endpoint, "
+    "/aws/sagemaker/Endpoints/<run_name>-eval or -base, and its streams after the variant and "
+    "instance; the run name is chosen when the execution starts.",
     "PutMetrics": "cloudwatch:PutMetricData has no resource type; the cloudwatch:namespace "
     "condition limits it to SageMaker's namespaces.",
     "EcrLogin": "ecr:GetAuthorizationToken has no resource type; image pulls are limited to the "

@@ -3,7 +3,9 @@
 Every statement names its actions one by one (no ``*`` in actions, no managed policies). Where
 a resource ends in a wildcard, it is the per-run part of a name: runs are named at execution
 time (``<run_name>-train``, ``runs/<run_name>/``), so the suffix or prefix is all that is known
-at synth time. The roles themselves: ``sagemaker_role.py`` and ``state_machine_role.py``.
+at synth time. The roles themselves: ``sagemaker_role.py`` (the jobs), ``endpoint_role.py`` (the
+temporary endpoints' models, read-only), ``state_machine_role.py`` and
+``stopped_run_cleanup_role.py``.
 """
 
 from __future__ import annotations

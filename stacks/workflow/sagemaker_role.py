@@ -1,4 +1,5 @@
-"""The execution role of the training and processing jobs and the evaluation endpoints."""
+"""The execution role of the training and processing jobs, and what it shares with the
+temporary endpoints' read-only role (``endpoint_role.py``): logs, images, network."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from stacks.workflow.contract import contract
 from stacks.workflow.roles import run_suffix_arn, runs_objects, statement
 
 SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
-SAGEMAKER_LOG_GROUPS = ("TrainingJobs", "ProcessingJobs", "Endpoints")
+JOB_LOG_GROUPS = ("/aws/sagemaker/TrainingJobs:*", "/aws/sagemaker/ProcessingJobs:*")
 
 
 def sagemaker_execution_statements(
@@ -23,20 +24,12 @@ def sagemaker_execution_statements(
     code: list[iam.PolicyStatement],
     image_repositories: list[str],
 ) -> list[iam.PolicyStatement]:
-    """What the training, processing and serving containers do with the execution role.
+    """What the training and processing containers do with the jobs' execution role.
 
+    The only role that writes under ``runs/``; the models of the temporary endpoints run as
+    the read-only ``endpoint_role.py`` instead, so a model server cannot touch any run's files.
     ``data_arn`` and ``artifacts_arn`` are the buckets' ARNs (named imports, see the stack).
     """
-    stack = Stack.of(scope)
-    log_groups = [
-        stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=f"/aws/sagemaker/{group}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        for group in SAGEMAKER_LOG_GROUPS
-    ]
     return [
         statement("ReadData", ["s3:GetObject"], [f"{data_arn}/*", runs_objects(artifacts_arn)]),
         statement("ListData", ["s3:ListBucket"], [data_arn]),
@@ -61,16 +54,7 @@ def sagemaker_execution_statements(
             [key.key_arn],
             Bool={"kms:GrantIsForAWSResource": "true"},
         ),
-        statement(
-            "WriteLogs",
-            [
-                "logs:CreateLogGroup",
-                "logs:CreateLogStream",
-                "logs:PutLogEvents",
-                "logs:DescribeLogStreams",
-            ],
-            log_groups,
-        ),
+        write_logs("WriteLogs", log_group_arns(scope, JOB_LOG_GROUPS)),
         # PutMetricData has no resource type; the namespace condition is the only scope.
         statement(
             "PutMetrics",
@@ -78,13 +62,7 @@ def sagemaker_execution_statements(
             ["*"],
             StringLike={"cloudwatch:namespace": ["/aws/sagemaker/*"]},
         ),
-        statement(
-            "PullImages",
-            ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            image_repositories,
-        ),
-        # GetAuthorizationToken has no resource type either.
-        statement("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
+        *pull_images(image_repositories),
         statement(
             "InvokeEvaluationEndpoint",
             ["sagemaker:InvokeEndpoint"],
@@ -96,6 +74,47 @@ def sagemaker_execution_statements(
             ["sagemaker:InvokeEndpoint"],
             [run_suffix_arn(scope, "endpoint", "base_endpoint")],
         ),
+    ]
+
+
+def log_group_arns(scope: Construct, names: tuple[str, ...]) -> list[str]:
+    """The ARNs of log groups (or their streams, with ``:*``) named ``names``."""
+    stack = Stack.of(scope)
+    return [
+        stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        for name in names
+    ]
+
+
+def write_logs(sid: str, log_groups: list[str]) -> iam.PolicyStatement:
+    """What SageMaker does, as the execution role, to send a container's output to CloudWatch."""
+    return statement(
+        sid,
+        [
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "logs:DescribeLogStreams",
+        ],
+        log_groups,
+    )
+
+
+def pull_images(image_repositories: list[str]) -> list[iam.PolicyStatement]:
+    """Pulling the containers' images from ``image_repositories`` (ECR repository ARNs)."""
+    return [
+        statement(
+            "PullImages",
+            ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            image_repositories,
+        ),
+        # GetAuthorizationToken has no resource type.
+        statement("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
     ]
 
 

@@ -23,13 +23,17 @@ def state_machine_statements(
     scope: Construct,
     *,
     sagemaker_role: iam.IRole,
+    endpoint_role: iam.IRole,
     validator_arn: str,
     artifacts_arn: str,
     key: kms.IKey,
     topic_arn: str,
     model_package_group: str,
 ) -> list[iam.PolicyStatement]:
-    """Exactly the calls the state machine's tasks make."""
+    """Exactly the calls the state machine's tasks make.
+
+    It passes ``sagemaker_role`` to the jobs and ``endpoint_role`` to the temporary models.
+    """
     stack = Stack.of(scope)
 
     def arn(resource: str, name_key: str) -> str:
@@ -70,7 +74,7 @@ def state_machine_statements(
         statement(
             "PassExecutionRole",
             ["iam:PassRole"],
-            [sagemaker_role.role_arn],
+            [sagemaker_role.role_arn, endpoint_role.role_arn],
             StringEquals={"iam:PassedToService": "sagemaker.amazonaws.com"},
         ),
         statement(

@@ -14,6 +14,7 @@ from stacks.config_schema import EnvironmentConfig
 from stacks.storage import StorageStack
 from stacks.workflow.code_asset import CodeAsset
 from stacks.workflow.contract import contract
+from stacks.workflow.endpoint_role import endpoint_execution_statements
 from stacks.workflow.images import resolve_images
 from stacks.workflow.nag_acknowledgements import acknowledge_workflow
 from stacks.workflow.network import JobNetwork
@@ -36,8 +37,9 @@ class TrainingWorkflowStack(Stack):
     ``stopped_run_cleanup``, which an EventBridge rule starts (``WorkflowMonitoring``).
 
     For the other stacks: ``topic`` (run notifications), ``state_machine``, ``sagemaker_role``
-    (execution role of the jobs and evaluation endpoints), ``model_package_group_name`` (the
-    project's model registry group) and ``inference_code`` (the packaged serving code).
+    (execution role of the jobs), ``endpoint_role`` (the read-only execution role of the
+    temporary endpoints' models), ``model_package_group_name`` (the project's model registry
+    group) and ``inference_code`` (the packaged serving code).
     """
 
     @property
@@ -94,8 +96,14 @@ class TrainingWorkflowStack(Stack):
         self.sagemaker_role = self._role(
             "SageMakerRole",
             SAGEMAKER,
-            "Execution role of the fine-tuning jobs and evaluation endpoints",
+            "Execution role of the fine-tuning jobs",
             self._sagemaker_statements(storage),
+        )
+        self.endpoint_role = self._role(
+            "EndpointRole",
+            SAGEMAKER,
+            "Read-only execution role of the fine-tuning runs' evaluation and base models",
+            self._endpoint_statements(storage),
         )
         state_machine_role = self._role(
             "StateMachineRole",
@@ -104,6 +112,7 @@ class TrainingWorkflowStack(Stack):
             state_machine_statements(
                 self,
                 sagemaker_role=self.sagemaker_role,
+                endpoint_role=self.endpoint_role,
                 validator_arn=self.validator.function.function_arn,
                 artifacts_arn=self.artifacts_arn,
                 key=storage.key,
@@ -154,17 +163,30 @@ class TrainingWorkflowStack(Stack):
             artifacts_arn=self.artifacts_arn,
             key=storage.key,
             code=self.training_code.read_statements(),
-            image_repositories=self.images.repository_arns(self.partition),
+            image_repositories=self.images.job_repository_arns(self.partition),
         )
-        if self.network is not None:
-            statements += vpc_statements(self.network.vpc.vpc_arn)
-        return statements
+        return statements + self._network_statements()
+
+    def _endpoint_statements(self, storage: StorageStack) -> list[iam.PolicyStatement]:
+        statements = endpoint_execution_statements(
+            self,
+            data_arn=self.data_arn,
+            artifacts_arn=self.artifacts_arn,
+            key=storage.key,
+            image_repository=self.images.serving_repository_arn(self.partition),
+        )
+        return statements + self._network_statements()
+
+    def _network_statements(self) -> list[iam.PolicyStatement]:
+        """The VPC's network interfaces, for the jobs and models that run in it."""
+        return [] if self.network is None else vpc_statements(self.network.vpc.vpc_arn)
 
     def _state_machine(self, storage: StorageStack, role: iam.Role) -> sfn.StateMachine:
         ctx = StepContext(
             config=self.config,
             images=self.images,
             sagemaker_role_arn=self.sagemaker_role.role_arn,
+            endpoint_role_arn=self.endpoint_role.role_arn,
             key_arn=storage.key.key_arn,
             network=self.network,
         )

@@ -59,10 +59,12 @@ def test_overrides_replace_one_image_each():
     assert images.training == custom
     assert images.processing == custom  # processing follows training unless set itself
     assert images.serving == serving_images().serving_image_uri("us-east-1")
-    assert images.repository_arns("aws") == [
+    assert images.job_repository_arns("aws") == [
         "arn:aws:ecr:us-east-1:111122223333:repository/my-trainer",
-        "arn:aws:ecr:us-east-1:763104351884:repository/djl-inference",
     ]
+    assert images.serving_repository_arn("aws") == (
+        "arn:aws:ecr:us-east-1:763104351884:repository/djl-inference"
+    )
 
 
 def test_repository_arns_parse_digests_too():

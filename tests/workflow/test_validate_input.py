@@ -247,6 +247,22 @@ def test_comparing_needs_the_base_model_in_s3():
     assert problem.startswith("base_model: must be an S3 prefix")
 
 
+def test_comparing_needs_a_base_model_the_endpoints_role_reads():
+    """The endpoints' read-only role reads the data bucket and only runs/*/model/* of the
+    artifacts bucket; the training jobs read all of runs/."""
+    earlier_run = "s3://artifacts-bucket/runs/r1/model/r1-train/output/model/"
+    data_split = "s3://artifacts-bucket/runs/r1/data/train/"
+    for base_model in (earlier_run, data_split):
+        assert normalise({**GOOD, "base_model": base_model}, "e", SETTINGS)
+    compared = {**GOOD, "evaluation": {"compare_with_base": True}}
+    assert normalise({**compared, "base_model": earlier_run}, "e", SETTINGS)
+    (problem,) = _problems({**compared, "base_model": data_split})
+    assert problem.startswith(
+        "evaluation.compare_with_base: the base endpoint reads only the data bucket and "
+        "earlier runs' models (s3://artifacts-bucket/runs/<run>/model/...)"
+    )
+
+
 def test_the_base_model_is_a_channel_or_a_hub_id():
     s3 = run_plan.plan(normalise(GOOD, "e", SETTINGS), SETTINGS)["training"]
     assert [c["ChannelName"] for c in s3["channels"]] == ["train", "validation", "model"]

@@ -5,11 +5,16 @@ from __future__ import annotations
 import pytest
 import workflow_contract as contract
 
+from tests.workflow.template_values import state_machine_definition
+
 ACCOUNT_REGION = "us-east-1:123456789012"
 SAGEMAKER = f"arn:aws:sagemaker:{ACCOUNT_REGION}"
 ARTIFACTS = "arn:aws:s3:::artifacts82dd59a1"
 DATA = "arn:aws:s3:::data666c94c7"
 KEY = f"arn:aws:kms:{ACCOUNT_REGION}:key/key961b73fd"
+ROLE = "arn:aws:iam::123456789012:role"
+JOBS_ROLE = f"{ROLE}/SageMakerRoleD4FCFA3F"
+ENDPOINT_ROLE = f"{ROLE}/EndpointRole1A3BA5E6"
 
 
 def _as_list(value) -> list:
@@ -106,7 +111,7 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
         ),
         "PassExecutionRole": (
             ["iam:PassRole"],
-            ["arn:aws:iam::123456789012:role/SageMakerRoleD4FCFA3F"],
+            [ENDPOINT_ROLE, JOBS_ROLE],
             {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         ),
         "ReadEvaluationReport": (
@@ -136,9 +141,13 @@ def test_the_sagemaker_role_is_scoped_to_the_project(resolver_for):
     assert statements["ListRuns"][2] == {"StringLike": {"s3:prefix": ["runs/*"]}}
     assert statements["UseKey"][1] == [KEY]
     assert statements["EncryptVolumes"][2] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    # The jobs' images only, and the jobs' log groups only: the endpoints have their own role.
     assert statements["PullImages"][1] == [
-        "arn:aws:ecr:us-east-1:763104351884:repository/djl-inference",
         "arn:aws:ecr:us-east-1:763104351884:repository/huggingface-pytorch-training",
+    ]
+    assert statements["WriteLogs"][1] == [
+        f"arn:aws:logs:{ACCOUNT_REGION}:log-group:/aws/sagemaker/{group}:*"
+        for group in ("ProcessingJobs", "TrainingJobs")
     ]
     assert statements["InvokeEvaluationEndpoint"] == (
         ["sagemaker:InvokeEndpoint"],
@@ -165,13 +174,79 @@ def test_the_sagemaker_role_is_scoped_to_the_project(resolver_for):
     }
 
 
+def test_the_endpoints_role_reads_models_and_writes_nothing_to_s3(resolver_for):
+    """The temporary models' role: a model server's reads, its logs, metrics and image."""
+    statements = _statements(resolver_for("local"), "EndpointRole")
+    endpoint_logs = f"arn:aws:logs:{ACCOUNT_REGION}:log-group:/aws/sagemaker/Endpoints"
+    assert statements == {
+        "ReadModels": (["s3:GetObject"], [f"{ARTIFACTS}/runs/*/model/*", f"{DATA}/*"], None),
+        "ListData": (["s3:ListBucket"], [DATA], None),
+        "ListModels": (
+            ["s3:ListBucket"], [ARTIFACTS], {"StringLike": {"s3:prefix": ["runs/*/model/*"]}}
+        ),
+        "DecryptModels": (["kms:Decrypt", "kms:DescribeKey"], [KEY], None),
+        "WriteEndpointLogs": (
+            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams",
+             "logs:PutLogEvents"],
+            [f"{endpoint_logs}/*-base", f"{endpoint_logs}/*-base:*",
+             f"{endpoint_logs}/*-eval", f"{endpoint_logs}/*-eval:*"],
+            None,
+        ),
+        "PutMetrics": (
+            ["cloudwatch:PutMetricData"],
+            ["*"],
+            {"StringEquals": {"cloudwatch:namespace": ["/aws/sagemaker/Endpoints"]}},
+        ),
+        "PullImages": (
+            ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
+             "ecr:GetDownloadUrlForLayer"],
+            ["arn:aws:ecr:us-east-1:763104351884:repository/djl-inference"],
+            None,
+        ),
+        "EcrLogin": (["ecr:GetAuthorizationToken"], ["*"], None),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("env_name", ["local", "dev", "staging", "prod"])
+def test_the_temporary_models_run_as_the_read_only_role(resolver_for, env_name):
+    """A model server (and a model's own code) can overwrite no run's files: the evaluation and
+    base models run as the endpoints' role, which has no S3 action but reads; the jobs keep
+    the role that writes runs/."""
+    resolver = resolver_for(env_name)
+    definition = state_machine_definition(resolver)
+    states = definition["States"]
+    models = [
+        states[name]["Parameters"]["ExecutionRoleArn"]
+        for name in ("Create the evaluation model", "Create the base model")
+    ]
+    assert models == [ENDPOINT_ROLE, ENDPOINT_ROLE]
+    jobs = {
+        states[name]["Parameters"]["RoleArn"]
+        for name in ("Prepare the data", "Train the model", "Evaluate the model")
+    }
+    assert jobs == {JOBS_ROLE}
+    actions = {
+        action
+        for actions, _, _ in _statements(resolver, "EndpointRole").values()
+        for action in actions
+    }
+    assert {action for action in actions if action.startswith("s3:")} == {
+        "s3:GetObject",
+        "s3:ListBucket",
+    }
+    assert not {action for action in actions if action.startswith(("sagemaker:", "iam:"))}
+    assert not {action for action in actions if action == "kms:GenerateDataKey"}
+
+
 @pytest.mark.parametrize("env_name", ["local", "dev", "staging", "prod"])
 def test_no_wildcard_actions_and_no_full_access(resolver_for, env_name):
     resolver = resolver_for(env_name)
     for logical_id, role in resolver.resources("AWS::IAM::Role").items():
         managed = resolver.resolve(role["Properties"].get("ManagedPolicyArns", []))
         assert not [arn for arn in managed if "FullAccess" in arn], logical_id
-        if logical_id.startswith(("SageMakerRole", "StateMachineRole", "InputValidatorRole")):
+        if logical_id.startswith(
+            ("SageMakerRole", "EndpointRole", "StateMachineRole", "InputValidatorRole")
+        ):
             assert managed == [], logical_id
         for policy in role["Properties"].get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
@@ -189,7 +264,14 @@ def test_vpc_mode_lets_sagemaker_attach_interfaces_only_in_the_vpc(resolver_for)
         "ec2:DeleteNetworkInterfacePermission",
     ]
     assert list(condition["ArnEquals"]) == ["ec2:Vpc"]
-    assert "ManageInterfaces" not in _statements(resolver_for("dev"), "SageMakerRole")
+    # The temporary models run in the VPC too, as the endpoints' role.
+    assert _statements(resolver_for("staging"), "EndpointRole")["ManageInterfaces"] == (
+        actions,
+        ["*"],
+        condition,
+    )
+    for role in ("SageMakerRole", "EndpointRole"):
+        assert "ManageInterfaces" not in _statements(resolver_for("dev"), role)
 
 
 def test_every_temporary_resource_the_definition_names_is_allowed(resolver_for, local_definition):

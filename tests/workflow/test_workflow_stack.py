@@ -194,5 +194,6 @@ def test_the_validator_gets_the_environment_defaults(resolver_for):
 def test_the_stack_exposes_what_the_serving_stack_needs(synth_env):
     stack = synth_env("local").stacks["Workflow"]
     assert stack.model_package_group_name == "llm-finetune-local"
-    for attribute in ("topic", "state_machine", "sagemaker_role", "inference_code"):
+    attributes = ("topic", "state_machine", "sagemaker_role", "endpoint_role", "inference_code")
+    for attribute in attributes:
         assert getattr(stack, attribute) is not None

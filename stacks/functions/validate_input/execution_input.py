@@ -7,6 +7,7 @@ defaults filled in and a ``run_name`` that SageMaker accepts in every resource n
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import hashlib
 import re
 from typing import Any
@@ -53,7 +54,7 @@ def normalise(raw: Any, execution_name: str, settings: Settings) -> dict[str, An
         "hyperparameters": _hyperparameters(check, raw.get("hyperparameters", {})),
         "evaluation": _evaluation(check, raw.get("evaluation", {})),
     }
-    _check_comparison(check, run["base_model"], run["evaluation"])
+    _check_comparison(check, settings, run["base_model"], run["evaluation"])
     if check.problems:
         raise InvalidInputError(check.problems)
     return run
@@ -232,13 +233,28 @@ def _evaluation(check: Checker, value: Any) -> dict[str, Any]:
     }
 
 
-def _check_comparison(check: Checker, base_model: str | None, evaluation: dict[str, Any]) -> None:
+def _check_comparison(
+    check: Checker, settings: Settings, base_model: str | None, evaluation: dict[str, Any]
+) -> None:
     """The base endpoint serves the base model from S3, as the evaluation endpoint serves the
-    fine-tuned one: a Hub id has no S3 prefix to serve."""
-    if evaluation.get("compare_with_base") and base_model and not base_model.startswith("s3://"):
+    fine-tuned one: a Hub id has no S3 prefix to serve. Its read-only role reads the data
+    bucket and, of the artifacts bucket, only the runs' models (``contract.MODEL_OBJECTS``)."""
+    if not (evaluation.get("compare_with_base") and base_model):
+        return
+    if not base_model.startswith("s3://"):
         check.fail(
             "evaluation.compare_with_base",
             f"needs an s3:// base_model: the base endpoint loads the model from S3, and "
             f"{base_model!r} is a Hugging Face Hub id; copy the model to the data bucket and "
             "give its s3:// prefix, or leave compare_with_base out",
+        )
+        return
+    bucket, _, key = base_model.removeprefix("s3://").partition("/")
+    if bucket == settings.artifacts_bucket and not fnmatch.fnmatchcase(key, contract.MODEL_OBJECTS):
+        check.fail(
+            "evaluation.compare_with_base",
+            f"the base endpoint reads only the data bucket and earlier runs' models "
+            f"(s3://{bucket}/{contract.RUNS_PREFIX}<run>/{contract.MODEL_FOLDER}...), and "
+            f"{base_model!r} is elsewhere in the artifacts bucket; copy the model to the data "
+            "bucket, or leave compare_with_base out",
         )

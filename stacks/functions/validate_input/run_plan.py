@@ -60,7 +60,7 @@ def plan(run: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "run": root,
         "data": f"{root}data/",
         "checkpoints": f"{root}checkpoints/",
-        "model_output": f"{root}model/",
+        "model_output": f"{root}{contract.MODEL_FOLDER}",
         "evaluation": f"{root}evaluation/",
         "report": f"{root}evaluation/{contract.REPORT_FILE}",
     }

@@ -44,6 +44,10 @@ RUN_NAME_MAX = SAGEMAKER_NAME_MAX - max(len(suffix) for suffix in NAME_SUFFIXES.
 
 # Artifact layout: s3://<artifacts>/runs/<run_name>/{data,checkpoints,model,evaluation}/
 RUNS_PREFIX = "runs/"
+MODEL_FOLDER = "model/"
+# Every run's trained model (the training job writes it under runs/<run_name>/model/): what the
+# temporary endpoints may read of the artifacts bucket, as an IAM and fnmatch pattern.
+MODEL_OBJECTS = f"{RUNS_PREFIX}*/{MODEL_FOLDER}*"
 REPORT_FILE = "report.json"
 
 # Paths inside the containers.

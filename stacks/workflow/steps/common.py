@@ -68,11 +68,16 @@ SAGEMAKER_THROTTLING = Retry(["SageMaker.ThrottlingException"], interval_s=5, at
 
 @dataclass(frozen=True)
 class StepContext:
-    """What the steps need from the stack to write their requests."""
+    """What the steps need from the stack to write their requests.
+
+    ``sagemaker_role_arn`` is the jobs' execution role; ``endpoint_role_arn`` the read-only one
+    the temporary endpoints' models run as.
+    """
 
     config: EnvironmentConfig
     images: WorkflowImages
     sagemaker_role_arn: str
+    endpoint_role_arn: str
     key_arn: str
     network: JobNetwork | None
 

@@ -57,7 +57,8 @@ def _deployment(
     instance_type = ctx.config.evaluation.instance_type
     model: dict[str, Any] = {
         "ModelName.$": endpoint.name("model"),
-        "ExecutionRoleArn": ctx.sagemaker_role_arn,
+        # Read-only: a model server (and the model's own code) cannot write any run's files.
+        "ExecutionRoleArn": ctx.endpoint_role_arn,
         "PrimaryContainer": serving_container(ctx, instance_type, {"S3Uri.$": endpoint.model_data}),
         "EnableNetworkIsolation": ctx.config.network.network_isolation,
         "Tags": run_tags(),
