@@ -30,8 +30,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.workflow.logged_state_machine import logged_state_machine
-from stacks.workflow.steps.cleanup import Teardown
-from stacks.workflow.steps.common import ERROR_PATH, LAMBDA_SERVICE, on_failure, task
+from stacks.workflow.steps.cleanup import Teardown, record_cleanup_failure
+from stacks.workflow.steps.common import LAMBDA_SERVICE, on_failure, task
 from stacks.workflow.steps.notify import (
     notify_stopped_run_cleaned_up,
     notify_stopped_run_cleanup_failed,
@@ -102,16 +102,7 @@ class StoppedRunCleanup(Construct):
         failed = sfn.Fail(
             self, "Cleanup failed", error_path="$.error.Error", cause_path="$.error.Cause"
         )
-        record_failure = sfn.Pass(
-            self,
-            "Record the cleanup failure",
-            parameters={
-                "Error": "CleanupFailed",
-                "Cause.$": "States.Format('Could not delete every endpoint, endpoint config and "
-                "model of run {}: {}', $.run.run_name, States.JsonToString($.cleanup))",
-            },
-            result_path=ERROR_PATH,
-        )
+        record_failure = record_cleanup_failure(self)
         report_failure = notify_stopped_run_cleanup_failed(self, topic_arn)
         # A lost message must not hide the failure itself: go on to fail with it.
         on_failure(report_failure, failed, "$.notify_error")

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import copy
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.workflow.asl_validator import assert_valid_asl
 from tests.workflow.template_values import state_machine_definition
 
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
@@ -222,20 +219,7 @@ def test_the_local_endpoint_poll_starts_sooner(resolver_for):
 def test_the_definition_is_valid_asl(tmp_path):
     """asl-validator (npm, pinned in package.json): types, dangling Next, unreachable states,
     JSONPath and intrinsic syntax, for every environment's definition at once."""
-    paths = []
-    for env_name in ENVIRONMENTS:
-        path = tmp_path / f"{env_name}.asl.json"
-        paths += ["--json-path", str(path)]
-        path.write_text(json.dumps(_definitions[env_name]))
-    npx = Path(sys.executable).parent / "npx"
-    result = subprocess.run(
-        [str(npx), "--no-install", "asl-validator", *paths],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("is valid") == len(ENVIRONMENTS), result.stdout
+    assert_valid_asl(_definitions, tmp_path)
 
 
 _definitions: dict[str, dict] = {}

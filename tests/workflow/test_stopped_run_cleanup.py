@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.workflow.asl_validator import assert_valid_asl
 from tests.workflow.sagemaker_stub import SageMakerStub
 from tests.workflow.sfn_harness import WorkflowRunner
 from tests.workflow.template_values import state_machine_definition, validator_environment
@@ -198,20 +196,10 @@ def test_every_sagemaker_call_of_the_cleanup_is_allowed(resolver_for, cleanup_de
 
 def test_the_cleanup_definition_is_valid_asl(resolver_for, tmp_path):
     """asl-validator, as for the training state machine, on every environment's definition."""
-    paths = []
-    for env_name in ENVIRONMENTS:
-        path = tmp_path / f"{env_name}.asl.json"
-        path.write_text(json.dumps(state_machine_definition(resolver_for(env_name), CLEANUP)))
-        paths += ["--json-path", str(path)]
-    npx = Path(sys.executable).parent / "npx"
-    result = subprocess.run(
-        [str(npx), "--no-install", "asl-validator", *paths],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
+    assert_valid_asl(
+        {name: state_machine_definition(resolver_for(name), CLEANUP) for name in ENVIRONMENTS},
+        tmp_path,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("is valid") == len(ENVIRONMENTS), result.stdout
 
 
 def test_the_deletes_are_the_training_machines_own(cleanup_definition, local_definition):

@@ -15,18 +15,9 @@ import run_plan
 import validate_input
 import workflow_contract as contract
 from execution_input import normalise
-from run_settings import Settings
 
-SETTINGS = Settings(
-    artifacts_bucket="artifacts-bucket",
-    data_bucket="data-bucket",
-    code_uri="s3://assets/code.gz",
-    training_instance_count=1,
-    default_metric="exact_match",
-    default_threshold=0.7,
-    default_max_samples=1000,
-    internet_access=True,
-)
+from tests.workflow.lambda_settings import SETTINGS
+
 GOOD = {
     "base_model": "s3://data-bucket/models/smollm2/",
     "dataset": {"s3_uri": "s3://data-bucket/datasets/sql.jsonl"},

@@ -15,18 +15,9 @@ from execution_input import InvalidInputError, normalise, sanitise_run_name
 from run_settings import Settings, SettingsError
 
 from stacks.config_schema import EVALUATION_METRICS
+from tests.workflow.lambda_settings import SETTINGS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "execution-input.md"
-SETTINGS = Settings(
-    artifacts_bucket="artifacts-bucket",
-    data_bucket="data-bucket",
-    code_uri="s3://assets/code.gz",
-    training_instance_count=1,
-    default_metric="exact_match",
-    default_threshold=0.7,
-    default_max_samples=1000,
-    internet_access=True,
-)
 GOOD = {
     "base_model": "s3://data-bucket/models/smollm2",
     "dataset": {"s3_uri": "s3://data-bucket/datasets/sql.jsonl"},

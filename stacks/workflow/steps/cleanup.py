@@ -88,6 +88,20 @@ class Teardown:
         self.deletes[-1].next(state)
 
 
+def record_cleanup_failure(scope: Construct) -> sfn.Pass:
+    """``$.error`` = CleanupFailed, naming the run and every delete's outcome (``$.cleanup``)."""
+    return sfn.Pass(
+        scope,
+        "Record the cleanup failure",
+        parameters={
+            "Error": "CleanupFailed",
+            "Cause.$": "States.Format('Could not delete every endpoint, endpoint config and "
+            "model of run {}: {}', $.run.run_name, States.JsonToString($.cleanup))",
+        },
+        result_path=ERROR_PATH,
+    )
+
+
 class Cleanup:
     """Tear down the evaluation endpoint, then the base endpoint if any; branch on the outcome."""
 
@@ -99,16 +113,7 @@ class Cleanup:
         evaluation.then(base_too)
         base_too.when(compare_with_base(), base.start).otherwise(self.outcome)
         base.then(self.outcome)
-        self.record_failure = sfn.Pass(
-            scope,
-            "Record the cleanup failure",
-            parameters={
-                "Error": "CleanupFailed",
-                "Cause.$": "States.Format('Could not delete every endpoint, endpoint config and "
-                "model of run {}: {}', $.run.run_name, States.JsonToString($.cleanup))",
-            },
-            result_path=ERROR_PATH,
-        )
+        self.record_failure = record_cleanup_failure(scope)
         self.start: sfn.IChainable = evaluation.start
 
     def then(self, failed: sfn.IChainable, succeeded: sfn.IChainable) -> None:
