@@ -76,14 +76,7 @@ class TrainingWorkflowStack(Stack):
         self.artifacts_arn = _named_export(
             storage, storage.artifacts.bucket_arn, "WorkflowArtifactsBucketArn"
         )
-        self.model_package_group_name = f"llm-finetune-{config.name}"
-        registry = sagemaker.CfnModelPackageGroup(
-            self,
-            "ModelPackageGroup",
-            model_package_group_name=self.model_package_group_name,
-            model_package_group_description="Fine-tuned models that passed the quality gate",
-        )
-        registry.apply_removal_policy(self.removal)
+        self.model_package_group_name = self._model_registry(config)
         self.topic = NotificationTopic(
             self, "Notifications", key=storage.key, emails=config.notification_emails
         ).topic
@@ -93,6 +86,33 @@ class TrainingWorkflowStack(Stack):
             environment=self._validator_environment(storage),
             removal=self.removal,
         )
+        state_machine_role = self._roles(storage)
+        self.state_machine = self._state_machine(storage, state_machine_role)
+        self.stopped_run_cleanup = self._stopped_run_cleanup(storage)
+        WorkflowMonitoring(
+            self,
+            "Monitoring",
+            state_machine=self.state_machine,
+            stopped_run_cleanup=self.stopped_run_cleanup,
+            topic=self.topic,
+        )
+        self._outputs()
+        acknowledge_workflow(policies=self._policies, validator=self.validator.function)
+
+    def _model_registry(self, config: EnvironmentConfig) -> str:
+        """The model package group the gate registers into; returns its name."""
+        name = f"llm-finetune-{config.name}"
+        registry = sagemaker.CfnModelPackageGroup(
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=name,
+            model_package_group_description="Fine-tuned models that passed the quality gate",
+        )
+        registry.apply_removal_policy(self.removal)
+        return name
+
+    def _roles(self, storage: StorageStack) -> iam.Role:
+        """The jobs' and the endpoints' execution roles; returns the state machine's role."""
         self.sagemaker_role = self._role(
             "SageMakerRole",
             SAGEMAKER,
@@ -105,7 +125,7 @@ class TrainingWorkflowStack(Stack):
             "Read-only execution role of the fine-tuning runs' evaluation and base models",
             self._endpoint_statements(storage),
         )
-        state_machine_role = self._role(
+        return self._role(
             "StateMachineRole",
             iam.ServicePrincipal("states.amazonaws.com"),
             "Runs the fine-tuning state machine's tasks",
@@ -120,15 +140,8 @@ class TrainingWorkflowStack(Stack):
                 model_package_group=self.model_package_group_name,
             ),
         )
-        self.state_machine = self._state_machine(storage, state_machine_role)
-        self.stopped_run_cleanup = self._stopped_run_cleanup(storage)
-        WorkflowMonitoring(
-            self,
-            "Monitoring",
-            state_machine=self.state_machine,
-            stopped_run_cleanup=self.stopped_run_cleanup,
-            topic=self.topic,
-        )
+
+    def _outputs(self) -> None:
         CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
         CfnOutput(
             self,
@@ -137,7 +150,6 @@ class TrainingWorkflowStack(Stack):
         )
         CfnOutput(self, "ModelPackageGroupName", value=self.model_package_group_name)
         CfnOutput(self, "NotificationTopicArn", value=self.topic.topic_arn)
-        acknowledge_workflow(policies=self._policies, validator=self.validator.function)
 
     def _role(
         self,
