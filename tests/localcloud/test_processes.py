@@ -59,11 +59,9 @@ def test_end_group_ends_what_an_exited_leader_left_running() -> None:
     assert leader.wait(timeout=5) == 0
     assert len(group_members(leader.pid)) >= 2
 
-    started = time.monotonic()
     end_group(leader.pid, grace_s=0.5)
     deadline = time.monotonic() + 5
     while alive(stubborn) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(stubborn)
     assert group_members(leader.pid) == []
-    assert time.monotonic() - started < 3
