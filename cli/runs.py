@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -15,11 +14,18 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cli.target import Target
+from stacks.script_module import load_script
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-# The input-validation Lambda's limit (workflow_contract.RUN_NAME_MAX): the longest run name
-# that leaves room for "-evaluate" in SageMaker's 63-character names.
-RUN_NAME_MAX = 54
+# The workflow's run-name rule, from the input-validation Lambda's contract (plain scripts,
+# loaded from their path as the stacks load them).
+sanitise_run_name = load_script(
+    Path(__file__).resolve().parents[1]
+    / "stacks"
+    / "functions"
+    / "validate_input"
+    / "workflow_contract.py"
+).sanitise_run_name
 # Job log lines worth showing while a run is followed: training steps, data and evaluation counts.
 _PROGRESS = re.compile(r"(loss|step|epoch|records|samples|exact_match|error|Error|wrote|split)")
 
@@ -165,20 +171,6 @@ def list_runs(target: Target, limit: int = 20) -> list[dict[str, Any]]:
         stateMachineArn=target.state_machine_arn(), maxResults=limit
     )
     return response["executions"]
-
-
-def sanitise_run_name(raw: str) -> str:
-    """The run name the workflow derives from ``raw``: ``my_run_1`` gives ``my-run-1``.
-
-    The same rule as the input-validation Lambda's ``execution_input.sanitise_run_name`` (a test
-    keeps the two equal): characters outside [A-Za-z0-9-] become "-", and a name longer than
-    RUN_NAME_MAX is cut and ends in a hash of the original.
-    """
-    name = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9-]+", "-", raw)).strip("-")
-    if len(name) > RUN_NAME_MAX:
-        digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
-        name = f"{name[: RUN_NAME_MAX - 9].rstrip('-')}-{digest}"
-    return name
 
 
 def run_name_of(target: Target, execution: str) -> str:

@@ -8,31 +8,18 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import hashlib
 import re
 from typing import Any
 
 import workflow_contract as contract
 from input_checks import Checker, InvalidInputError, kind
 from run_settings import Settings
+from workflow_contract import sanitise_run_name
 
 __all__ = ["InvalidInputError", "normalise", "sanitise_run_name"]
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}(/[A-Za-z0-9][\w.-]{0,95})?$")
 _HYPERPARAMETER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-
-
-def sanitise_run_name(raw: str) -> str:
-    """``raw`` made into a SageMaker name part: [a-zA-Z0-9-], at most RUN_NAME_MAX characters.
-
-    A name that has to be shortened keeps a hash of the original, so two long names that share
-    a beginning still give different runs.
-    """
-    name = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9-]+", "-", raw)).strip("-")
-    if len(name) > contract.RUN_NAME_MAX:
-        digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
-        name = f"{name[: contract.RUN_NAME_MAX - 9].rstrip('-')}-{digest}"
-    return name
 
 
 def normalise(raw: Any, execution_name: str, settings: Settings) -> dict[str, Any]:

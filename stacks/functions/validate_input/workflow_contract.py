@@ -1,11 +1,14 @@
 """What the training state machine, its jobs and the input-validation Lambda agree on.
 
-Standard library only and no imports: the Lambda runs this file, and the CDK stack loads it at
-synth time (``stacks/workflow/contract.py``), so names, paths and environment variables are
-written down once.
+Standard library only and no project imports: the Lambda runs this file, and the CDK stack
+(``stacks/workflow/contract.py``) and the CLI load it from its path, so names, paths,
+environment variables and the run-name rule are written down once.
 """
 
 from __future__ import annotations
+
+import hashlib
+import re
 
 # Environment variables the stack sets on the validation Lambda.
 ENV_ARTIFACTS_BUCKET = "ARTIFACTS_BUCKET"
@@ -41,6 +44,20 @@ NAME_SUFFIXES = {
 }
 SAGEMAKER_NAME_MAX = 63
 RUN_NAME_MAX = SAGEMAKER_NAME_MAX - max(len(suffix) for suffix in NAME_SUFFIXES.values())
+
+
+def sanitise_run_name(raw: str) -> str:
+    """``raw`` made into a SageMaker name part: [a-zA-Z0-9-], at most RUN_NAME_MAX characters.
+
+    A name that has to be shortened keeps a hash of the original, so two long names that share
+    a beginning still give different runs.
+    """
+    name = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9-]+", "-", raw)).strip("-")
+    if len(name) > RUN_NAME_MAX:
+        digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
+        name = f"{name[: RUN_NAME_MAX - 9].rstrip('-')}-{digest}"
+    return name
+
 
 # Artifact layout: s3://<artifacts>/runs/<run_name>/{data,checkpoints,model,evaluation}/
 RUNS_PREFIX = "runs/"
