@@ -80,6 +80,9 @@ REASONS |= {
     for endpoint in ("Evaluation", "Base")
     for kind in ("Model", "EndpointConfig", "Endpoint")
 }
+REASONS["FindWhoStartedTheRun"] = (
+    "The run's first job " + _RUN_NAMED.format(suffix="-prepare") + "data preparation jobs."
+)
 GENERATED_POLICY_REASON = (
     "CDK adds Step Functions' log delivery (logs:*LogDelivery, logs:Describe*) and X-Ray "
     "(xray:PutTraceSegments, xray:GetSampling*) permissions, which have no resource types."

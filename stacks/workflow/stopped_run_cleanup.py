@@ -9,11 +9,19 @@ JSON text)::
 
     Find the run's names                 the validation Lambda, names only (no checks)
     Was the run named?  --no-->  Nothing to clean up (it was rejected in its first state)
+    Look up the run's first job          <run>-prepare; not found: Nothing to clean up
+    Did this execution start the run?  --no-->  Not this execution's run (an earlier run holds
+                                                the name; its endpoints are left alone)
     Look up the evaluation endpoint -> (settle) -> Delete the evaluation endpoint, config, model
     Look up the base endpoint -> (settle) -> Delete the base endpoint, config, model
     Was everything deleted or never created?
         yes: Report the cleanup -> Cleanup done
         no:  Record the cleanup failure -> Report the failed cleanup -> Cleanup failed
+
+The run's first job, ``<run>-prepare``, carries the execution that created it in its environment
+(``STARTED_BY_EXECUTION``): an execution stopped before *Check that the run name is new* turned
+it away shares its run name with an earlier run, and only the execution that started the run
+deletes under its names. A failed look-up deletes nothing and fails the cleanup.
 
 The deletes are the training machine's own (``steps.cleanup.Teardown``), so both clean up the
 same way under the same names. Both endpoints are always tried: how far the run got is unknown,
@@ -31,11 +39,18 @@ from constructs import Construct
 
 from stacks.workflow.logged_state_machine import logged_state_machine
 from stacks.workflow.steps.cleanup import Teardown, record_cleanup_failure
-from stacks.workflow.steps.common import LAMBDA_SERVICE, on_failure, task
+from stacks.workflow.steps.common import (
+    ERROR_PATH,
+    LAMBDA_SERVICE,
+    SAGEMAKER_THROTTLING,
+    on_failure,
+    task,
+)
 from stacks.workflow.steps.notify import (
     notify_stopped_run_cleaned_up,
     notify_stopped_run_cleanup_failed,
 )
+from stacks.workflow.steps.processing import STARTED_BY
 from stacks.workflow.steps.temporary_endpoints import BASE, EVALUATION
 
 # What SageMaker says of an endpoint, endpoint config or model that does not exist (the error
@@ -90,11 +105,11 @@ class StoppedRunCleanup(Construct):
         )
         teardowns = [Teardown(self, EVALUATION), Teardown(self, BASE)]
         evaluation, base = teardowns
+        nothing = sfn.Succeed(self, "Nothing to clean up")
         named = sfn.Choice(self, "Was the run named?")
-        named.when(
-            sfn.Condition.is_null("$.run.run_name"), sfn.Succeed(self, "Nothing to clean up")
-        )
-        named.otherwise(evaluation.start)
+        named.when(sfn.Condition.is_null("$.run.run_name"), nothing)
+        ownership, lookup_failed = self._started_by_this_execution(evaluation.start, nothing)
+        named.otherwise(ownership)
         outcome = sfn.Choice(self, "Was everything deleted or never created?")
         evaluation.then(base.start)
         base.then(outcome)
@@ -107,12 +122,57 @@ class StoppedRunCleanup(Construct):
         # A lost message must not hide the failure itself: go on to fail with it.
         on_failure(report_failure, failed, "$.notify_error")
         record_failure.next(report_failure).next(failed)
+        lookup_failed.next(report_failure)
         keys = [key for teardown in teardowns for key in teardown.keys]
         outcome.when(_a_delete_failed(keys), record_failure)
         outcome.otherwise(
             notify_stopped_run_cleaned_up(self, topic_arn).next(sfn.Succeed(self, "Cleanup done"))
         )
         return find_names.next(named)
+
+    def _started_by_this_execution(
+        self, clean_up: sfn.IChainable, nothing: sfn.IChainable
+    ) -> tuple[sfn.IChainable, sfn.Pass]:
+        """Goes on to ``clean_up`` only where the run's first job names the stopped execution;
+        returns the check and the state that records a failed look-up (it has no next yet)."""
+        started_by = f"$.first_job.Environment.{STARTED_BY}"
+        look_up = task(
+            self,
+            "Look up the run's first job",
+            "aws-sdk:sagemaker:describeProcessingJob",
+            {"ProcessingJobName.$": "$.run.names.prepare_job"},
+            retry=SAGEMAKER_THROTTLING,
+            result_path="$.first_job",
+            comment="Every run starts with <run_name>-prepare, which names the execution "
+            "that created it",
+        )
+        never_started = sfn.Choice(self, "Was the run never started?")
+        lookup_failed = sfn.Pass(
+            self,
+            "Record the failed look-up",
+            parameters={
+                "Error": "CleanupFailed",
+                "Cause.$": "States.Format('Could not look up {}, the first job of run {}, to "
+                "tell whether this execution started the run; nothing was deleted: {}', "
+                "$.run.names.prepare_job, $.run.run_name, $.first_job_error.Cause)",
+            },
+            result_path=ERROR_PATH,
+        )
+        look_up.add_catch(never_started, errors=[sfn.Errors.ALL], result_path="$.first_job_error")
+        never_started.when(
+            sfn.Condition.string_matches("$.first_job_error.Cause", NOT_FOUND), nothing
+        )
+        never_started.otherwise(lookup_failed)
+        not_this_one = sfn.Succeed(
+            self,
+            "Not this execution's run",
+            comment="An earlier run holds the name: its endpoints are its own",
+        )
+        started = sfn.Choice(self, "Did this execution start the run?")
+        started.when(sfn.Condition.is_not_present(started_by), not_this_one)
+        started.when(sfn.Condition.string_equals_json_path(started_by, "$.execution_arn"), clean_up)
+        started.otherwise(not_this_one)
+        return look_up.next(started), lookup_failed
 
 
 def _a_delete_failed(keys: list[str]) -> sfn.Condition:

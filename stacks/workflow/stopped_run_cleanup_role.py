@@ -1,6 +1,7 @@
 """The stopped-run cleanup's role: exactly the calls its tasks make.
 
-It finds the run's names, looks up and deletes the run's temporary endpoints with their
+It finds the run's names, looks up the run's first job (``<run>-prepare``, which names the
+execution that started the run), looks up and deletes the run's temporary endpoints with their
 configs and models (the same ``*-eval`` and ``*-base`` names the training state machine's role
 creates them under, built by the same ``run_suffix_arn``), and reports to the topic.
 """
@@ -38,7 +39,14 @@ def stopped_run_cleanup_statements(
         key: the key the topic is encrypted with.
         topic_arn: the run notifications topic.
     """
-    statements = [statement("FindRunNames", ["lambda:InvokeFunction"], [validator_arn])]
+    statements = [
+        statement("FindRunNames", ["lambda:InvokeFunction"], [validator_arn]),
+        statement(
+            "FindWhoStartedTheRun",
+            ["sagemaker:DescribeProcessingJob"],
+            [run_suffix_arn(scope, "processing-job", "prepare_job")],
+        ),
+    ]
     for endpoint in (EVALUATION, BASE):
         statements += [
             statement(

@@ -6,8 +6,9 @@ models, configs, endpoints) so a test can assert nothing is left running, and fa
 test says: a job, an endpoint that ends Failed, one that never leaves Creating. Each endpoint
 goes through ``endpoint_statuses``, or through ``statuses_by_suffix`` for the one whose name
 ends with that suffix (``-base``: the base model's endpoint). For the stopped-run cleanup, a test
-seeds what a stopped run left behind (``left_behind``) and may refuse an endpoint's delete
-(``refused_deletes``).
+seeds the run's first job (``run_started``) and what the stopped run left behind
+(``left_behind``), and may refuse an endpoint's delete (``refused_deletes``) or the first job's
+look-up (``refused_lookups``).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class SageMakerStub:
     endpoints: dict[str, list[str]] = field(default_factory=dict)
     model_packages: list[dict] = field(default_factory=list)
     refused_deletes: set[str] = field(default_factory=set)  # endpoint names
+    refused_lookups: set[str] = field(default_factory=set)  # processing job names
 
     def __getattr__(self, name: str):
         if name not in _OPERATIONS.values():
@@ -96,6 +98,19 @@ class SageMakerStub:
         self.models.add(name)
         self.endpoint_configs.add(name)
         self.endpoints[name] = list(statuses or ["InService"])
+
+    def run_started(self, run_name: str, execution_arn: str | None) -> None:
+        """The run's first job, ``<run_name>-prepare``, as the execution ``execution_arn``
+        created it (the state machine's request names its execution in the environment;
+        None: a job that names none)."""
+        environment = {"PYTHONUNBUFFERED": "1"}
+        if execution_arn is not None:
+            environment["STARTED_BY_EXECUTION"] = execution_arn
+        self.jobs[f"{run_name}-prepare"] = {
+            "params": {"Environment": environment},
+            "status": "Completed",
+            "reason": None,
+        }
 
     def operations(self) -> list[str]:
         return [operation for operation, _ in self.calls]
@@ -121,15 +136,21 @@ class SageMakerStub:
         return {f"{kind.capitalize()}JobArn": f"{ARN_PREFIX}:{kind}-job/{name}"}
 
     def _describe_job(self, name: str, kind: str) -> dict:
-        job = self.jobs.get(name)
-        if job is None:
+        operation = f"Describe{kind.capitalize()}Job"
+        if name in self.refused_lookups:
             raise ClientError(
                 {
-                    "Error": {"Code": "ResourceNotFound", "Message": f"{name} not found"},
+                    "Error": {
+                        "Code": "AccessDeniedException",
+                        "Message": f"User is not authorized to perform: sagemaker:{operation}",
+                    },
                     "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": "stub"},
                 },
-                f"Describe{kind.capitalize()}Job",
+                operation,
             )
+        job = self.jobs.get(name)
+        if job is None:
+            raise _not_found(operation, f"requested job with name {name}")
         status_key = "ProcessingJobStatus" if kind == "processing" else "TrainingJobStatus"
         prefix = kind.capitalize()
         description = {
@@ -139,6 +160,8 @@ class SageMakerStub:
         }
         if job["reason"]:
             description["FailureReason"] = job["reason"]
+        if "Environment" in job["params"]:
+            description["Environment"] = job["params"]["Environment"]
         if kind == "training":
             output = job["params"]["OutputDataConfig"]["S3OutputPath"]
             description["ModelArtifacts"] = {"S3ModelArtifacts": f"{output}{name}/output/model/"}

@@ -62,6 +62,7 @@ class Execution:
     output: dict | None
     notifications: list[dict]
     waits: list[int]
+    arn: str = ""
 
 
 def client(service: str, endpoint: str) -> Any:
@@ -139,6 +140,7 @@ class WorkflowRunner:
             output=json.loads(output) if output else None,
             notifications=self._drain_notifications(),
             waits=list(self.waits),
+            arn=started["executionArn"],
         )
 
     def _drain_notifications(self) -> list[dict]:

@@ -136,9 +136,13 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
 
 def test_requests_carry_the_run_names_and_plan(runner, good_input):
     stub = _stub(runner)
-    runner.run(good_input, stub)
+    execution = runner.run(good_input, stub)
 
     requests = dict(stub.calls)
+    # The run's first job names the execution that started it (the stopped-run cleanup's check).
+    first_job = stub.jobs["sql-demo-prepare"]["params"]
+    assert first_job["Environment"]["STARTED_BY_EXECUTION"] == execution.arn
+    assert execution.arn.startswith("arn:aws:states:")
     training = requests["CreateTrainingJob"]
     assert training["TrainingJobName"] == "sql-demo-train"
     assert training["HyperParameters"]["recipe"] == "lora"

@@ -143,6 +143,10 @@ def test_the_cleanup_role_may_only_find_names_delete_and_report(resolver_for):
             ["lambda:InvokeFunction"],
             ["arn:aws:lambda:us-east-1:123456789012:function:InputValidatorFunctionA6714C0E"],
         ),
+        "FindWhoStartedTheRun": (
+            ["sagemaker:DescribeProcessingJob"],
+            [f"{SAGEMAKER}:processing-job/*-prepare"],
+        ),
         "CleanUpEvaluationEndpoint": (endpoint_actions, [f"{SAGEMAKER}:endpoint/*-eval"]),
         "CleanUpEvaluationEndpointConfig": (
             ["sagemaker:DeleteEndpointConfig"],
@@ -179,7 +183,11 @@ def test_every_sagemaker_call_of_the_cleanup_is_allowed(resolver_for, cleanup_de
         for action in _as_list(s["Action"])
         for resource in _as_list(s["Resource"])
     }
-    kinds = {"EndpointName": "endpoint", "EndpointConfigName": "endpoint-config"}
+    kinds = {
+        "EndpointName": "endpoint",
+        "EndpointConfigName": "endpoint-config",
+        "ProcessingJobName": "processing-job",
+    }
     checked = 0
     for name, state in cleanup_definition["States"].items():
         action = state.get("Resource", "").rsplit(":", 1)[-1]
@@ -187,11 +195,13 @@ def test_every_sagemaker_call_of_the_cleanup_is_allowed(resolver_for, cleanup_de
             continue
         ((parameter, path),) = state["Parameters"].items()
         key = path.removeprefix("$.run.names.")
-        suffix = "-base" if key.startswith("base_") else "-eval"
+        suffix = {"prepare_job": "-prepare"}.get(
+            key, "-base" if key.startswith("base_") else "-eval"
+        )
         resource = f"{SAGEMAKER}:{kinds.get(parameter[:-2], 'model')}/*{suffix}"
         assert (f"sagemaker:{action[0].upper()}{action[1:]}", resource) in allowed, name
         checked += 1
-    assert checked == 8  # 2 endpoints x (1 look-up, 3 deletes)
+    assert checked == 9  # the first job's look-up, 2 endpoints x (1 look-up, 3 deletes)
 
 
 def test_the_cleanup_definition_is_valid_asl(resolver_for, tmp_path):
@@ -232,11 +242,15 @@ def runner(moto_endpoint, cleanup_definition, resolver_for):
         yield runner
 
 
+def _arn(execution_name: str) -> str:
+    return f"arn:aws:states:us-east-1:123456789012:execution:training:{execution_name}"
+
+
 def _stopped(execution_input, name: str = "exec-1", status: str = "ABORTED") -> dict:
     """The cleanup's input, as the rule builds it from the status-change event."""
     return {
         "execution_name": name,
-        "execution_arn": f"arn:aws:states:us-east-1:123456789012:execution:training:{name}",
+        "execution_arn": _arn(name),
         "status": status,
         "input": execution_input if execution_input is None else json.dumps(execution_input),
     }
@@ -249,6 +263,7 @@ def _deleted(stub: SageMakerStub) -> list[tuple[str, str]]:
 
 def test_a_stopped_run_s_evaluation_endpoint_is_deleted(runner):
     stub = SageMakerStub(s3_endpoint=runner.endpoint)
+    stub.run_started("sql-demo", _arn("exec-1"))
     stub.left_behind("sql-demo-eval")
     execution = runner.run(_stopped({"run_name": "sql-demo", "recipe": "lora"}), stub)
 
@@ -271,6 +286,7 @@ def test_a_stopped_run_s_evaluation_endpoint_is_deleted(runner):
 
 def test_a_compared_run_s_base_endpoint_is_deleted_too(runner):
     stub = SageMakerStub(s3_endpoint=runner.endpoint)
+    stub.run_started("sql-demo", _arn("exec-1"))
     stub.left_behind("sql-demo-eval")
     stub.left_behind("sql-demo-base")
     compared = {"run_name": "sql-demo", "evaluation": {"compare_with_base": True}}
@@ -288,6 +304,7 @@ def test_a_compared_run_s_base_endpoint_is_deleted_too(runner):
 
 def test_without_run_name_the_execution_names_the_run(runner):
     stub = SageMakerStub(s3_endpoint=runner.endpoint)
+    stub.run_started("sql-demo-2026", _arn("sql_demo.2026"))
     stub.left_behind("sql_demo.2026-eval")  # no such name: SageMaker would refuse it
     stub.left_behind("sql-demo-2026-eval")
     execution = runner.run(_stopped({"recipe": "lora"}, name="sql_demo.2026"), stub)
@@ -299,6 +316,7 @@ def test_without_run_name_the_execution_names_the_run(runner):
 
 def test_an_input_the_event_could_not_carry_falls_back_to_the_execution_name(runner):
     stub = SageMakerStub(s3_endpoint=runner.endpoint)
+    stub.run_started("exec-9", _arn("exec-9"))
     stub.left_behind("exec-9-eval")
     execution = runner.run(_stopped(None, name="exec-9"), stub)
 
@@ -308,6 +326,7 @@ def test_an_input_the_event_could_not_carry_falls_back_to_the_execution_name(run
 
 def test_an_endpoint_still_starting_is_deleted_once_settled(runner):
     stub = SageMakerStub(s3_endpoint=runner.endpoint)
+    stub.run_started("sql-demo", _arn("exec-1"))
     stub.left_behind("sql-demo-eval", ["Creating", "Creating", "InService"])
     execution = runner.run(_stopped({"run_name": "sql-demo"}), stub)
 
@@ -317,8 +336,9 @@ def test_an_endpoint_still_starting_is_deleted_once_settled(runner):
     assert stub.left_running() == NOTHING_LEFT
 
 
-def test_when_nothing_was_created_it_ends_without_failing(runner):
+def test_when_no_endpoint_was_created_it_ends_without_failing(runner):
     stub = SageMakerStub(s3_endpoint=runner.endpoint)
+    stub.run_started("sql-demo", _arn("exec-1"))
     execution = runner.run(_stopped({"run_name": "sql-demo"}), stub)
 
     assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
@@ -329,6 +349,7 @@ def test_when_nothing_was_created_it_ends_without_failing(runner):
 
 def test_a_delete_that_fails_otherwise_fails_the_cleanup_and_says_so(runner):
     stub = SageMakerStub(s3_endpoint=runner.endpoint, refused_deletes={"sql-demo-eval"})
+    stub.run_started("sql-demo", _arn("exec-1"))
     stub.left_behind("sql-demo-eval")
     execution = runner.run(_stopped({"run_name": "sql-demo"}), stub)
 
@@ -346,6 +367,58 @@ def test_a_delete_that_fails_otherwise_fails_the_cleanup_and_says_so(runner):
     assert notification["Subject"] == "Run sql-demo ABORTED: cleanup FAILED"
     assert "Delete the rest by hand" in notification["Message"]
     assert notification["MessageAttributes"]["cleanup"]["Value"] == "FAILED"
+
+
+def test_a_run_that_never_started_its_first_job_has_nothing_to_clean_up(runner):
+    stub = SageMakerStub(s3_endpoint=runner.endpoint)
+    execution = runner.run(_stopped({"run_name": "sql-demo"}), stub)
+
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    assert execution.visited[-3:] == [
+        "Look up the run's first job",
+        "Was the run never started?",
+        "Nothing to clean up",
+    ]
+    assert stub.operations() == ["DescribeProcessingJob"]
+
+
+@pytest.mark.parametrize("started_by", [_arn("exec-0"), None])
+def test_an_earlier_run_s_endpoints_under_the_same_name_are_left_alone(runner, started_by):
+    """Stopped before *Check that the run name is new* turned it away, an execution shares
+    its run name with the run that holds it (or with a job this workflow did not start)."""
+    stub = SageMakerStub(s3_endpoint=runner.endpoint)
+    stub.run_started("sql-demo", started_by)
+    stub.left_behind("sql-demo-eval")
+    execution = runner.run(_stopped({"run_name": "sql-demo"}, name="exec-1"), stub)
+
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    assert execution.visited[-2:] == [
+        "Did this execution start the run?",
+        "Not this execution's run",
+    ]
+    assert stub.operations() == ["DescribeProcessingJob"]
+    assert stub.left_running()["endpoints"] == ["sql-demo-eval"]
+    assert execution.notifications == []
+
+
+def test_a_failed_look_up_of_the_first_job_fails_the_cleanup_and_deletes_nothing(runner):
+    stub = SageMakerStub(s3_endpoint=runner.endpoint, refused_lookups={"sql-demo-prepare"})
+    stub.run_started("sql-demo", _arn("exec-1"))
+    stub.left_behind("sql-demo-eval")
+    execution = runner.run(_stopped({"run_name": "sql-demo"}), stub)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "CleanupFailed"
+    assert execution.cause.startswith("Could not look up sql-demo-prepare, the first job of run")
+    assert "not authorized to perform: sagemaker:DescribeProcessingJob" in execution.cause
+    assert _deleted(stub) == []
+    assert execution.visited[-3:] == [
+        "Record the failed look-up",
+        "Report the failed cleanup",
+        "Cleanup failed",
+    ]
+    (notification,) = execution.notifications
+    assert notification["Subject"] == "Run sql-demo ABORTED: cleanup FAILED"
 
 
 def test_an_execution_that_never_had_a_run_name_is_skipped(runner):

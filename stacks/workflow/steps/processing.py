@@ -17,6 +17,10 @@ from stacks.workflow.instances import has_instance_storage
 from stacks.workflow.steps.common import StepContext, run_tags
 
 UNPACKED_CODE_DIR = "/opt/ml/processing/code"
+# The execution that created the job. The stopped-run cleanup reads it from the run's first
+# job: an execution stopped before it claimed a run name must not delete the endpoints of the
+# earlier run that holds the name.
+STARTED_BY = "STARTED_BY_EXECUTION"
 
 
 def entrypoint(program: str) -> list[str]:
@@ -101,6 +105,7 @@ def processing_request(
             "INSTALL_REQUIREMENTS": ctx.install_requirements,
             "AWS_DEFAULT_REGION": Stack.of(scope).region,
             "PYTHONUNBUFFERED": "1",
+            f"{STARTED_BY}.$": "$$.Execution.Id",
         },
         "NetworkConfig": network,
         "Tags": run_tags(),
