@@ -59,7 +59,7 @@ class PipelineStack(Stack):
             )
             post = []
             if name == SMOKE_TESTED_ENVIRONMENT and stage.serving.endpoint_name_output:
-                post.append(smoke_test_step(self, source, stage.serving, config))
+                post.append(smoke_test_step(self.pipeline, source, stage.serving, config))
             pre = [prod_approval()] if name == PROMOTION_ORDER[-1] else []
             self.pipeline.add_stage(stage, pre=pre, post=post)
             self.stages[name] = stage

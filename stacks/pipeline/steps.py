@@ -44,8 +44,17 @@ def smoke_test_step(
     serving: ServingStack,
     config: EnvironmentConfig,
 ) -> pipelines.CodeBuildStep:
-    """Invokes ``serving``'s endpoint through the contract, as its smoke-test role."""
-    role_arn = promotion.role_arn(scope, config, promotion.smoke_test_role_name(config))
+    """Invokes ``serving``'s endpoint through the contract, as its smoke-test role (its
+    runner role goes under ``scope``, the pipeline, with the other step roles)."""
+    role_arn = promotion.role_arn(scope, config.account, promotion.smoke_test_role_name(config))
+    # Named, so that the smoke-test role in the tested account trusts this role alone.
+    runner = iam.Role(
+        scope,
+        f"SmokeTester{config.name.capitalize()}",
+        role_name=promotion.smoke_tester_role_name(config),
+        assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+        description=f"Runs the pipeline's smoke test of {config.name}'s endpoint",
+    )
     return pipelines.CodeBuildStep(
         "SmokeTest",
         input=source,
@@ -57,6 +66,7 @@ def smoke_test_step(
             'python3 stacks/pipeline/smoke_test.py --endpoint-name "$ENDPOINT_NAME" '
             '--region "$ENDPOINT_REGION" --role-arn "$SMOKE_TEST_ROLE_ARN"'
         ],
+        role=runner,
         role_policy_statements=[
             iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[role_arn])
         ],

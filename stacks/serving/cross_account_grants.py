@@ -103,7 +103,7 @@ def _only_role(scope: Construct, env: EnvironmentConfig, role_name: str) -> iam.
     reading environment deploys after the source one.
     """
     return iam.AccountPrincipal(env.account).with_conditions(
-        {"ArnEquals": {"aws:PrincipalArn": role_arn(scope, env, role_name)}}
+        {"ArnEquals": {"aws:PrincipalArn": role_arn(scope, env.account, role_name)}}
     )
 
 

@@ -64,9 +64,15 @@ def smoke_test_role_name(env: EnvironmentConfig) -> str:
     return f"{PROJECT}-{env.name}-smoke-test-{env.region}"
 
 
-def role_arn(scope: Construct, env: EnvironmentConfig, role_name: str) -> str:
-    """The ARN of a role in ``env``'s account (in the partition of ``scope``'s stack)."""
+def smoke_tester_role_name(env: EnvironmentConfig) -> str:
+    """The pipeline's role (tooling account) that runs ``env``'s smoke test: fixed, so that
+    ``env``'s smoke-test role can trust that role alone."""
+    return f"{PROJECT}-{env.name}-smoke-tester-{env.region}"
+
+
+def role_arn(scope: Construct, account: str, role_name: str) -> str:
+    """The ARN of a role in ``account`` (in the partition of ``scope``'s stack)."""
     components = ArnComponents(
-        service="iam", region="", account=env.account, resource="role", resource_name=role_name
+        service="iam", region="", account=account, resource="role", resource_name=role_name
     )
     return Arn.format(components, Stack.of(scope))

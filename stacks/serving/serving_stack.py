@@ -126,11 +126,15 @@ class ServingStack(Stack):
 
     def _smoke_test_role(self, config: EnvironmentConfig, tooling_account: str) -> None:
         """A role the pipeline in the tooling account assumes to invoke this endpoint."""
+        runner = promotion.role_arn(self, tooling_account, promotion.smoke_tester_role_name(config))
         role = iam.Role(
             self,
             "SmokeTestRole",
             role_name=promotion.smoke_test_role_name(config),
-            assumed_by=iam.AccountPrincipal(tooling_account),
+            # The pipeline's smoke-test runner alone, not every principal of the tooling account.
+            assumed_by=iam.AccountPrincipal(tooling_account).with_conditions(
+                {"ArnEquals": {"aws:PrincipalArn": runner}}
+            ),
             description="Assumed by the GitOps pipeline's smoke test to invoke this endpoint",
         )
         role.add_to_policy(

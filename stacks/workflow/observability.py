@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -32,10 +32,23 @@ class NotificationTopic(Construct):
         )
         for email in emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
-        # Alarms publish to the topic, so CloudWatch must use its key.
-        key.grant(
-            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey"
+        # Alarms publish to the topic, so CloudWatch must use its key: for this account's
+        # alarms only (CloudWatch names the alarm and its account in the request).
+        stack = Stack.of(self)
+        alarms = stack.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name="*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
+        cloudwatch = iam.ServicePrincipal(
+            "cloudwatch.amazonaws.com",
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": alarms},
+            },
+        )
+        key.grant(cloudwatch, "kms:Decrypt", "kms:GenerateDataKey")
 
 
 class WorkflowMonitoring(Construct):

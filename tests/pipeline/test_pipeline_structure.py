@@ -11,6 +11,7 @@ from stacks.pipeline.pipeline_stack import cdk_cli_version
 
 CONFIG = load_config()
 SMOKE_TEST_ROLE = "arn:aws:iam::333333333333:role/llm-finetune-staging-smoke-test-us-east-1"
+SMOKE_TESTER = "llm-finetune-staging-smoke-tester-us-east-1"  # in the tooling account
 
 
 def _pipeline(synth) -> dict:
@@ -140,6 +141,14 @@ def test_smoke_test_may_assume_only_the_staging_smoke_test_role(pinned_pipeline)
         if statement["Action"] == "sts:AssumeRole"
     ]  # fmt: skip
     assert [s["Resource"] for s in assumes] == [SMOKE_TEST_ROLE]
+
+
+def test_the_smoke_test_runs_as_the_role_staging_trusts(pinned_pipeline):
+    """tests/serving_stack: the staging smoke-test role trusts this role name alone."""
+    (smoke,) = [a for a in _stage(pinned_pipeline, "Staging") if a["Name"] == "SmokeTest"]
+    resources = pinned_pipeline.templates[("", "Pipeline")]["Resources"]
+    runner = _project(pinned_pipeline, smoke)["ServiceRole"]["Fn::GetAtt"][0]
+    assert resources[runner]["Properties"]["RoleName"] == SMOKE_TESTER
 
 
 def test_nothing_pinned_in_staging_means_no_smoke_test(pipeline):

@@ -148,6 +148,13 @@ def test_only_staging_trusts_the_pipeline_to_invoke_its_endpoint(pinned_pipeline
             "Action": "sts:AssumeRole",
             "Effect": "Allow",
             "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+            # The pipeline's smoke-test runner alone (tests/pipeline: it is the step's role).
+            "Condition": {
+                "ArnEquals": {
+                    "aws:PrincipalArn": "arn:aws:iam::111111111111:role/"
+                    "llm-finetune-staging-smoke-tester-us-east-1"
+                }
+            },
         }
     ]
     endpoint_id = next(

@@ -88,14 +88,21 @@ def test_failed_executions_alarm_and_stopped_ones_are_cleaned_up(any_env):
         assert metric in body
 
 
-def test_alarms_may_use_the_encrypted_topic(any_env):
+def test_alarms_may_use_the_encrypted_topic_and_only_this_account_s_alarms(any_env):
     key = any_env.templates["Storage"]["Resources"]["Key961B73FD"]["Properties"]
-    may_decrypt = set()
-    for statement in key["KeyPolicy"]["Statement"]:
-        services = statement["Principal"].get("Service", [])
-        if "kms:Decrypt" in statement["Action"]:
-            may_decrypt |= {services} if isinstance(services, str) else set(services)
-    assert "cloudwatch.amazonaws.com" in may_decrypt
+    (statement,) = [
+        s
+        for s in key["KeyPolicy"]["Statement"]
+        if s["Principal"].get("Service") == "cloudwatch.amazonaws.com"
+    ]
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    storage = any_env.stacks["Storage"]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": storage.account},
+        "ArnLike": {
+            "aws:SourceArn": f"arn:aws:cloudwatch:{storage.region}:{storage.account}:alarm:*"
+        },
+    }
 
 
 def test_emails_in_config_subscribe_to_the_topic(tmp_path):
