@@ -16,6 +16,7 @@ from pathlib import Path
 from aws_cdk import App
 
 from stacks.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from stacks.config_schema import PROMOTION_ORDER
 from stacks.nag import add_checks
 from stacks.pipeline.pipeline_stack import PipelineStack
 from stacks.serving.promotion import cross_account_links
@@ -38,6 +39,12 @@ def build_app(
     config = load_config(config_path)
     app = App(outdir=outdir, context={**_feature_flags(), "env": env_name})
     if env_name == PIPELINE:
+        missing = [name for name in PROMOTION_ORDER if name not in config.environments]
+        if missing:
+            raise ConfigError(
+                f"{config_path}: environments.{missing[0]}: is required for the pipeline, "
+                f"which deploys {', '.join(PROMOTION_ORDER)} in that order"
+            )
         PipelineStack(app, "Pipeline", project=config)
     else:
         try:

@@ -23,6 +23,7 @@ from stacks.config_schema import (
     PipelineConfig,
     ProjectConfig,
 )
+from stacks.workflow.images import resolve_images
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "environments.yaml"
 
@@ -51,6 +52,7 @@ class _Loader:
             if key not in fields:
                 known = ", ".join(fields)
                 self.fail(key_node, f"{where}.{key}", f"unknown field; known fields are {known}")
+            self.check_unique(key_node, key_nodes.get(key), f"{where}.{key}")
             key_nodes[key] = key_node
             values[key] = self.convert(hints[key], value_node, f"{where}.{key}")
         for name, f in fields.items():
@@ -63,6 +65,15 @@ class _Loader:
             return cls(**values)
         except FieldError as error:
             self.fail(key_nodes.get(error.field, node), f"{where}.{error.field}", str(error))
+
+    def check_unique(self, key_node: yaml.Node, earlier: yaml.Node | None, where: str) -> None:
+        """YAML keeps the last of two equal keys; a reviewer may read the first. Refuse both."""
+        if earlier is not None:
+            self.fail(
+                key_node,
+                where,
+                f"set twice (also on line {earlier.start_mark.line + 1}); keep one",
+            )
 
     def convert(self, hint: Any, node: yaml.Node, where: str) -> Any:
         origin = typing.get_origin(hint)
@@ -112,7 +123,10 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> ProjectConfig:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
     if not isinstance(root, yaml.MappingNode):
         raise ConfigError(f"{path}: must be a mapping with 'pipeline' and 'environments'")
-    sections = {key.value: (key, value) for key, value in root.value}
+    sections: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for key, value in root.value:
+        loader.check_unique(key, sections.get(key.value, (None,))[0], key.value)
+        sections[key.value] = (key, value)
     for key, (key_node, _) in sections.items():
         if key not in ("pipeline", "environments"):
             loader.fail(key_node, key, "unknown section; known sections are pipeline, environments")
@@ -123,6 +137,7 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> ProjectConfig:
     if not isinstance(env_node, yaml.MappingNode):
         loader.fail(env_node, "environments", "must be a mapping of name: settings")
     environments = {}
+    env_keys: dict[str, yaml.Node] = {}
     for key_node, value_node in env_node.value:
         name = key_node.value
         if name not in ENVIRONMENT_NAMES:
@@ -130,14 +145,26 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> ProjectConfig:
             loader.fail(
                 key_node, f"environments.{name}", f"unknown environment; use one of {known}"
             )
+        loader.check_unique(key_node, env_keys.get(name), f"environments.{name}")
+        env_keys[name] = key_node
         environments[name] = loader.build(
             EnvironmentConfig, value_node, f"environments.{name}", name=name
         )
+        _check_images(loader, environments[name], value_node)
     try:
         return ProjectConfig(pipeline=pipeline, environments=environments)
     except FieldError as error:
         # Rules across environments name the field by its full path from the top of the file.
         loader.fail(_node_at(root, error.field), error.field, str(error))
+
+
+def _check_images(loader: _Loader, env: EnvironmentConfig, node: yaml.Node) -> None:
+    """Every image the environment uses exists in its region (a mistyped region has none)."""
+    try:
+        resolve_images(env.region, env.images)
+    except ValueError as error:
+        where = f"environments.{env.name}.region"
+        loader.fail(_node_at(node, "region"), where, str(error))
 
 
 def _node_at(root: yaml.MappingNode, dotted: str) -> yaml.Node:

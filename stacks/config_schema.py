@@ -23,15 +23,24 @@ APPROVAL_STATUSES = ("Approved", "PendingManualApproval")
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-_INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+# ml.<family>.<size>: sizes are medium, large, xlarge or <N>xlarge (ml.g5.2xlarge).
+_INSTANCE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.(medium|large|xlarge|[1-9][0-9]*xlarge)$")
 _IMAGE_URI = re.compile(
     r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*"
     r"(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$"
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MODEL_PIN = re.compile(
-    r"^(arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[\w-]+/\d+|s3://[a-z0-9.-]{3,63}/.+)$"
+    r"^(arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[\w-]+/[1-9]\d*"
+    r"|s3://[a-z0-9.-]{3,63}/.+)$"
 )
+# The model registry group of each environment's workflow stack.
+MODEL_PACKAGE_GROUP_PREFIX = "llm-finetune-"
+_CONNECTION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
+    r"connection/[0-9a-f-]{36}$"
+)
+_REPOSITORY = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
 class FieldError(ValueError):
@@ -78,6 +87,13 @@ def model_package_region(pin: str | None) -> str | None:
 def model_package_account(pin: str | None) -> str | None:
     """The account of a model package ARN pin; None for an S3 pin or no pin."""
     return _model_package_arn_part(pin, 4)
+
+
+def model_package_group(pin: str | None) -> str | None:
+    """The group of a model package ARN pin; None for an S3 pin or no pin."""
+    if not pin or not pin.startswith("arn:"):
+        return None
+    return pin.split(":", 5)[5].split("/")[1]
 
 
 @dataclass(frozen=True)
@@ -308,15 +324,17 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         _check_account_and_region(self.account, self.region)
         _check(
-            self.connection_arn.startswith("arn:aws"),
+            bool(_CONNECTION_ARN.match(self.connection_arn)),
             "connection_arn",
-            f"must be a CodeConnections connection ARN, got {self.connection_arn!r}",
+            "must be a CodeConnections connection ARN (arn:aws:codeconnections:REGION:ACCOUNT:"
+            f"connection/ID), got {self.connection_arn!r}",
         )
         _check(
-            self.repository.count("/") == 1,
+            bool(_REPOSITORY.match(self.repository)),
             "repository",
             f"must be OWNER/NAME, got {self.repository!r}",
         )
+        _check(bool(self.branch.strip()), "branch", "must name a branch, got an empty string")
 
 
 @dataclass(frozen=True)
@@ -327,8 +345,22 @@ class ProjectConfig:
     environments: dict[str, EnvironmentConfig]
 
     def __post_init__(self) -> None:
+        self._check_pipeline_region()
         self._check_promotion_path()
-        self._check_model_package_accounts()
+        self._check_model_packages()
+
+    def _check_pipeline_region(self) -> None:
+        """CodePipeline deploys to other regions only through replication buckets, which this
+        project does not create: dev, staging and prod run in the pipeline's region."""
+        for name in PROMOTION_ORDER:
+            env = self.environments.get(name)
+            _check(
+                env is None or env.region == self.pipeline.region,
+                "pipeline.region",
+                f"is {self.pipeline.region}, but environments.{name}.region is "
+                f"{env.region if env else ''}: the pipeline deploys dev, staging and prod in its "
+                "own region; use one region for all four",
+            )
 
     def _check_promotion_path(self) -> None:
         """prod serves only the model staging serves: the one the pipeline smoke-tested."""
@@ -361,17 +393,53 @@ class ProjectConfig:
             "package the run registered (arn:...:model-package/GROUP/N) in both",
         )
 
-    def _check_model_package_accounts(self) -> None:
-        """A model package pinned from another account must live in a configured environment."""
-        accounts = {env.account for env in self.environments.values()}
+    def _check_model_packages(self) -> None:
+        """A pinned model package is one a configured environment's workflow registered.
+
+        Its account and group say which: ``llm-finetune-<env>`` in that environment's account.
+        The pipeline's environments read packages of each other's accounts through the grants
+        the stacks derive from these pins; ``local`` runs in the local cloud, whose account is
+        no AWS account, so it serves only its own registry's packages, and nothing else
+        serves them.
+        """
         for name, env in self.environments.items():
             account = model_package_account(env.serving_model)
+            if account is None:
+                continue
+            sources = (
+                [env]
+                if env.is_local
+                else [
+                    source
+                    for source_name, source in self.environments.items()
+                    if source_name in PROMOTION_ORDER
+                ]
+            )
+            groups = {
+                f"{MODEL_PACKAGE_GROUP_PREFIX}{source.name}": source
+                for source in sources
+                if source.account == account
+            }
+            where = f"environments.{name}.serving_model"
+            if not groups:
+                accounts = ", ".join(sorted({source.account for source in sources}))
+                scope = (
+                    "the local cloud serves only its own registry's packages"
+                    if env.is_local
+                    else "the stacks grant cross-account reads only between dev, staging and prod"
+                )
+                raise FieldError(
+                    where,
+                    f"is a model package in account {account}, which is no configured "
+                    f"environment's account that {name} may read from: {scope} (accounts: "
+                    f"{accounts})",
+                )
+            group = model_package_group(env.serving_model)
             _check(
-                account is None or account in accounts,
-                f"environments.{name}.serving_model",
-                f"is a model package in account {account}, which is no configured environment's "
-                "account; the stacks grant cross-account reads only between configured "
-                f"environments (accounts: {', '.join(sorted(accounts))})",
+                group in groups,
+                where,
+                f"is a model package of group {group}, but the workflows of account {account} "
+                f"register into {' or '.join(sorted(groups))}: pin a version of that group",
             )
 
     def environment(self, name: str) -> EnvironmentConfig:

@@ -9,7 +9,7 @@ from stacks.config_schema import EnvironmentConfig
 from stacks.serving.promotion import CrossAccountLinks
 from stacks.serving.serving_stack import ServingStack
 from stacks.storage import StorageStack
-from stacks.workflow import TrainingWorkflowStack
+from stacks.workflow.workflow_stack import TrainingWorkflowStack
 
 
 class FineTuningStage(Stage):

@@ -8,7 +8,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from stacks.config_schema import EnvironmentConfig, model_package_account
+from stacks.config_schema import (
+    MODEL_PACKAGE_GROUP_PREFIX,
+    EnvironmentConfig,
+    model_package_account,
+    model_package_group,
+)
 from stacks.serving.cross_account_grants import MODEL_OBJECTS, reader_statements
 from stacks.serving.instances import gpus_per_instance
 from stacks.serving.wildcards import acknowledge_wildcard
@@ -55,16 +60,19 @@ class PinnedModel(Construct):
                     )
                 ),
             )
-            self._read_s3_prefix(role, key, pin)
+            self._read_s3_prefix(role, pin)
         else:
             container = sagemaker.CfnModel.ContainerDefinitionProperty(
                 model_package_name=pin, environment=environment
             )
             source_account = model_package_account(pin)
-            if source_account == config.account:
+            own_group = f"{MODEL_PACKAGE_GROUP_PREFIX}{config.name}"
+            if model_package_group(pin) == own_group:
                 _read_objects(role, artifacts_arn, MODEL_OBJECTS)
                 key.grant_decrypt(role)
             else:
+                # Registered by another environment (its group says which), whose bucket and
+                # key are generated in its own stacks: in another account, or in this one.
                 self._read_other_account(role, source_account, config.region)
         self.model = sagemaker.CfnModel(
             self,
@@ -77,14 +85,31 @@ class PinnedModel(Construct):
         # must be attached first (the role itself is already a dependency through its ARN).
         self.model.node.add_dependency(role.node.find_child("DefaultPolicy"))
 
-    def _read_s3_prefix(self, role: iam.Role, key: kms.IKey, pin: str) -> None:
-        """An S3 pin is in this account (docs/gitops.md): its prefix, decrypted with our key."""
+    def _read_s3_prefix(self, role: iam.Role, pin: str) -> None:
+        """An S3 pin is in this account (docs/gitops.md), in this environment's bucket or in
+        another environment's of the same account: its prefix, decrypted through S3 with
+        whichever key of this account encrypted it."""
+        stack = Stack.of(self)
         bucket, _, prefix = pin.removeprefix("s3://").partition("/")
         bucket_arn = Arn.format(
-            ArnComponents(service="s3", region="", account="", resource=bucket), Stack.of(self)
+            ArnComponents(service="s3", region="", account="", resource=bucket), stack
         )
         _read_objects(role, bucket_arn, prefix.rstrip("/") + "/*")
-        key.grant_decrypt(role)
+        keys = Arn.format(ArnComponents(service="kms", resource="key", resource_name="*"), stack)
+        decrypt = iam.PolicyStatement(
+            actions=["kms:Decrypt"],
+            resources=[keys],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+        )
+        role.add_to_policy(decrypt)
+        acknowledge_wildcard(
+            role,
+            keys,
+            "The pinned prefix may be in another environment's bucket of this account, whose "
+            "key is generated in that environment's stack; decrypting is held to this "
+            "account's keys used through S3 (kms:ViaService), for the objects the role may "
+            "read: the pinned prefix only.",
+        )
 
     def _read_other_account(self, role: iam.Role, account: str, region: str) -> None:
         statements = reader_statements(self, account, region)

@@ -18,14 +18,14 @@ from aws_cdk import Arn, ArnComponents, Stack
 from constructs import Construct
 
 from stacks.config_schema import (
+    MODEL_PACKAGE_GROUP_PREFIX,
     SMOKE_TESTED_ENVIRONMENT,
     EnvironmentConfig,
     ProjectConfig,
-    model_package_account,
-    model_package_region,
+    model_package_group,
 )
 
-PROJECT = "llm-finetune"
+PROJECT = MODEL_PACKAGE_GROUP_PREFIX.rstrip("-")
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,12 @@ class CrossAccountLinks:
 def cross_account_links(project: ProjectConfig, env_name: str) -> CrossAccountLinks:
     """The cross-account grants ``env_name``'s stacks carry, from the whole configuration."""
     env = project.environment(env_name)
+    # A package's group names the environment that registered it (config_schema checks it).
     readers = tuple(
         other
         for other in project.environments.values()
         if other.account != env.account
-        and model_package_account(other.serving_model) == env.account
-        and model_package_region(other.serving_model) == env.region
+        and model_package_group(other.serving_model) == f"{MODEL_PACKAGE_GROUP_PREFIX}{env_name}"
     )
     tested = env_name == SMOKE_TESTED_ENVIRONMENT and env.serving_model is not None
     return CrossAccountLinks(

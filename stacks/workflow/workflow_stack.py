@@ -10,7 +10,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.config_schema import EnvironmentConfig
+from stacks.config_schema import MODEL_PACKAGE_GROUP_PREFIX, EnvironmentConfig
 from stacks.storage import StorageStack
 from stacks.workflow.code_asset import CodeAsset
 from stacks.workflow.contract import contract
@@ -101,7 +101,7 @@ class TrainingWorkflowStack(Stack):
 
     def _model_registry(self, config: EnvironmentConfig) -> str:
         """The model package group the gate registers into; returns its name."""
-        name = f"llm-finetune-{config.name}"
+        name = f"{MODEL_PACKAGE_GROUP_PREFIX}{config.name}"
         registry = sagemaker.CfnModelPackageGroup(
             self,
             "ModelPackageGroup",

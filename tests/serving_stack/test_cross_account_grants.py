@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from stacks.config import DEFAULT_CONFIG_PATH
+
 ROLE = "arn:aws:iam::{account}:role/llm-finetune-{env}-serving-us-east-1"
 READERS = {"staging": "333333333333", "prod": "444444444444"}
 
@@ -167,3 +169,50 @@ def test_only_staging_trusts_the_pipeline_to_invoke_its_endpoint(pinned_pipeline
     assert invoke["Properties"]["PolicyDocument"]["Statement"] == [
         {"Action": "sagemaker:InvokeEndpoint", "Effect": "Allow", "Resource": {"Ref": endpoint_id}}
     ]
+
+
+def _reads(synth, stage: str) -> list[dict]:
+    policies = synth.resources(stage, "Serving", "AWS::IAM::Policy").values()
+    (policy,) = [p for p in policies if "SmokeTest" not in json.dumps(p["Properties"]["Roles"])]
+    return [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] in ("s3:GetObject", "s3:ListBucket", "kms:Decrypt")
+    ]
+
+
+def test_an_s3_pin_is_decrypted_through_s3_by_any_key_of_its_account(pinned_pipeline):
+    """The prefix may be in another environment's bucket of the same account, whose key is
+    generated in that environment's stack: not this environment's key."""
+    (decrypt,) = [s for s in _reads(pinned_pipeline, "Dev") if s["Action"] == "kms:Decrypt"]
+    assert decrypt == {
+        "Action": "kms:Decrypt",
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+        "Effect": "Allow",
+        "Resource": "arn:aws:kms:us-east-1:222222222222:key/*",
+    }
+    (objects,) = [s for s in _reads(pinned_pipeline, "Dev") if s["Action"] == "s3:GetObject"]
+    assert objects["Resource"] == "arn:aws:s3:::llm-finetune-dev-models/runs/sql-7/model/*"
+
+
+def test_a_package_another_environment_of_the_same_account_registered_is_read_where_it_is(
+    tmp_path,
+):
+    """Dev and staging in one account: staging reads dev's model directories, not its own."""
+    from app import build_app
+    from tests.pipeline.synth import PROMOTED_MODEL, Synth, _templates, with_pins
+
+    text = DEFAULT_CONFIG_PATH.read_text().replace(
+        'account: "333333333333"', 'account: "222222222222"'
+    )
+    path = tmp_path / "environments.yaml"
+    path.write_text(with_pins(text, {"staging": PROMOTED_MODEL, "prod": PROMOTED_MODEL}))
+    outdir = tmp_path / "out"
+    build_app("staging", outdir=str(outdir), config_path=path).synth()
+    reads = _reads(Synth(outdir, _templates(outdir)), "Staging")
+    assert [s["Resource"] for s in reads] == [
+        "arn:aws:s3:::*/runs/*/model/*",
+        "arn:aws:s3:::*",
+        "arn:aws:kms:us-east-1:222222222222:key/*",
+    ]
+    assert reads[0]["Condition"] == {"StringEquals": {"aws:ResourceAccount": "222222222222"}}

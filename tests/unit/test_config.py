@@ -142,3 +142,147 @@ def test_synth_fails_on_bad_value(tmp_path):
     assert (
         "environments.prod.evaluation.threshold: must be between 0 and 1, got -1" in result.stderr
     )
+
+
+# Duplicate keys: YAML keeps the last, a reviewer may read the first.
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        (
+            '  prod:\n    account: "444444444444"\n',
+            '  prod:\n    account: "444444444444"\n    account: "333333333333"\n',
+            "environments.prod.account",
+        ),
+        ("pipeline:\n", "environments: {}\npipeline:\n", "environments"),
+    ],
+    ids=["field", "section"],
+)
+def test_a_key_set_twice_is_refused_naming_both_lines(tmp_path, old, new, where):
+    path = _with(tmp_path, old, new)
+    with pytest.raises(ConfigError, match=rf"line \d+: {where}: set twice \(also on line \d+\)"):
+        load_config(path)
+
+
+def test_an_environment_set_twice_is_refused(tmp_path):
+    text = DEFAULT_CONFIG_PATH.read_text()
+    start = text.index("\n  dev:\n") + 1
+    end = text.index("\n  staging:\n") + 1
+    path = tmp_path / "environments.yaml"
+    path.write_text(text + text[start:end])
+    with pytest.raises(ConfigError, match=r"environments\.dev: set twice \(also on line \d+\)"):
+        load_config(path)
+
+
+# Values that used to pass and then failed at synth or deploy.
+
+
+def test_a_region_without_the_images_is_named_with_its_line(tmp_path):
+    path = _with(tmp_path, "region: us-east-1", "region: us-east-9", count=3)
+    line = _line_of(path, "region: us-east-9", nth=2)  # the first is the pipeline's
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"line {line}: environments.local.region: no Hugging Face training image" in str(
+        error.value
+    )
+
+
+@pytest.mark.parametrize("instance", ["ml.g5.2xlarg", "ml.g5.huge", "ml.g5.0xlarge"])
+def test_an_instance_size_that_does_not_exist_is_refused(tmp_path, instance):
+    path = _with(tmp_path, "instance_type: ml.m5.xlarge", f"instance_type: {instance}")
+    with pytest.raises(ConfigError, match=r"processing\.instance_type: must look like"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("field", "old", "new"),
+    [
+        ("connection_arn", "connection_arn: ", "connection_arn: arn:aws:s3:::my-bucket #"),
+        ("repository", "repository: ", "repository: https:/github.com #"),
+        ("branch", "branch: main", 'branch: ""'),
+    ],
+)
+def test_the_pipeline_source_is_checked(tmp_path, field, old, new):
+    path = _with(tmp_path, old, new)
+    with pytest.raises(ConfigError, match=rf"pipeline\.{field}: must"):
+        load_config(path)
+
+
+def test_the_pipeline_deploys_in_its_own_region(tmp_path):
+    text = DEFAULT_CONFIG_PATH.read_text()
+    start = text.index("pipeline:")
+    region = text.index("region: us-east-1", start)
+    path = tmp_path / "environments.yaml"
+    path.write_text(text[:region] + "region: eu-west-1" + text[region + len("region: us-east-1") :])
+    with pytest.raises(
+        ConfigError,
+        match=r"pipeline\.region: is eu-west-1, but environments\.dev\.region is us-east-1",
+    ):
+        load_config(path)
+
+
+def test_the_pipeline_needs_dev_staging_and_prod(tmp_path):
+    from app import build_app
+
+    text = DEFAULT_CONFIG_PATH.read_text()
+    start = text.index("\n  dev:\n") + 1
+    end = text.index("\n  staging:\n") + 1
+    path = tmp_path / "environments.yaml"
+    path.write_text(text[:start] + text[end:])
+    load_config(path)  # a file for the other environments is fine
+    with pytest.raises(ConfigError, match=r"environments\.dev: is required for the pipeline"):
+        build_app("pipeline", outdir=str(tmp_path / "out"), config_path=path)
+
+
+# Model package pins: a version a configured environment's workflow registered.
+
+DEV_PACKAGE = "arn:aws:sagemaker:us-east-1:222222222222:model-package/llm-finetune-dev/3"
+LOCAL_ACCOUNT_PACKAGE = (
+    "arn:aws:sagemaker:us-east-1:123456789012:model-package/llm-finetune-local/1"
+)
+
+
+def _pinned(tmp_path, pins: dict[str, str]) -> Path:
+    from tests.pipeline.synth import pinned_config
+
+    return pinned_config(tmp_path, pins)
+
+
+@pytest.mark.parametrize(
+    ("pins", "where", "says"),
+    [
+        (
+            {"staging": DEV_PACKAGE.replace("llm-finetune-dev", "some-other-group")},
+            "staging",
+            "is a model package of group some-other-group, but the workflows of account "
+            "222222222222 register into llm-finetune-dev",
+        ),
+        ({"staging": DEV_PACKAGE.replace("/3", "/0")}, "staging", "must be a model package"),
+        (
+            {"staging": LOCAL_ACCOUNT_PACKAGE, "prod": LOCAL_ACCOUNT_PACKAGE},
+            "staging",
+            "account 123456789012, which is no configured environment's account that staging "
+            "may read from: the stacks grant cross-account reads only between dev, staging",
+        ),
+        (
+            {"local": DEV_PACKAGE},
+            "local",
+            "account 222222222222, which is no configured environment's account that local may "
+            "read from: the local cloud serves only its own registry's packages",
+        ),
+    ],
+    ids=["another-group", "version-0", "local-account-in-staging", "dev-package-in-local"],
+)
+def test_a_pinned_package_must_be_one_a_configured_workflow_registered(tmp_path, pins, where, says):
+    path = _pinned(tmp_path, pins)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"environments.{where}.serving_model: " in str(error.value)
+    assert says in str(error.value)
+
+
+def test_the_pins_the_project_documents_still_load(tmp_path):
+    from tests.pipeline.synth import PINS
+
+    load_config(_pinned(tmp_path, {**PINS, "local": LOCAL_ACCOUNT_PACKAGE}))
