@@ -41,6 +41,7 @@ class FineTuningStage(Stage):
             topic=self.workflow.topic,
             registry=self.workflow.node.find_child("ModelPackageGroup"),
             links=links,
+            network=self.workflow.network,
         )
         Tags.of(self).add("project", "llm-finetune")
         Tags.of(self).add("environment", config.name)

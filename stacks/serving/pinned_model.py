@@ -18,6 +18,7 @@ from stacks.serving.cross_account_grants import MODEL_OBJECTS, reader_statements
 from stacks.serving.instances import gpus_per_instance
 from stacks.serving.wildcards import acknowledge_wildcard
 from stacks.workflow.images import resolve_images, serving_images
+from stacks.workflow.network import JobNetwork
 
 
 class PinnedModel(Construct):
@@ -40,7 +41,9 @@ class PinnedModel(Construct):
         role: iam.Role,
         artifacts_arn: str,
         key: kms.IKey,
+        network: JobNetwork | None = None,
     ) -> None:
+        """``network``: the environment's VPC (``network.vpc``), or None."""
         super().__init__(scope, construct_id)
         pin = config.serving_model
         environment = serving_images().serving_environment(
@@ -80,6 +83,7 @@ class PinnedModel(Construct):
             execution_role_arn=role.role_arn,
             primary_container=container,
             enable_network_isolation=config.network.network_isolation,
+            vpc_config=None if network is None else _vpc_config(network),
         )
         # SageMaker checks the role's permissions when it creates the model, so the policy
         # must be attached first (the role itself is already a dependency through its ARN).
@@ -124,6 +128,13 @@ class PinnedModel(Construct):
         for statement, reason in zip(statements, reasons, strict=True):
             role.add_to_policy(statement)
             acknowledge_wildcard(role, statement.resources[0], reason)
+
+
+def _vpc_config(network: JobNetwork) -> sagemaker.CfnModel.VpcConfigProperty:
+    config = network.vpc_config()
+    return sagemaker.CfnModel.VpcConfigProperty(
+        security_group_ids=config["SecurityGroupIds"], subnets=config["Subnets"]
+    )
 
 
 def _read_objects(role: iam.Role, bucket_arn: str, pattern: str) -> None:

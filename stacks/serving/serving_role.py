@@ -13,6 +13,7 @@ from stacks.config_schema import EnvironmentConfig
 from stacks.serving.endpoint import DATA_CAPTURE_PREFIX
 from stacks.serving.promotion import serving_role_name
 from stacks.serving.wildcards import acknowledge_wildcard
+from stacks.workflow.sagemaker_role import vpc_statements
 
 
 def serving_role(scope: Construct, construct_id: str, config: EnvironmentConfig) -> iam.Role:
@@ -33,11 +34,14 @@ def grant_runtime(
     artifacts_arn: str,
     capture_key: kms.IKey,
     rollback_alarm_arns: Sequence[str],
+    vpc_arn: str | None = None,
 ) -> None:
-    """What a running endpoint needs besides its model: image, logs, metrics, data capture.
+    """What a running endpoint needs besides its model: image, logs, metrics, data capture,
+    and in VPC mode the network interfaces SageMaker attaches to its instances.
 
     Args:
         artifacts_arn: the artifacts bucket's ARN, as a named import (see ``ServingStack``).
+        vpc_arn: the VPC the endpoint runs in (``network.vpc``), or None.
     """
     stack = Stack.of(role)
     # The endpoint's log group is named after the endpoint, whose name CloudFormation makes
@@ -77,14 +81,20 @@ def grant_runtime(
             actions=["cloudwatch:DescribeAlarms"], resources=[*rollback_alarm_arns]
         ),
     ]
+    unscoped = (
+        "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
+        "permissions; PutMetricData is held to the /aws/sagemaker/Endpoints namespace."
+    )
+    if vpc_arn is not None:
+        statements += vpc_statements(vpc_arn)
+        unscoped += (
+            " EC2 Describe* actions have no resource types, and SageMaker creates the "
+            "endpoint's network interfaces with generated ids; the ec2:Vpc condition holds "
+            "them to the project's VPC."
+        )
     for statement in statements:
         role.add_to_policy(statement)
-    acknowledge_wildcard(
-        role,
-        "*",
-        "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
-        "permissions; PutMetricData is held to the /aws/sagemaker/Endpoints namespace.",
-    )
+    acknowledge_wildcard(role, "*", unscoped)
     acknowledge_wildcard(
         role,
         endpoint_logs,

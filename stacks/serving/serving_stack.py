@@ -17,6 +17,7 @@ from stacks.serving.pinned_model import PinnedModel
 from stacks.serving.serving_role import grant_runtime, serving_role
 from stacks.storage import StorageStack
 from stacks.workflow.images import repository_arn, resolve_images, serving_images
+from stacks.workflow.network import JobNetwork
 
 ARTIFACTS_ARN_OUTPUT = "ArtifactsBucketArn"
 
@@ -41,8 +42,11 @@ class ServingStack(Stack):
         topic: sns.ITopic | None = None,
         registry: sagemaker.CfnModelPackageGroup | None = None,
         links: promotion.CrossAccountLinks | None = None,
+        network: JobNetwork | None = None,
         **kwargs,
     ) -> None:
+        """``network``: the workflow's VPC where ``network.vpc`` is on; the endpoint runs in
+        it as the jobs and the temporary endpoints do."""
         super().__init__(scope, construct_id, **kwargs)
         links = links or promotion.CrossAccountLinks()
         self.role = serving_role(self, "Role", config)
@@ -62,6 +66,7 @@ class ServingStack(Stack):
             role=self.role,
             artifacts_arn=artifacts_arn,
             key=storage.key,
+            network=network,
         )
         self.endpoint = ServingEndpoint(
             self,
@@ -96,6 +101,7 @@ class ServingStack(Stack):
             artifacts_arn=artifacts_arn,
             capture_key=storage.key,
             rollback_alarm_arns=alarm_arns(self),
+            vpc_arn=None if network is None else network.vpc.vpc_arn,
         )
         if links.smoke_tester_account is not None:
             self._smoke_test_role(config, links.smoke_tester_account)

@@ -1,10 +1,12 @@
-"""VPC mode (``network.vpc``): jobs and the evaluation endpoint in private, isolated subnets.
+"""VPC mode (``network.vpc``): jobs and endpoints in private, isolated subnets.
 
 The subnets have no route to the internet; everything the containers reach goes through VPC
 endpoints: S3 (gateway), the SageMaker API and runtime (the evaluation job calls the endpoint),
-CloudWatch Logs and STS. SageMaker pulls the images itself, outside the VPC. Without internet,
-jobs cannot install requirements or download from the Hugging Face Hub: the validation Lambda
-rejects hub ids in this mode, and the images must already hold what the code imports.
+CloudWatch Logs and STS. The jobs, the temporary endpoints and the serving stack's endpoint
+share the subnets and the security group. SageMaker pulls the images itself, outside the VPC.
+Without internet, jobs cannot install requirements or download from the Hugging Face Hub: the
+validation Lambda rejects hub ids in this mode, and the images must already hold what the code
+imports.
 """
 
 from __future__ import annotations

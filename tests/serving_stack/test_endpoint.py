@@ -110,3 +110,34 @@ def test_local_serves_a_model_package_of_its_own_account(local_pinned):
     _, config = _one(local_pinned, "Local", "AWS::SageMaker::EndpointConfig")
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.g5.xlarge"
     assert model["PrimaryContainer"]["Environment"]["OPTION_MAX_MODEL_LEN"] == "2048"
+
+
+@pytest.mark.parametrize("stage", ["Staging", "Prod"])
+def test_in_vpc_mode_the_endpoint_runs_in_the_workflow_s_vpc(pinned_pipeline, stage):
+    """network.vpc (on in staging and prod): the serving model gets the jobs' subnets and
+    security group, and its role the VPC's network interfaces only."""
+    _, model = _one(pinned_pipeline, stage, "AWS::SageMaker::Model")
+    outputs = {
+        key: [value["Fn::GetStackOutput"] for value in values]
+        for key, values in model["VpcConfig"].items()
+    }  # the workflow stack's own network, not a copy
+    assert {o["StackName"] for values in outputs.values() for o in values} == {f"{stage}-Workflow"}
+    (group,) = outputs["SecurityGroupIds"]
+    assert group["OutputName"].startswith("PublishOutputFnGetAttNetworkJobs")
+    assert [
+        s["OutputName"][: len("PublishOutputRefNetworkVpcJobsSubnet1")] for s in outputs["Subnets"]
+    ] == ["PublishOutputRefNetworkVpcJobsSubnet1", "PublishOutputRefNetworkVpcJobsSubnet2"]
+    policies = pinned_pipeline.resources(stage, "Serving", "AWS::IAM::Policy").values()
+    (interfaces,) = [
+        s
+        for p in policies
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "ManageInterfaces"
+    ]
+    assert "ec2:CreateNetworkInterface" in interfaces["Action"]
+    assert "NetworkVpc" in json.dumps(interfaces["Condition"]["ArnEquals"]["ec2:Vpc"])
+
+
+def test_without_vpc_mode_the_endpoint_has_no_vpc_config(pinned_pipeline):
+    _, model = _one(pinned_pipeline, "Dev", "AWS::SageMaker::Model")  # dev: network.vpc false
+    assert "VpcConfig" not in model
