@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jinja2
 import torch
 from endpoint_contract import ChatRequest, ContractError, check_length
 from transformers import (
@@ -135,17 +136,32 @@ class BatchGenerator:
         self.generating = 0  # requests in the batch being generated now
 
     def render(self, messages: list[dict[str, str]]) -> str:
-        """The prompt text, exactly as ``chat_format.render_prompt`` and vLLM build it."""
+        """The prompt text, exactly as ``chat_format.render_prompt`` and vLLM build it.
+
+        Raises:
+            ContractError: 400 naming ``messages`` when the chat template refuses them
+                (Gemma's and Mistral's ``raise_exception('System role not supported')``).
+        """
         with self._tokenizer_lock:
-            return self.tokenizer.apply_chat_template(
-                messages, tokenize=False, add_generation_prompt=True
-            )
+            try:
+                return self.tokenizer.apply_chat_template(
+                    messages, tokenize=False, add_generation_prompt=True
+                )
+            except (jinja2.TemplateSyntaxError, jinja2.exceptions.SecurityError):
+                raise  # the template itself is broken or unsafe: a server fault, a 500
+            except jinja2.TemplateError as exc:
+                raise ContractError(
+                    400,
+                    f"the model's chat template refuses these messages: {exc.message}",
+                    field="messages",
+                ) from exc
 
     def prepare(self, request: ChatRequest) -> Job:
         """Tokenizes a request and checks it fits the context.
 
         Raises:
-            ContractError: 400 when the messages plus ``max_tokens`` are too long.
+            ContractError: 400 when the chat template refuses the messages, or when they
+                plus ``max_tokens`` are too long.
         """
         prompt = self.render(request.messages)
         with self._tokenizer_lock:

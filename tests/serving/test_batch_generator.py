@@ -102,3 +102,30 @@ def test_a_bf16_engine_serves_a_batch():
     bf16._generate(batch)
     for job in batch:
         assert job.text.strip() and 1 <= job.completion_tokens <= 12, job
+
+
+def test_a_chat_template_that_refuses_the_messages_is_a_400_naming_them(engine, monkeypatch):
+    # Gemma's and Mistral's templates raise_exception on a system message; that is the
+    # request's fault, not the server's (clients retry 5xx).
+    refusing = (
+        "{% for m in messages %}{% if m['role'] == 'system' %}"
+        "{{ raise_exception('System role not supported') }}{% endif %}"
+        "{{ m['content'] }}{% endfor %}"
+    )
+    monkeypatch.setattr(engine.tokenizer, "chat_template", refusing)
+    system = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
+    with pytest.raises(ContractError) as caught:
+        engine.prepare(ChatRequest(system, 4, 0.0, 1.0, ()))
+    assert (caught.value.status, caught.value.field) == (400, "messages")
+    assert caught.value.message == (
+        "the model's chat template refuses these messages: System role not supported"
+    )
+    assert engine.prepare(ChatRequest(system[1:], 4, 0.0, 1.0, ())).input_ids
+
+
+def test_a_broken_chat_template_stays_a_server_fault(engine, monkeypatch):
+    import jinja2
+
+    monkeypatch.setattr(engine.tokenizer, "chat_template", "{% for m in messages %}")
+    with pytest.raises(jinja2.TemplateSyntaxError):
+        engine.prepare(ChatRequest([{"role": "user", "content": "hi"}], 4, 0.0, 1.0, ()))
