@@ -76,6 +76,23 @@ def _number(body: dict[str, Any], field: str, default: float, low: float, high: 
     return float(value)
 
 
+def _unicode(field: str, text: str) -> str:
+    """Refuses text that is not valid Unicode, naming the field.
+
+    JSON's ``\\ud800`` escape spells half of a surrogate pair, which no UTF-8 text holds:
+    the tokenizer raised TypeError on it (a 500).
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _invalid(
+            field,
+            f"is not valid Unicode: lone surrogate U+{ord(text[exc.start]):04X} at "
+            f"character {exc.start} (a \\uD800-\\uDFFF escape without its other half)",
+        ) from None
+    return text
+
+
 def _messages(value: Any) -> list[dict[str, str]]:
     if value is None:
         raise _invalid("messages", "is required: a list of {'role', 'content'} objects")
@@ -94,7 +111,7 @@ def _messages(value: Any) -> list[dict[str, str]]:
         content = message.get("content")
         if not isinstance(content, str):
             raise _invalid(f"{where}.content", "must be a string")
-        checked.append({"role": role, "content": content})
+        checked.append({"role": role, "content": _unicode(f"{where}.content", content)})
     return checked
 
 
@@ -106,7 +123,7 @@ def _stop(value: Any) -> tuple[str, ...]:
         raise _invalid("stop", "must be a non-empty string or a list of non-empty strings")
     if len(stops) > MAX_STOP_SEQUENCES:
         raise _invalid("stop", f"takes at most {MAX_STOP_SEQUENCES} sequences")
-    return tuple(stops)
+    return tuple(_unicode("stop", s) for s in stops)
 
 
 def parse_request(raw: bytes) -> ChatRequest:

@@ -38,3 +38,27 @@ def test_response_shape_and_usage():
     assert body["choices"][0]["message"] == {"role": "assistant", "content": "SELECT 1"}
     assert body["usage"] == {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
     assert body["id"].startswith("chatcmpl-")
+
+
+def _refusal(body: bytes) -> ContractError:
+    with pytest.raises(ContractError) as caught:
+        parse_request(body)
+    return caught.value
+
+
+def test_a_lone_surrogate_in_content_or_stop_is_a_400_naming_the_field():
+    # JSON escapes can spell half of a surrogate pair, which no UTF-8 text holds: the
+    # tokenizer raised TypeError on it (a 500).
+    lone = rb'{"messages": [{"role": "user", "content": "ok"}, '
+    lone += rb'{"role": "user", "content": "hi \ud800"}]}'
+    error = _refusal(lone)
+    assert (error.status, error.field) == (400, "messages[1].content")
+    assert "is not valid Unicode: lone surrogate U+D800" in error.message
+    stop = rb'{"messages": [{"role": "user", "content": "x"}], "stop": ["a", "\udfff b"]}'
+    error = _refusal(stop)
+    assert (error.status, error.field) == (400, "stop")
+    assert "is not valid Unicode: lone surrogate U+DFFF" in error.message
+    # A whole pair is one character (U+1F600), valid as any other.
+    pair = rb'{"messages": [{"role": "user", "content": "\ud83d\ude00"}], "stop": "\ud83d\ude00"}'
+    request = parse_request(pair)
+    assert request.messages[0]["content"] == "\U0001f600" and request.stop == ("\U0001f600",)

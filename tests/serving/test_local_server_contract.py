@@ -112,6 +112,11 @@ def test_unknown_fields_are_ignored(tiny_server):
         (b'{"messages": "hi"}', "messages", "must be a list"),
         (b'{"messages": [{"role": "robot", "content": "x"}]}', "messages[0].role", "one of"),
         (b'{"messages": [{"role": "user", "content": 3}]}', "messages[0].content", "string"),
+        (
+            b'{"messages": [{"role": "user", "content": "hi \\ud800"}]}',
+            "messages[0].content",
+            "lone",
+        ),
         (b'{"messages": [{"role": "user", "content": "x"}], "max_tokens": 0}', "max_tokens", ""),
         (b'{"messages": [{"role": "user", "content": "x"}], "max_tokens": "5"}', "max_tokens", ""),
         (b'{"messages": [{"role": "user", "content": "x"}], "temperature": -1}', "temperature", ""),
