@@ -17,6 +17,9 @@ ROLES = ("system", "user", "assistant")
 DEFAULT_MAX_TOKENS = 256
 DEFAULT_TEMPERATURE = 1.0
 MAX_STOP_SEQUENCES = 4
+# A temperature below this decodes greedily, as vLLM's _SAMPLING_EPS: dividing the logits by
+# 1e-40 gave inf and nan, and sampling from them raised (a 500).
+GREEDY_BELOW_TEMPERATURE = 1e-5
 # SageMaker real-time endpoints take payloads up to 6 MB; the local server refuses more too.
 MAX_BODY_BYTES = 6 * 1024 * 1024
 
@@ -53,8 +56,8 @@ class ChatRequest:
 
     @property
     def greedy(self) -> bool:
-        """Temperature 0 means greedy decoding, as with the OpenAI API and vLLM."""
-        return self.temperature == 0.0
+        """Temperature 0 (or under 1e-5) means greedy decoding, as with the OpenAI API and vLLM."""
+        return self.temperature < GREEDY_BELOW_TEMPERATURE
 
 
 def _invalid(field: str, message: str) -> ContractError:

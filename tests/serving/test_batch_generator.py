@@ -129,3 +129,14 @@ def test_a_broken_chat_template_stays_a_server_fault(engine, monkeypatch):
     monkeypatch.setattr(engine.tokenizer, "chat_template", "{% for m in messages %}")
     with pytest.raises(jinja2.TemplateSyntaxError):
         engine.prepare(ChatRequest([{"role": "user", "content": "hi"}], 4, 0.0, 1.0, ()))
+
+
+def test_a_tiny_temperature_decodes_greedily(engine):
+    # 1e-40 divided the logits into inf and nan, and sampling raised (a 500).
+    messages = [{"role": "user", "content": "What is 2+2?"}]
+    greedy = engine.prepare(ChatRequest(messages, 8, 0.0, 1.0, ()))
+    tiny = engine.prepare(ChatRequest(messages, 8, 1e-40, 0.9, ()))
+    assert tiny.sampling_key == greedy.sampling_key  # so they may share a batch
+    engine._generate([greedy])
+    engine._generate([tiny])
+    assert (tiny.text, tiny.completion_tokens) == (greedy.text, greedy.completion_tokens)

@@ -62,3 +62,12 @@ def test_a_lone_surrogate_in_content_or_stop_is_a_400_naming_the_field():
     pair = rb'{"messages": [{"role": "user", "content": "\ud83d\ude00"}], "stop": "\ud83d\ude00"}'
     request = parse_request(pair)
     assert request.messages[0]["content"] == "\U0001f600" and request.stop == ("\U0001f600",)
+
+
+def test_temperature_below_1e_5_is_greedy_as_in_vllm():
+    messages = [{"role": "user", "content": "x"}]
+    for temperature in (1e-40, 5e-324, 9.9e-6):
+        body = {"messages": messages, "temperature": temperature}
+        assert parse_request(json.dumps(body).encode()).greedy, temperature
+    body = {"messages": messages, "temperature": 1e-5}
+    assert not parse_request(json.dumps(body).encode()).greedy

@@ -155,6 +155,14 @@ def test_wrong_method_and_unknown_path(tiny_server):
     assert status == 404 and "/nope" in body["error"]["message"]
 
 
+def test_a_tiny_temperature_answers_like_greedy(tiny_server):
+    request = {"messages": MESSAGES, "max_tokens": 4, "temperature": 0}
+    status, greedy = invoke(tiny_server, request)
+    status_tiny, tiny = invoke(tiny_server, {**request, "temperature": 1e-40})
+    assert (status, status_tiny) == (200, 200), tiny
+    assert tiny["choices"][0]["message"] == greedy["choices"][0]["message"]
+
+
 def raw_request(
     server, method: str, path: str, body: bytes | None = None
 ) -> tuple[int, http.client.HTTPMessage, bytes]:
