@@ -284,6 +284,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             setattr(args, flag, int(value) if value else fallback)
     if args.max_batch_size < 1:
         parser.error("--max-batch-size must be at least 1")
+    # 0 used to mean "the model's limit" silently, and -5 started a server that refused
+    # every request: a limit below 1 is a mistake, said at start.
+    for flag, value in (("--max-model-len", args.max_model_len), ("--threads", args.threads)):
+        if value is not None and value < 1:
+            parser.error(f"{flag} must be at least 1, got {value}")
     return args
 
 

@@ -82,3 +82,16 @@ def test_a_bad_container_setting_names_the_variable(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         parse_args(["--model-dir", "m", "--port", "0"])
     assert "OPTION_MAX_MODEL_LEN='max': must be a whole number above 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--max-model-len", "0"), ("--max-model-len", "-5"), ("--threads", "0"), ("--threads", "-1")],
+)
+def test_a_limit_below_1_is_refused_at_start(monkeypatch, capsys, flag, value):
+    # -5 used to start a server that refused every request; 0 meant "the model's limit".
+    monkeypatch.delenv("OPTION_MAX_MODEL_LEN", raising=False)
+    with pytest.raises(SystemExit) as caught:
+        parse_args(["--model-dir", "m", "--port", "0", flag, value])
+    assert caught.value.code == 2
+    assert f"{flag} must be at least 1, got {value}" in capsys.readouterr().err
