@@ -78,12 +78,14 @@ class Handler(BaseHTTPRequestHandler):
     do_HEAD = do_GET  # the same status and headers; _send leaves the body out
 
     def do_POST(self) -> None:
+        if not INVOCATIONS.match(self.path):
+            # 405 or 404 whether or not a body came: only /invocations requires one.
+            self._refuse()
+            return
         try:
             # Read the body before answering anything: closing a socket with unread data
             # makes the client see a connection reset instead of our error.
             body = self._body(required=True)
-            if not INVOCATIONS.match(self.path):
-                raise self._not_here()
             self._send(200, self._invoke(body))
         except ContractError as exc:
             self._send_error(exc)

@@ -155,6 +155,35 @@ def test_wrong_method_and_unknown_path(tiny_server):
     assert status == 404 and "/nope" in body["error"]["message"]
 
 
+def post_without_content_length(server, path: str) -> tuple[int, str | None, dict]:
+    """A POST with no Content-Length header: the status, the Allow header and the error."""
+    url = urlsplit(server.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.putrequest("POST", path)  # unlike request(), adds no Content-Length
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.headers["Allow"], json.loads(response.read())["error"]
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "allow"), [("/ping", 405, "GET, HEAD"), ("/nope", 404, None)]
+)
+def test_post_elsewhere_without_content_length_gets_405_or_404_not_411(
+    tiny_server, path, status, allow
+):
+    got, got_allow, error = post_without_content_length(tiny_server, path)
+    assert (got, error["code"], got_allow) == (status, status, allow)
+    assert path in error["message"]
+
+
+def test_post_invocations_without_content_length_still_gets_411(tiny_server):
+    status, _, error = post_without_content_length(tiny_server, "/invocations")
+    assert status == 411 and "Content-Length" in error["message"]
+
+
 def test_a_tiny_temperature_answers_like_greedy(tiny_server):
     request = {"messages": MESSAGES, "max_tokens": 4, "temperature": 0}
     status, greedy = invoke(tiny_server, request)
