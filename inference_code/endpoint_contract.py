@@ -137,12 +137,18 @@ def parse_request(raw: bytes) -> ChatRequest:
             out-of-range parameters, unsupported options).
     """
     try:
-        body = json.loads(raw)
+        # UTF-8 only, as JSON on the wire must be (RFC 8259); json.loads would take bytes in
+        # UTF-16 or UTF-32 too. A UTF-8 byte-order mark is allowed, as json.loads allowed it.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _invalid_json(f"not UTF-8 ({exc})") from exc
+    try:
+        body = json.loads(text)
     except RecursionError as exc:  # thousands of nested arrays or objects
         raise _invalid_json("arrays or objects are nested too deeply") from exc
     except ValueError as exc:
-        # JSONDecodeError, UnicodeDecodeError, and an integer over Python's 4300-digit
-        # limit, whose message ends advising a server setting the client cannot change.
+        # JSONDecodeError, and an integer over Python's 4300-digit limit, whose message
+        # ends advising a server setting the client cannot change.
         raise _invalid_json(str(exc).partition("; use sys.set_int_max_str_digits")[0]) from exc
     if not isinstance(body, dict):
         raise ContractError(400, f"request body must be a JSON object, got {type(body).__name__}")

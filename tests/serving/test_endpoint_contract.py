@@ -71,3 +71,18 @@ def test_temperature_below_1e_5_is_greedy_as_in_vllm():
         assert parse_request(json.dumps(body).encode()).greedy, temperature
     body = {"messages": messages, "temperature": 1e-5}
     assert not parse_request(json.dumps(body).encode()).greedy
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_body_not_in_utf_8_is_invalid_json(encoding):
+    text = json.dumps({"messages": [{"role": "user", "content": "x"}]})
+    error = _refusal(text.encode(encoding))
+    assert (error.status, error.kind, error.field) == (400, "invalid_json", None)
+    # With a byte-order mark the bytes are not UTF-8; without one, ASCII text in UTF-16 is
+    # UTF-8 with a NUL between characters, which is not JSON.
+    assert ("not UTF-8" if encoding in ("utf-16", "utf-32") else "Expecting") in error.message
+
+
+def test_a_utf_8_body_may_start_with_a_byte_order_mark():
+    text = json.dumps({"messages": [{"role": "user", "content": "é"}]})
+    assert parse_request(text.encode("utf-8-sig")).messages[0]["content"] == "é"

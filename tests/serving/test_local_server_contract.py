@@ -117,6 +117,12 @@ def test_unknown_fields_are_ignored(tiny_server):
             "messages[0].content",
             "lone",
         ),
+        pytest.param(
+            '{"messages": [{"role": "user", "content": "x"}]}'.encode("utf-16"),
+            None,
+            "not UTF-8",
+            id="utf-16",
+        ),
         (b'{"messages": [{"role": "user", "content": "x"}], "max_tokens": 0}', "max_tokens", ""),
         (b'{"messages": [{"role": "user", "content": "x"}], "max_tokens": "5"}', "max_tokens", ""),
         (b'{"messages": [{"role": "user", "content": "x"}], "temperature": -1}', "temperature", ""),
