@@ -119,6 +119,10 @@ def _on_event(event: dict, entered: dict, timeline: Timeline, jobs: dict, say: C
             timeline.states.append((name, _seconds(entered.pop(name), stamp)))
     elif kind == "TaskScheduled":
         details = event["taskScheduledEventDetails"]
+        # Only the jobs this execution creates: a lookup (the run-name check describes
+        # <run>-prepare) names another run's job when the name is taken.
+        if not details.get("resource", "").startswith("create"):
+            return
         parameters = json.loads(details.get("parameters") or "{}")
         for key, group in (
             ("TrainingJobName", "TrainingJobs"),
@@ -131,10 +135,27 @@ def _on_event(event: dict, entered: dict, timeline: Timeline, jobs: dict, say: C
                     "since": None,
                     "seen": set(),
                 }
-    elif kind.endswith("Failed"):
+    elif kind.endswith("Failed") and kind != "ExecutionFailed":  # the outcome line says that
         details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
         if details.get("error"):
-            say(f"    ✗ {details['error']}: {str(details.get('cause', ''))[:300]}")
+            say(failure_line(details["error"], str(details.get("cause", ""))))
+
+
+def failure_line(error: str, cause: str) -> str:
+    """One line for a failed task. "Could not find" is an answer the workflow expects (the
+    run-name check, the cleanup of what a run never created), not a failure; a job's cause is
+    its whole description, whose FailureReason is what went wrong."""
+    if "Could not find" in cause:
+        return f"    · not found: {cause[:160]}"
+    try:
+        described = json.loads(cause)
+    except ValueError:
+        described = None
+    if isinstance(described, dict) and isinstance(described.get("FailureReason"), str):
+        cause = described["FailureReason"]
+    if len(cause) > 500:
+        cause = cause[:500] + " ..."
+    return f"    ✗ {error}: {cause}"
 
 
 def _tail(logs: Any, job: dict[str, Any], say: Callable[[str], None]) -> None:

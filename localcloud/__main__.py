@@ -79,6 +79,8 @@ def _env(args: argparse.Namespace) -> int:
 def _deploy(args: argparse.Namespace) -> int:
     from localcloud.deploy import DeployError, bootstrap, deploy
 
+    if not (args.app_dir / "cdk.json").is_file():
+        sys.exit(f"{args.app_dir}: no cdk.json here; give the folder of the CDK app to deploy")
     cloud = _running(args.state_dir)
     bad = [item for item in args.context if "=" not in item]
     if bad:

@@ -120,7 +120,11 @@ def _start_execution(
     trace_header: str | None = None,
 ) -> Any:
     # The executing backend names an unnamed execution "None", so a second one clashes with it;
-    # Step Functions generates a UUID, as moto's plain backend does.
+    # Step Functions generates a UUID, as moto's plain backend does. It also takes any name,
+    # where Step Functions refuses spaces, brackets and the like (InvalidName), as moto's plain
+    # backend does.
+    if name is not None:
+        self._validate_name(name)
     return _original_start_execution(
         self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
     )

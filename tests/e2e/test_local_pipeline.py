@@ -138,6 +138,26 @@ def test_bad_records_fail_the_run_with_their_line_and_launch_nothing_else(deploy
     assert [j["TrainingJobName"] for j in jobs if j["TrainingJobName"].startswith(run)] == []
     _assert_nothing_left_running(deployed, run)
 
+    # What `python -m cli follow` shows of this history: the job this run created, the job's
+    # own failure reason, and the not-found answers of the name check and the cleanup as such.
+    said, followed = _followed(deployed, description["executionArn"])
+    assert list(followed) == [f"{run}-prepare"]
+    (failure,) = [line for line in said if line.startswith("    ✗")]
+    assert failure.startswith("    ✗ States.TaskFailed: ")
+    assert "bad.jsonl:3: not valid JSON" in failure
+    assert any(line.startswith("    · not found:") for line in said)
+
+
+def _followed(deployed, execution_arn: str) -> tuple[list[str], dict]:
+    """The lines ``cli follow`` prints for an execution's history, and the jobs it tails."""
+    from cli.runs import Timeline, _history, _on_event
+
+    said: list[str] = []
+    jobs: dict = {}
+    for event in _history(deployed.client("stepfunctions"), execution_arn):
+        _on_event(event, {}, Timeline(), jobs, said.append)
+    return said, jobs
+
 
 def test_invalid_input_is_rejected_before_anything_launches(deployed):
     description, visited = run_to_end(

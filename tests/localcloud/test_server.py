@@ -157,3 +157,13 @@ def test_command_line_start_status_stop(tmp_path: Path) -> None:
     assert cli("stop").returncode == 0
     assert wait_until_dead(server_pid)
     assert cli("status").returncode == 1
+
+
+def test_deploying_a_folder_without_a_cdk_app_is_one_line(tmp_path: Path) -> None:
+    from localcloud.__main__ import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["deploy", str(tmp_path / "nowhere"), "--state-dir", str(tmp_path)])
+    assert stopped.value.code == (
+        f"{tmp_path / 'nowhere'}: no cdk.json here; give the folder of the CDK app to deploy"
+    )

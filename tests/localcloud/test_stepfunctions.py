@@ -6,7 +6,9 @@ import json
 import uuid
 from collections.abc import Callable
 
+import pytest
 from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 
 from tests.localcloud.helpers import create_stack, run_execution
 
@@ -99,3 +101,19 @@ def test_timestamps_in_a_task_result_serialise(aws: Callable[[str], BaseClient])
     assert result["status"] == "SUCCEEDED"
     created = json.loads(result["output"])["Buckets"][0]["CreationDate"]
     assert created[:2] == "20" and "T" in created  # an ISO 8601 string
+
+
+def test_a_name_step_functions_refuses_is_refused(aws: Callable[[str], BaseClient]) -> None:
+    arn = deploy_machine(
+        aws, {"Definition": {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}}
+    )
+    sfn = aws("stepfunctions")
+    for name, code in (
+        ("bad name!", "InvalidName"),
+        ("a/b", "InvalidName"),
+        ("x" * 81, "ValidationException"),  # AWS: length constraint of the name member
+    ):
+        with pytest.raises(ClientError) as error:
+            sfn.start_execution(stateMachineArn=arn, name=name, input="{}")
+        assert error.value.response["Error"]["Code"] == code, name
+    assert sfn.start_execution(stateMachineArn=arn, name="run.1_a-b", input="{}")["executionArn"]

@@ -28,3 +28,47 @@ def test_a_failed_execution_prints_its_cause_and_exits_1(capsys):
 def test_a_succeeded_execution_exits_0(capsys):
     assert _outcome(Timeline(status="SUCCEEDED")) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "SUCCEEDED"
+
+
+def test_a_failed_job_shows_its_failure_reason_not_its_whole_description():
+    from cli.runs import failure_line
+
+    description = {"ProcessingJobName": "r-prepare", "Environment": {"A": "x" * 400}}
+    cause = json.dumps({**description, "FailureReason": "AlgorithmError: bad.jsonl:3: not JSON"})
+    assert failure_line("States.TaskFailed", cause) == (
+        "    ✗ States.TaskFailed: AlgorithmError: bad.jsonl:3: not JSON"
+    )
+    assert failure_line("X", "y" * 600) == f"    ✗ X: {'y' * 500} ..."
+
+
+def test_not_found_is_an_expected_answer_not_a_failure():
+    from cli.runs import failure_line
+
+    line = failure_line("SageMaker.SageMakerException", "Could not find endpoint r-eval.")
+    assert line == "    · not found: Could not find endpoint r-eval."
+
+
+def test_only_the_jobs_the_execution_creates_are_followed():
+    """The run-name check describes <run>-prepare, another run's job when the name is taken."""
+    from datetime import datetime
+
+    from cli.runs import Timeline, _on_event
+
+    def scheduled(resource: str, name: str) -> dict:
+        return {
+            "type": "TaskScheduled",
+            "timestamp": datetime(2026, 1, 1),
+            "taskScheduledEventDetails": {
+                "resourceType": "sagemaker",
+                "resource": resource,
+                "parameters": json.dumps({"ProcessingJobName": name}),
+            },
+        }
+
+    jobs: dict = {}
+    for event in (
+        scheduled("describeProcessingJob", "earlier-prepare"),
+        scheduled("createProcessingJob.sync", "r-prepare"),
+    ):
+        _on_event(event, {}, Timeline(), jobs, print)
+    assert list(jobs) == ["r-prepare"]

@@ -20,7 +20,13 @@ from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.workflow.steps.common import ERROR_PATH, IDEMPOTENT, on_failure, task
+from stacks.workflow.steps.common import (
+    ERROR_PATH,
+    IDEMPOTENT,
+    SAGEMAKER_THROTTLING,
+    on_failure,
+    task,
+)
 from stacks.workflow.steps.endpoint_poll import starting
 from stacks.workflow.steps.temporary_endpoints import (
     BASE,
@@ -50,7 +56,9 @@ class Teardown:
             f"Look up {the_endpoint}",
             "aws-sdk:sagemaker:describeEndpoint",
             {"EndpointName.$": endpoint.name("endpoint")},
-            retry=IDEMPOTENT,
+            # Not found is the usual answer for a run that failed early: no retries for it
+            # (the deletes that follow retry any failure).
+            retry=SAGEMAKER_THROTTLING,
             result_selector={"status.$": "$.EndpointStatus"},
             result_path=lookup,
         )
