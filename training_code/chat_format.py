@@ -123,7 +123,9 @@ def normalise_record(record: Any) -> dict[str, Any]:
     if not any(m["role"] == "user" for m in messages):
         raise RecordError("messages", "must contain a user message")
     extra_metadata = record.get("metadata")
-    if isinstance(extra_metadata, dict):
+    if extra_metadata is not None and not isinstance(extra_metadata, dict):
+        raise RecordError("metadata", f"must be an object, got {type(extra_metadata).__name__}")
+    if extra_metadata:
         # A chat record keeps its own task (an already-normalised text-to-SQL record stays
         # "sql"); for the other shapes the task comes from the shape itself.
         metadata = (

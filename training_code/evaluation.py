@@ -52,8 +52,14 @@ def load_samples(test_dir: Path, max_samples: int | None) -> tuple[Path, list[di
             except (json.JSONDecodeError, chat_format.RecordError) as exc:
                 raise InputError(f"{path} line {number}: {exc}") from exc
             prompt, reference = chat_format.prompt_and_reference(normalised["messages"])
-            # The record's own metadata (task, schema) wins over what normalising infers.
+            # The record's own metadata (task, schema) wins over what normalising infers;
+            # normalising has checked that it is an object.
             metadata = {**normalised["metadata"], **(record.get("metadata") or {})}
+            if not isinstance(metadata["task"], str):
+                got = type(metadata["task"]).__name__
+                raise InputError(
+                    f"{path} line {number}: field 'metadata.task': must be a string, got {got}"
+                )
             question = next(m["content"] for m in reversed(prompt) if m["role"] == "user")
             samples.append(
                 {

@@ -122,7 +122,9 @@ def _csv_record(where: str, header: list[str], cells: list[str]) -> RawRecord:
         return RawRecord(where, None, _cell_count_problem(len(cells), len(header)))
     record: dict[str, Any] = dict(zip(header, cells, strict=True))
     for column in _JSON_COLUMNS:
-        if record.get(column, "").strip():
+        if column in record and not record[column].strip():
+            record[column] = None  # a blank cell holds no value, as a missing column
+        elif record.get(column):
             try:
                 record[column] = json.loads(record[column])
             except json.JSONDecodeError as exc:

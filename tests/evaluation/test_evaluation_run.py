@@ -209,3 +209,37 @@ def test_bad_input_exits_2_naming_file_and_line(tmp_path, capsys):
     assert evaluation.main(["--test-dir", str(tmp_path), *args]) == 2
     err = capsys.readouterr().err
     assert "test.jsonl line 2" in err and "messages" in err
+
+
+GOOD = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+
+
+def _main_args(tmp_path: Path, *extra: str) -> list[str]:
+    # Nothing listens on the URL: input errors must stop the run before any request.
+    return [
+        "--test-dir", str(tmp_path), "--output-dir", str(tmp_path / "o"), "--endpoint-name",
+        "x", "--endpoint-url", "http://127.0.0.1:9", *extra,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({**GOOD, "metadata": "oops"}, "line 2: field 'metadata': must be an object, got str"),
+        ({**GOOD, "metadata": [1]}, "line 2: field 'metadata': must be an object, got list"),
+        (
+            {"question": "q", "context": SCHEMA, "answer": "a", "metadata": {"task": ["x"]}},
+            "line 2: field 'metadata.task': must be a string, got list",
+        ),
+    ],
+)
+def test_metadata_that_is_not_an_object_exits_2_naming_line_and_field(
+    tmp_path, capsys, record, message
+):
+    import evaluation
+
+    (tmp_path / "test.jsonl").write_text(json.dumps(GOOD) + "\n" + json.dumps(record) + "\n")
+    assert evaluation.main(_main_args(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert f"test.jsonl {message}" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()

@@ -277,3 +277,30 @@ def test_files_in_hidden_folders_are_skipped(tmp_path: Path):
     code = main(["--input-dir", str(folder), "--output-dir", str(output), *NO_HOLDOUT])
     stats = json.loads((output / "stats.json").read_text())
     assert code == 0 and [Path(s["path"]).name for s in stats["sources"]] == ["d.jsonl"]
+
+
+def test_metadata_that_is_not_an_object_is_a_bad_record(tmp_path: Path, capsys):
+    chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
+    rows = [_sql(1), {"messages": chat, "metadata": "oops"}, {"messages": chat, "metadata": None}]
+    _write_jsonl(tmp_path / "in" / "data.jsonl", rows)
+    assert _run(tmp_path)[0] == 1
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith("data.jsonl:2: field 'metadata': must be an object, got str")
+    )
+    code, stats = _run(tmp_path, "--on-bad-record", "skip", *NO_HOLDOUT)
+    assert code == 0 and stats["dropped"]["bad_record"] == 1 and stats["splits"]["train"] == 2
+
+
+def test_a_csv_metadata_cell_holds_an_object_or_nothing(tmp_path: Path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "d.csv").write_text(
+        'prompt,completion,metadata\na,b,\nc,d,"{""k"": 1}"\ne,f,"[1]"\n', encoding="utf-8"
+    )
+    code, stats = _run(tmp_path, "--on-bad-record", "skip", *NO_HOLDOUT)
+    assert code == 0 and stats["splits"]["train"] == 2
+    assert stats["bad_records"][0]["where"].endswith("d.csv:4")
+    assert stats["bad_records"][0]["problem"] == "field 'metadata': must be an object, got list"
+    assert {r["metadata"].get("k") for r in _read(tmp_path / "out", "train")} == {None, 1}
