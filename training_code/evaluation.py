@@ -135,10 +135,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def _baseline_from_report(path: Path) -> dict[str, Any]:
+    """The baseline block from an earlier report.json, checked before any request is sent."""
     try:
-        return {"source": str(path), "metrics": json.loads(path.read_text())["metrics"]}
-    except (OSError, ValueError, KeyError) as exc:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
         raise InputError(f"--baseline-report {path}: not a readable report.json ({exc})") from exc
+    if not isinstance(report, dict):
+        raise InputError(
+            f"--baseline-report {path}: must be a report.json object, got {type(report).__name__}"
+        )
+    metrics = report.get("metrics")
+    if not isinstance(metrics, dict):
+        problem = (
+            "is missing" if metrics is None else f"must be an object, got {type(metrics).__name__}"
+        )
+        raise InputError(f"--baseline-report {path}: field 'metrics': {problem}")
+    for name in GATE_METRICS:  # the ones the report plots against the endpoint's
+        value = metrics.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InputError(
+                f"--baseline-report {path}: field 'metrics.{name}': must be a number or null, "
+                f"got {type(value).__name__}"
+            )
+    return {"source": str(path), "metrics": metrics}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -243,3 +243,25 @@ def test_metadata_that_is_not_an_object_exits_2_naming_line_and_field(
     err = capsys.readouterr().err
     assert f"test.jsonl {message}" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("baseline", "message"),
+    [
+        ([], "must be a report.json object, got list"),
+        ({"samples": 3}, "field 'metrics': is missing"),
+        ({"metrics": [1]}, "field 'metrics': must be an object, got list"),
+        ({"metrics": {"rouge_l": "high"}}, "field 'metrics.rouge_l': must be a number or null"),
+    ],
+)
+def test_a_baseline_report_of_the_wrong_shape_exits_2_before_any_request(
+    tmp_path, capsys, baseline, message
+):
+    import evaluation
+
+    (tmp_path / "test.jsonl").write_text(json.dumps(GOOD) + "\n")
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(baseline))
+    assert evaluation.main(_main_args(tmp_path, "--baseline-report", str(path))) == 2
+    assert f"--baseline-report {path}: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
