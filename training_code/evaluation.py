@@ -131,6 +131,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         value = getattr(args, name)
         if value is not None and value < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    # Every gate metric is a share of samples (or a mean F1), so it lies in [0, 1]: a threshold
+    # above 1 could never pass, one below 0 would pass anything.
+    if not 0.0 <= args.threshold <= 1.0:
+        p.error(f"--threshold must be in [0, 1] (every gate metric is), got {args.threshold}")
     return args
 
 

@@ -265,3 +265,19 @@ def test_a_baseline_report_of_the_wrong_shape_exits_2_before_any_request(
     assert evaluation.main(_main_args(tmp_path, "--baseline-report", str(path))) == 2
     assert f"--baseline-report {path}: {message}" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("threshold", ["1.5", "-1", "nan"])
+def test_a_threshold_outside_0_to_1_exits_2(tmp_path, capsys, threshold):
+    import evaluation
+
+    with pytest.raises(SystemExit) as exit_info:
+        evaluation.parse_args(_main_args(tmp_path, "--threshold", threshold))
+    assert exit_info.value.code == 2
+    assert f"--threshold must be in [0, 1] (every gate metric is), got {threshold}" in (
+        capsys.readouterr().err
+    )
+    for edge in ("0", "1"):
+        assert evaluation.parse_args(_main_args(tmp_path, "--threshold", edge)).threshold == float(
+            edge
+        )
