@@ -47,9 +47,16 @@ def load_samples(test_dir: Path, max_samples: int | None) -> tuple[Path, list[di
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                # Without its line break, so a line cut short reports the column after its end.
+                record = json.loads(line.rstrip("\r\n"))
+            except json.JSONDecodeError as exc:
+                # exc's own text repeats a line number, counted within this one line.
+                raise InputError(
+                    f"{path} line {number}, column {exc.pos + 1}: not valid JSON ({exc.msg})"
+                ) from exc
+            try:
                 normalised = chat_format.normalise_record(record)
-            except (json.JSONDecodeError, chat_format.RecordError) as exc:
+            except chat_format.RecordError as exc:
                 raise InputError(f"{path} line {number}: {exc}") from exc
             prompt, reference = chat_format.prompt_and_reference(normalised["messages"])
             # The record's own metadata (task, schema) wins over what normalising infers;

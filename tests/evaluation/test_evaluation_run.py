@@ -281,3 +281,17 @@ def test_a_threshold_outside_0_to_1_exits_2(tmp_path, capsys, threshold):
         assert evaluation.parse_args(_main_args(tmp_path, "--threshold", edge)).threshold == float(
             edge
         )
+
+
+def test_broken_json_names_the_line_and_column_once(tmp_path, capsys):
+    import evaluation
+
+    lines = [json.dumps(GOOD), json.dumps(GOOD), '{"messages": [] "x": 1}', '{"a": 1']
+    (tmp_path / "test.jsonl").write_text("\n".join(lines) + "\n")
+    assert evaluation.main(_main_args(tmp_path)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("test.jsonl line 3, column 17: not valid JSON (Expecting ',' delimiter)")
+    (tmp_path / "test.jsonl").write_text("\n".join(lines[:2] + lines[3:]) + "\n")
+    assert evaluation.main(_main_args(tmp_path)) == 2
+    err = capsys.readouterr().err.strip()  # cut short: the column just after the line's end
+    assert err.endswith("test.jsonl line 3, column 8: not valid JSON (Expecting ',' delimiter)")
