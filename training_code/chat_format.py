@@ -79,6 +79,30 @@ def sql_messages(question: str, schema: str, answer: str | None = None) -> list[
     return messages
 
 
+# The fields of each shape but chat, in the order a missing one is named.
+_SHAPES = (("question", "context", "answer"), ("prompt", "completion"), ("instruction", "output"))
+_KEYS_SHOWN = 10
+
+
+def _shape_error(record: dict[str, Any]) -> RecordError:
+    """The error for a record of no accepted shape: the missing field of a shape it nearly
+    has (``question`` and ``context`` without ``answer``), else the shapes expected; both
+    list the keys the record has (quoted, so a stray space shows)."""
+    keys = [repr(key) for key in record]
+    found = ", ".join(keys[:_KEYS_SHOWN]) or "no keys"
+    if len(keys) > _KEYS_SHOWN:
+        found += f" and {len(keys) - _KEYS_SHOWN} more"
+    for fields in _SHAPES:
+        if any(field in record for field in fields):
+            missing = next(field for field in fields if field not in record)
+            return RecordError(missing, f"is missing (the record has {found})")
+    return RecordError(
+        "<record>",
+        "unknown shape: expected 'messages', 'prompt'/'completion', "
+        f"'instruction'/'output' or 'question'/'context'/'answer'; the record has {found}",
+    )
+
+
 def normalise_record(record: Any) -> dict[str, Any]:
     """Turns one raw record of any accepted shape into ``{"messages", "metadata"}``.
 
@@ -113,11 +137,7 @@ def normalise_record(record: Any) -> dict[str, Any]:
         ]
         metadata = {"task": "chat"}
     else:
-        raise RecordError(
-            "<record>",
-            "unknown shape: expected 'messages', 'prompt'/'completion', "
-            "'instruction'/'output' or 'question'/'context'/'answer'",
-        )
+        raise _shape_error(record)
     if messages[-1]["role"] != "assistant" or not messages[-1]["content"].strip():
         raise RecordError("messages", "must end with a non-empty assistant message")
     if not any(m["role"] == "user" for m in messages):

@@ -104,16 +104,54 @@ def read_jsonl(path: Path) -> Iterator[RawRecord]:
 
 
 def read_csv(path: Path) -> Iterator[RawRecord]:
-    """CSV with a header row; ``where`` is the line a row starts on."""
+    """CSV with a header row; ``where`` is the line a row starts on.
+
+    Raises:
+        InputError: a header name is blank, repeated or has spaces around it (``file:1``).
+    """
     reader = csv.reader(io.StringIO(_read_text(path), newline=""))
     header = next(reader, None)
     if header is None:  # an empty file
         return
+    problem = _header_problem(header)
+    if problem:
+        raise InputError(f"{path}:1: {problem}")
     start = reader.line_num + 1
     for cells in reader:
         if cells:  # a blank line holds no record
             yield _csv_record(f"{path}:{start}", header, cells)
         start = reader.line_num + 1
+
+
+def _header_problem(header: list[str]) -> str | None:
+    """Why a CSV header cannot name a record's fields, or ``None`` when it can.
+
+    Names are taken as written: a blank one, one given twice (a row would keep only the last
+    cell) or one with spaces around it (``question, answer`` names the field ``' answer'``) is
+    refused rather than guessed at.
+    """
+    columns: dict[str, list[int]] = {}
+    for number, name in enumerate(header, start=1):
+        columns.setdefault(name, []).append(number)
+    blank = sorted(n for name, numbers in columns.items() if not name.strip() for n in numbers)
+    if blank:
+        which = f"column {blank[0]} has" if len(blank) == 1 else f"columns {_listed(blank)} have"
+        return f"header {which} no name; name every column"
+    twice = [
+        f"{name!r} (columns {_listed(numbers)})"
+        for name, numbers in columns.items()
+        if len(numbers) > 1
+    ]
+    if twice:
+        return f"header names a column more than once: {'; '.join(twice)}"
+    spaced = [repr(name) for name in header if name != name.strip()]
+    if spaced:
+        return f"header names with spaces around them: {', '.join(spaced)}; remove the spaces"
+    return None
+
+
+def _listed(numbers: list[int]) -> str:
+    return ", ".join(str(n) for n in numbers)
 
 
 def _csv_record(where: str, header: list[str], cells: list[str]) -> RawRecord:

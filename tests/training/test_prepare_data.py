@@ -304,3 +304,62 @@ def test_a_csv_metadata_cell_holds_an_object_or_nothing(tmp_path: Path):
     assert stats["bad_records"][0]["where"].endswith("d.csv:4")
     assert stats["bad_records"][0]["problem"] == "field 'metadata': must be an object, got list"
     assert {r["metadata"].get("k") for r in _read(tmp_path / "out", "train")} == {None, 1}
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (
+            "prompt,completion,prompt",
+            "header names a column more than once: 'prompt' (columns 1, 3)",
+        ),
+        ("prompt,,completion", "header column 2 has no name; name every column"),
+        ("prompt,completion, ,", "header columns 3, 4 have no name; name every column"),
+        (
+            "question, context, answer",
+            "header names with spaces around them: ' context', ' answer'; remove the spaces",
+        ),
+    ],
+)
+def test_a_csv_header_with_blank_repeated_or_padded_names_stops_the_job(
+    tmp_path: Path, capsys, header: str, message: str
+):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cells = ",".join("x" for _ in header.split(","))
+    (folder / "d.csv").write_text(f"{header}\n{cells}\n", encoding="utf-8")
+    assert _run(tmp_path, "--on-bad-record", "skip", *NO_HOLDOUT) == (1, None)
+    assert capsys.readouterr().err.strip().endswith(f"d.csv:1: {message}")
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (
+            {"question": "q", "context": "CREATE TABLE t (a)"},
+            "field 'answer': is missing (the record has 'question', 'context')",
+        ),
+        ({"completion": "c"}, "field 'prompt': is missing (the record has 'completion')"),
+        (
+            {"input": "i", "output": "o"},
+            "field 'instruction': is missing (the record has 'input', 'output')",
+        ),
+        (
+            {"query": "q", "sql": "s"},
+            "field '<record>': unknown shape: expected 'messages', 'prompt'/'completion', "
+            "'instruction'/'output' or 'question'/'context'/'answer'; the record has 'query', "
+            "'sql'",
+        ),
+        (
+            {},
+            "field '<record>': unknown shape: expected 'messages', 'prompt'/'completion', "
+            "'instruction'/'output' or 'question'/'context'/'answer'; the record has no keys",
+        ),
+    ],
+)
+def test_a_record_of_no_known_shape_names_its_keys_and_a_missing_field(
+    tmp_path: Path, capsys, record: dict, message: str
+):
+    _write_jsonl(tmp_path / "in" / "data.jsonl", [_sql(1), record])
+    assert _run(tmp_path)[0] == 1
+    assert f"data.jsonl:2: {message}" in capsys.readouterr().err
