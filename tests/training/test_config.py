@@ -130,6 +130,48 @@ def test_a_recipe_with_a_bad_value_fails_naming_the_key(tmp_path: Path):
         build_config(["--recipe", str(recipe)])
 
 
+def test_a_recipe_value_error_names_the_file_line_and_key(tmp_path: Path):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("trainer:\n  learning_rate: 1.0e-3\nmethod:\n  # rank\n  lora_r: sixteen\n")
+    with pytest.raises(ConfigError) as raised:
+        build_config(["--recipe", str(recipe)])
+    assert str(raised.value) == (
+        f"{recipe}, line 5: method.lora_r: lora_r must be an integer, got 'sixteen'"
+    )
+    # A check after conversion is located too; a command-line value replaces the recipe's line.
+    recipe.write_text("data:\n  max_seq_length: 8\n")
+    with pytest.raises(ConfigError, match=re.escape(f"{recipe}, line 2: data.max_seq_length: ")):
+        build_config(["--recipe", str(recipe)])
+    with pytest.raises(ConfigError) as raised:
+        build_config(["--recipe", str(recipe), "--max_seq_length", "4"])
+    assert str(raised.value) == "max_seq_length must be >= 16, got 4"
+
+
+def test_a_recipe_that_is_not_valid_yaml_fails_on_one_line_naming_file_line_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    import train
+
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("method:\n  lora_r: 16\n lora_alpha: 32\n")
+    with pytest.raises(ConfigError) as raised:
+        build_config(["--recipe", str(recipe)])
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"{recipe}, line 3, column 2: expected <block end>, but found")
+    assert train.main(["--recipe", str(recipe)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == f"error: {message}"
+
+
+@pytest.mark.parametrize("argv", [["--max_steps", "4", "--lora_r"], ["--lora_r", "--packing"]])
+def test_a_key_without_a_value_fails_unless_it_is_boolean(argv: list[str]):
+    with pytest.raises(ConfigError) as raised:
+        build_config(argv)
+    assert str(raised.value) == "--lora_r needs a value"
+    # A boolean key alone still means true.
+    assert build_config(["--lora_r", "8", "--truncate"]).data.truncate is True
+
+
 def test_help_lists_every_key():
     text = describe()
     for key in key_sections():
