@@ -24,7 +24,7 @@ from typing import Any
 
 import container_env
 import distributed_launch
-from checkpoints import checkpoint_step, newest_checkpoint
+from checkpoints import check_same_run, checkpoint_step, newest_checkpoint, record_run, run_identity
 from config_loader import build_config, describe
 from config_values import ConfigError
 from sft_tokenize import SampleTooLongError
@@ -144,14 +144,38 @@ def _train(trainer: Any, config: Any, resume: Path | None) -> tuple[int, float |
     return result.global_step, result.training_loss if ran else None
 
 
+def _resume_point(config: Any) -> Path | None:
+    """The checkpoint to resume from, if it was written by this run; records the run in the
+    checkpoint folder. Checked before the model loads, so a refusal comes at once.
+
+    Raises:
+        ConfigError: the checkpoints were written by a run with another configuration or data.
+    """
+    checkpoint_dir = config.trainer.checkpoint_dir
+    identity = run_identity(config)
+    newest = newest_checkpoint(checkpoint_dir)
+    if newest is not None and config.trainer.resume:
+        check_same_run(checkpoint_dir, identity, newest)
+    elif newest is not None:
+        log.warning(
+            "resume is off: starting at step 0 in %s, which holds checkpoints up to %s; a "
+            "later run that resumes may pick those up: remove them or use another checkpoint_dir",
+            checkpoint_dir,
+            newest.name,
+        )
+    if distributed_launch.rank() == 0:
+        record_run(checkpoint_dir, identity)
+    return newest if config.trainer.resume else None
+
+
 def run(config: Any, extra_callbacks: tuple = ()) -> int:
     """Trains and exports; returns the process exit code."""
     import torch
     from model_export import export_model, write_metrics
     from train_callbacks import MetricLines, StopOnSignal, metric_values
 
+    resume = _resume_point(config)
     trainer, validation, extras = _trainer(config, extra_callbacks)
-    resume = newest_checkpoint(config.trainer.checkpoint_dir) if config.trainer.resume else None
     log.info("resuming from %s", resume or "nothing: starting at step 0")
     started = time.perf_counter()
     global_step, train_loss = _train(trainer, config, resume)

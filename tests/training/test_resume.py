@@ -102,3 +102,82 @@ def test_an_incomplete_newest_checkpoint_is_skipped(tmp_path: Path):
     (tmp_path / "checkpoint-10" / "trainer_state.json").unlink()
     assert newest_checkpoint(tmp_path) == tmp_path / "checkpoint-2"
     assert newest_checkpoint(tmp_path / "missing") is None
+
+
+def test_checkpoints_of_a_different_run_are_refused_naming_what_differs(
+    train_argv, channels: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    run = {"max_steps": 2, "save_steps": 2, "validation_dir": "none"}
+    assert main(train_argv(**run)) == 0
+    refusal = (
+        f"error: checkpoint_dir {tmp_path / 'checkpoints'} holds checkpoints of a different run "
+        "({}; recorded in run.json): pass --resume false to start over or use another "
+        "--checkpoint_dir"
+    )
+    # A change of shape (which failed with a size-mismatch traceback) and a silent one (which
+    # exported the earlier run's model as this one's) are both refused, before any export.
+    for change, differs in (
+        ({"lora_r": 4}, "lora_r 16 -> 4"),
+        ({"learning_rate": 0.1}, "learning_rate 0.001 -> 0.1"),
+        ({"lora_r": 8, "seed": 7}, "lora_r 16 -> 8, seed 42 -> 7"),
+    ):
+        assert main(train_argv(**run, **change, model_dir=tmp_path / "other")) == 1
+        assert capsys.readouterr().err.splitlines()[-1] == refusal.format(differs)
+    # Other training data, in a folder of another name: recorded by content, not by path.
+    assert main(train_argv(**run, train_dir=channels["validation"])) == 1
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert "(train_data 'train.jsonl, " in last and " -> 'validation.jsonl, " in last
+    assert not (tmp_path / "other").exists()
+
+    # --resume false starts over, and the folder then records the new run.
+    assert main(train_argv(**run, learning_rate=0.1, resume="false")) == 0
+    metrics = json.loads((tmp_path / "model" / "training_metrics.json").read_text())
+    assert (metrics["resumed_from"], metrics["steps_run"]) == (None, 2)
+    record = json.loads((tmp_path / "checkpoints" / "run.json").read_text())["run"]
+    assert record["learning_rate"] == 0.1
+
+
+def test_a_restart_that_moves_outputs_and_data_or_changes_logging_still_resumes(
+    train_argv, channels: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    import shutil
+
+    assert main(train_argv(max_steps=2, save_steps=2, validation_dir="none")) == 0
+    shutil.move(tmp_path / "checkpoints", tmp_path / "moved")
+    shutil.copytree(channels["train"], tmp_path / "data")
+    restart = train_argv(
+        max_steps=2,
+        validation_dir="none",
+        checkpoint_dir=tmp_path / "moved",
+        train_dir=tmp_path / "data",
+        model_dir=tmp_path / "b",
+        output_data_dir=tmp_path / "out_b",
+        logging_steps=5,
+        save_steps=1,
+        save_total_limit=3,
+        save_merged="false",
+        gradient_checkpointing="true",
+    )
+    assert main(restart) == 0
+    metrics = json.loads((tmp_path / "b" / "training_metrics.json").read_text())
+    assert metrics["resumed_from"].endswith("checkpoint-2") and metrics["steps_run"] == 0
+
+    # Checkpoints written before runs were recorded resume as before, with a warning.
+    (tmp_path / "moved" / "run.json").unlink()
+    with caplog.at_level("WARNING", logger="checkpoints"):
+        assert main(restart) == 0
+    assert "has no readable run.json" in caplog.text
+    metrics = json.loads((tmp_path / "b" / "training_metrics.json").read_text())
+    assert metrics["resumed_from"].endswith("checkpoint-2")
+    assert (tmp_path / "moved" / "run.json").is_file()  # recorded for the next restart
+
+
+def test_a_checkpoint_folder_that_cannot_be_written_is_left_to_the_trainer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    from checkpoints import record_run
+
+    (tmp_path / "file").write_text("")
+    with caplog.at_level("WARNING", logger="checkpoints"):
+        record_run(tmp_path / "file" / "checkpoints", {"lora_r": 16})
+    assert "cannot record the run" in caplog.text
