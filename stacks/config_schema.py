@@ -216,6 +216,7 @@ class EndpointConfig:
     max_concurrency: int = 64
     invocations_per_instance: int = 200
     data_capture_percent: int = 100
+    data_capture_retention_days: int = 90
     latency_alarm_seconds: int = 30
     bake_minutes: int = 10
 
@@ -243,6 +244,7 @@ class EndpointConfig:
             "data_capture_percent",
             f"must be between 0 and 100, got {self.data_capture_percent}",
         )
+        _positive(self.data_capture_retention_days, "data_capture_retention_days")
         _positive(self.latency_alarm_seconds, "latency_alarm_seconds")
         # SageMaker's wait between traffic shifts and before the old fleet goes is at most 1 h.
         _check(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
@@ -31,8 +33,13 @@ class FineTuningStage(Stage):
             env=Environment(account=config.account, region=config.region),
             **kwargs,
         )
-        self.storage = StorageStack(self, "Storage", config=config)
-        self.workflow = TrainingWorkflowStack(self, "Workflow", config=config, storage=self.storage)
+        # Models other environments serve stay where they are (grants, not copies): their
+        # bucket, key and registry outlive a deleted stack whatever retain_data says.
+        kept = config
+        if links is not None and links.model_readers and not config.retain_data:
+            kept = dataclasses.replace(config, retain_data=True)
+        self.storage = StorageStack(self, "Storage", config=kept)
+        self.workflow = TrainingWorkflowStack(self, "Workflow", config=kept, storage=self.storage)
         self.serving = ServingStack(
             self,
             "Serving",

@@ -9,6 +9,9 @@ from constructs import Construct
 
 from stacks.config_schema import EnvironmentConfig
 
+# Where the serving endpoint's data capture writes, in the artifacts bucket.
+DATA_CAPTURE_PREFIX = "data-capture"
+
 
 class StorageStack(Stack):
     """A customer-managed key and three buckets: training data, run artifacts, access logs.
@@ -40,7 +43,17 @@ class StorageStack(Stack):
             **_common_bucket_settings(removal),
         )
         self.data = self._bucket("Data", "data/", removal)
-        self.artifacts = self._bucket("Artifacts", "artifacts/", removal)
+        # Captured requests and responses are end users' prompts: kept for a set time only.
+        self.artifacts = self._bucket(
+            "Artifacts",
+            "artifacts/",
+            removal,
+            s3.LifecycleRule(
+                id="ExpireDataCapture",
+                prefix=f"{DATA_CAPTURE_PREFIX}/",
+                expiration=Duration.days(config.endpoint.data_capture_retention_days),
+            ),
+        )
         CfnOutput(
             self,
             "DataBucketName",
@@ -54,7 +67,13 @@ class StorageStack(Stack):
             description="Runs write data splits, checkpoints, models and reports here",
         )
 
-    def _bucket(self, construct_id: str, log_prefix: str, removal: RemovalPolicy) -> s3.Bucket:
+    def _bucket(
+        self,
+        construct_id: str,
+        log_prefix: str,
+        removal: RemovalPolicy,
+        *extra_rules: s3.LifecycleRule,
+    ) -> s3.Bucket:
         return s3.Bucket(
             self,
             construct_id,
@@ -63,7 +82,7 @@ class StorageStack(Stack):
             bucket_key_enabled=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix=log_prefix,
-            lifecycle_rules=_lifecycle_rules(),
+            lifecycle_rules=[*_lifecycle_rules(), *extra_rules],
             **_common_bucket_settings(removal),
         )
 

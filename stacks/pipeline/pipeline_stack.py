@@ -47,6 +47,9 @@ class PipelineStack(Stack):
             self_mutation=True,
             # Self-mutation runs the CDK CLI that package.json pins, not the latest 2.x.
             cli_version=cdk_cli_version(),
+            # Asset publishing writes the code every account's jobs run, before the prod
+            # approval: a pinned cdk-assets, not whatever npm serves as latest that day.
+            cdk_assets_cli_version=CDK_ASSETS_VERSION,
         )
         self.stages: dict[str, FineTuningStage] = {}
         for name in PROMOTION_ORDER:
@@ -67,6 +70,11 @@ class PipelineStack(Stack):
         acknowledge_pipeline_wildcards(
             self.pipeline, self.get_logical_id(self.artifacts.bucket.node.default_child)
         )
+
+
+# npm's cdk-assets (the asset publisher CDK Pipelines installs in CodeBuild). Move it with the
+# aws-cdk pin in package.json: `npm view cdk-assets version`.
+CDK_ASSETS_VERSION = "4.7.3"
 
 
 def cdk_cli_version() -> str:

@@ -11,9 +11,9 @@ from constructs import Construct
 
 from stacks.config_schema import EndpointConfig
 from stacks.serving.guardrails import deployment_config
+from stacks.storage import DATA_CAPTURE_PREFIX
 
 VARIANT_NAME = "AllTraffic"
-DATA_CAPTURE_PREFIX = "data-capture"
 # Downloading a 7-8B model's safetensors from S3 takes minutes on a cold instance.
 MODEL_DOWNLOAD_TIMEOUT_S = 1800
 

@@ -10,9 +10,9 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.config_schema import EnvironmentConfig
-from stacks.serving.endpoint import DATA_CAPTURE_PREFIX
 from stacks.serving.promotion import serving_role_name
 from stacks.serving.wildcards import acknowledge_wildcard
+from stacks.storage import DATA_CAPTURE_PREFIX
 from stacks.workflow.sagemaker_role import vpc_statements
 
 

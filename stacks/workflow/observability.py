@@ -49,6 +49,16 @@ class NotificationTopic(Construct):
             },
         )
         key.grant(cloudwatch, "kms:Decrypt", "kms:GenerateDataKey")
+        # enforce_ssl gives the topic a policy of its own, which replaces SNS's default one
+        # (the account's alarms could publish under it): allow them again, this account's only.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AlarmsPublish",
+                principals=[cloudwatch],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+            )
+        )
 
 
 class WorkflowMonitoring(Construct):

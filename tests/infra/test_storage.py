@@ -65,6 +65,28 @@ def test_every_bucket_is_versioned_private_logged_and_lifecycled(any_env):
             assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": log_bucket}
 
 
+def test_captured_prompts_expire_and_nothing_else_does(any_env):
+    """Data capture holds end users' prompts and the model's answers: deleted after the
+    configured days (90 unless set); runs, models and datasets are kept."""
+    buckets = _buckets(any_env.templates["Storage"])
+    expiring = {
+        logical_id: [
+            rule
+            for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+            if "ExpirationInDays" in rule
+        ]
+        for logical_id, bucket in buckets.items()
+    }
+    artifacts = _logical_id(any_env.templates["Storage"], "Artifacts")
+    assert expiring.pop(artifacts) == [
+        {"ExpirationInDays": 90, "Id": "ExpireDataCapture", "Prefix": "data-capture/",
+         "Status": "Enabled"}
+    ]  # fmt: skip
+    log_rules = expiring.pop(_logical_id(any_env.templates["Storage"], "AccessLogs"))
+    assert [r["ExpirationInDays"] for r in log_rules] == [365]
+    assert list(expiring.values()) == [[]]  # the data bucket
+
+
 def test_every_bucket_refuses_plain_http(any_env):
     template = any_env.template("Storage")
     policies = template.find_resources("AWS::S3::BucketPolicy")

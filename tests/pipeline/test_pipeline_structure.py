@@ -7,7 +7,7 @@ import json
 import pytest
 
 from stacks.config import load_config
-from stacks.pipeline.pipeline_stack import cdk_cli_version
+from stacks.pipeline.pipeline_stack import CDK_ASSETS_VERSION, cdk_cli_version
 
 CONFIG = load_config()
 SMOKE_TEST_ROLE = "arn:aws:iam::333333333333:role/llm-finetune-staging-smoke-test-us-east-1"
@@ -66,6 +66,19 @@ def test_pipeline_mutates_itself_with_the_pinned_cli(pipeline):
     assert spec["phases"]["build"]["commands"] == [
         "cdk -a . deploy Pipeline --require-approval=never --verbose"
     ]
+
+
+def test_assets_are_published_with_the_pinned_cdk_assets(pipeline):
+    """The asset projects write the code every account's jobs run, before the prod approval."""
+    (stage,) = [s for s in _pipeline(pipeline)["Stages"] if s["Name"] == "Assets"]
+    installs = {
+        command
+        for action in stage["Actions"]
+        for command in json.loads(_project(pipeline, action)["Source"]["BuildSpec"])["phases"][
+            "install"
+        ]["commands"]
+    }
+    assert installs == {f"npm install -g cdk-assets@{CDK_ASSETS_VERSION}"}
 
 
 @pytest.mark.parametrize("env_name", ["dev", "staging", "prod"])

@@ -216,3 +216,18 @@ def test_a_package_another_environment_of_the_same_account_registered_is_read_wh
         "arn:aws:kms:us-east-1:222222222222:key/*",
     ]
     assert reads[0]["Condition"] == {"StringEquals": {"aws:ResourceAccount": "222222222222"}}
+
+
+def test_a_model_source_keeps_its_bucket_key_and_registry_whatever_retain_data_says(
+    pinned_pipeline, pipeline
+):
+    """Staging and prod serve dev's package from dev's bucket: deleting dev's stacks must not
+    take the model (and the key that decrypts it) with them. Unpinned, dev keeps nothing."""
+    for synth, kept in ((pinned_pipeline, "Retain"), (pipeline, "Delete")):
+        for stack, kind in (
+            ("Storage", "AWS::S3::Bucket"),
+            ("Storage", "AWS::KMS::Key"),
+            ("Workflow", "AWS::SageMaker::ModelPackageGroup"),
+        ):
+            resources = synth.resources("Dev", stack, kind).values()
+            assert {r["DeletionPolicy"] for r in resources} == {kept}, (stack, kind)

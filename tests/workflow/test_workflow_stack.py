@@ -41,8 +41,9 @@ def test_the_topic_is_encrypted_with_the_project_key_and_refuses_plain_http(any_
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     (deny,) = [s for s in statements if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    # Only roles and alarms publish; EventBridge starts the stopped-run cleanup instead.
-    assert [s for s in statements if s["Effect"] == "Allow"] == []
+    # Roles publish by their IAM policies; alarms need the topic policy (next test), as this
+    # policy replaces SNS's default one; EventBridge starts the stopped-run cleanup instead.
+    assert [s["Sid"] for s in statements if s["Effect"] == "Allow"] == ["AlarmsPublish"]
 
 
 def test_failed_executions_alarm_and_stopped_ones_are_cleaned_up(any_env):
@@ -204,3 +205,23 @@ def test_the_stack_exposes_what_the_serving_stack_needs(synth_env):
     attributes = ("topic", "state_machine", "sagemaker_role", "endpoint_role", "inference_code")
     for attribute in attributes:
         assert getattr(stack, attribute) is not None
+
+
+def test_this_account_s_alarms_may_publish_to_the_topic(any_env):
+    """The TLS-only topic policy replaces SNS's default policy, under which alarms published."""
+    (policy,) = [
+        r["Properties"]["PolicyDocument"]["Statement"]
+        for r in any_env.templates["Workflow"]["Resources"].values()
+        if r["Type"] == "AWS::SNS::TopicPolicy"
+    ]
+    (allow,) = [s for s in policy if s["Effect"] == "Allow"]
+    storage = any_env.stacks["Storage"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert allow["Action"] == "sns:Publish"
+    assert allow["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": storage.account},
+        "ArnLike": {
+            "aws:SourceArn": f"arn:aws:cloudwatch:{storage.region}:{storage.account}:alarm:*"
+        },
+    }
+    assert any(s["Effect"] == "Deny" and s["Sid"] == "AllowPublishThroughSSLOnly" for s in policy)
