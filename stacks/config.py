@@ -23,7 +23,7 @@ from stacks.config_schema import (
     PipelineConfig,
     ProjectConfig,
 )
-from stacks.workflow.images import resolve_images
+from stacks.workflow.images import resolve_images, serving_images
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "environments.yaml"
 
@@ -151,6 +151,7 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> ProjectConfig:
             EnvironmentConfig, value_node, f"environments.{name}", name=name
         )
         _check_images(loader, environments[name], value_node)
+        _check_endpoint_wait(loader, environments[name], value_node)
     try:
         return ProjectConfig(pipeline=pipeline, environments=environments)
     except FieldError as error:
@@ -165,6 +166,25 @@ def _check_images(loader: _Loader, env: EnvironmentConfig, node: yaml.Node) -> N
     except ValueError as error:
         where = f"environments.{env.name}.region"
         loader.fail(_node_at(node, "region"), where, str(error))
+
+
+# Besides the container's own model loading: the instance's start and the model's download.
+ENDPOINT_START_MARGIN_S = 600
+
+
+def _check_endpoint_wait(loader: _Loader, env: EnvironmentConfig, node: yaml.Node) -> None:
+    """The workflow waits long enough for a healthy evaluation endpoint to start: the serving
+    container alone may load the model for MODEL_LOADING_TIMEOUT_S."""
+    loading_s = serving_images().MODEL_LOADING_TIMEOUT_S
+    least = -(-(loading_s + ENDPOINT_START_MARGIN_S) // 60)
+    if env.evaluation.endpoint_timeout_minutes < least:
+        loader.fail(
+            _node_at(node, "evaluation.endpoint_timeout_minutes"),
+            f"environments.{env.name}.evaluation.endpoint_timeout_minutes",
+            f"must be at least {least}, got {env.evaluation.endpoint_timeout_minutes}: the "
+            f"serving container may take {loading_s} s to load a model, after the instance "
+            "starts and the model is downloaded",
+        )
 
 
 def _node_at(root: yaml.MappingNode, dotted: str) -> yaml.Node:

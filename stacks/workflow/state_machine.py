@@ -25,15 +25,21 @@ from stacks.workflow.steps.cleanup import Cleanup
 from stacks.workflow.steps.common import (
     ERROR_PATH,
     LAMBDA_SERVICE,
-    SAGEMAKER_THROTTLING,
+    LOOKUP,
     StepContext,
+    not_found,
     on_failure,
     task,
 )
 from stacks.workflow.steps.deploy_eval_endpoint import EvaluationEndpoints
 from stacks.workflow.steps.evaluate import Evaluation
 from stacks.workflow.steps.gate_register import QualityGate
-from stacks.workflow.steps.notify import notify_failure, notify_rejected, notify_success
+from stacks.workflow.steps.notify import (
+    notify_failure,
+    notify_not_started,
+    notify_rejected,
+    notify_success,
+)
 from stacks.workflow.steps.prepare import prepare_data
 from stacks.workflow.steps.train import train_model
 
@@ -88,9 +94,21 @@ class TrainingStateMachine(Construct):
             self, "Input rejected", error_path="$.error.Error", cause_path="$.error.Cause"
         )
         report_rejection = on_failure(notify_rejected(self, topic_arn), rejected, "$.notify_error")
-        on_failure(validate, report_rejection.next(rejected))
-        check_name, name_taken = self._run_name_is_new()
+        # Only the Lambda's InvalidInputError is a rejected input; a timeout, an out-of-memory
+        # or a bug is not the user's input, and says so.
+        validate.add_catch(
+            report_rejection.next(rejected), errors=["InvalidInputError"], result_path=ERROR_PATH
+        )
+        not_started = sfn.Fail(
+            self, "Run not started", error_path="$.error.Error", cause_path="$.error.Cause"
+        )
+        report_not_started = on_failure(
+            notify_not_started(self, topic_arn), not_started, "$.notify_error"
+        )
+        on_failure(validate, report_not_started.next(not_started))
+        check_name, name_taken, check_failed = self._run_name_is_new()
         name_taken.next(report_rejection)
+        check_failed.next(report_not_started)
 
         run_failed = sfn.Fail(
             self, "Run failed", error_path="$.error.Error", cause_path="$.error.Cause"
@@ -112,14 +130,19 @@ class TrainingStateMachine(Construct):
         endpoints.then(in_service=evaluation.start, failed=cleanup.start)
         evaluation.then(gate.start)
         gate.then(registered=cleanup.start, failed=cleanup.start)
-        # Only an unknown prepare job (the lookup fails) lets the run go on.
-        check_name.add_catch(prepare, errors=[sfn.Errors.ALL], result_path="$.earlier_run")
+        # Only an unknown prepare job lets the run go on; a look-up that fails otherwise
+        # (throttling that outlasted the retries, access denied) cannot tell, so nothing starts:
+        # going on could reuse an earlier run's names, whose endpoints the cleanup would delete.
+        is_free = sfn.Choice(self, "Is the run name free?")
+        is_free.when(not_found("$.earlier_run.Cause"), prepare)
+        is_free.otherwise(check_failed)
+        check_name.add_catch(is_free, errors=[sfn.Errors.ALL], result_path="$.earlier_run")
         validate.next(check_name)
         check_name.next(name_taken)
         prepare.next(train).next(endpoints.start)
         return validate
 
-    def _run_name_is_new(self) -> tuple[sfn.CustomState, sfn.Pass]:
+    def _run_name_is_new(self) -> tuple[sfn.CustomState, sfn.Pass, sfn.Pass]:
         """SageMaker keeps a job's name for good, and the cleanup deletes whatever carries the
         run's names: a second run under a used name must stop before it starts anything, or its
         cleanup would delete the endpoints of the run that has the name."""
@@ -128,7 +151,7 @@ class TrainingStateMachine(Construct):
             "Check that the run name is new",
             "aws-sdk:sagemaker:describeProcessingJob",
             {"ProcessingJobName.$": "$.run.names.prepare_job"},
-            retry=SAGEMAKER_THROTTLING,
+            retry=LOOKUP,
             result_selector={"status.$": "$.ProcessingJobStatus"},
             result_path="$.earlier_run",
             comment="A run's first job is <run_name>-prepare: if it exists, the name is taken",
@@ -145,4 +168,15 @@ class TrainingStateMachine(Construct):
             },
             result_path=ERROR_PATH,
         )
-        return check, taken
+        failed = sfn.Pass(
+            self,
+            "Record the failed run-name check",
+            parameters={
+                "Error": "RunNameCheckFailed",
+                "Cause.$": "States.Format('Could not tell whether run_name {} is free (looking up "
+                "its job {}): {}; nothing was started: start the execution again', "
+                "$.run.run_name, $.run.names.prepare_job, $.earlier_run.Cause)",
+            },
+            result_path=ERROR_PATH,
+        )
+        return check, taken, failed

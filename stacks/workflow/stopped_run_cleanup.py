@@ -38,11 +38,12 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.workflow.logged_state_machine import logged_state_machine
-from stacks.workflow.steps.cleanup import Teardown, record_cleanup_failure
+from stacks.workflow.steps.cleanup import Teardown, a_delete_failed, record_cleanup_failure
 from stacks.workflow.steps.common import (
     ERROR_PATH,
     LAMBDA_SERVICE,
-    SAGEMAKER_THROTTLING,
+    LOOKUP,
+    not_found,
     on_failure,
     task,
 )
@@ -52,11 +53,6 @@ from stacks.workflow.steps.notify import (
 )
 from stacks.workflow.steps.processing import STARTED_BY
 from stacks.workflow.steps.temporary_endpoints import BASE, EVALUATION
-
-# What SageMaker says of an endpoint, endpoint config or model that does not exist (the error
-# name, SageMaker.SageMakerException for the aws-sdk integration, is shared with other
-# validation errors, so only the cause tells).
-NOT_FOUND = "*Could not find*"
 
 
 class StoppedRunCleanup(Construct):
@@ -124,7 +120,7 @@ class StoppedRunCleanup(Construct):
         record_failure.next(report_failure).next(failed)
         lookup_failed.next(report_failure)
         keys = [key for teardown in teardowns for key in teardown.keys]
-        outcome.when(_a_delete_failed(keys), record_failure)
+        outcome.when(a_delete_failed(keys), record_failure)
         outcome.otherwise(
             notify_stopped_run_cleaned_up(self, topic_arn).next(sfn.Succeed(self, "Cleanup done"))
         )
@@ -141,7 +137,7 @@ class StoppedRunCleanup(Construct):
             "Look up the run's first job",
             "aws-sdk:sagemaker:describeProcessingJob",
             {"ProcessingJobName.$": "$.run.names.prepare_job"},
-            retry=SAGEMAKER_THROTTLING,
+            retry=LOOKUP,
             result_path="$.first_job",
             comment="Every run starts with <run_name>-prepare, which names the execution "
             "that created it",
@@ -159,9 +155,7 @@ class StoppedRunCleanup(Construct):
             result_path=ERROR_PATH,
         )
         look_up.add_catch(never_started, errors=[sfn.Errors.ALL], result_path="$.first_job_error")
-        never_started.when(
-            sfn.Condition.string_matches("$.first_job_error.Cause", NOT_FOUND), nothing
-        )
+        never_started.when(not_found("$.first_job_error.Cause"), nothing)
         never_started.otherwise(lookup_failed)
         not_this_one = sfn.Succeed(
             self,
@@ -173,18 +167,3 @@ class StoppedRunCleanup(Construct):
         started.when(sfn.Condition.string_equals_json_path(started_by, "$.execution_arn"), clean_up)
         started.otherwise(not_this_one)
         return look_up.next(started), lookup_failed
-
-
-def _a_delete_failed(keys: list[str]) -> sfn.Condition:
-    """Some delete under ``$.cleanup.<key>`` failed for another reason than "not found"."""
-    return sfn.Condition.or_(
-        *(
-            sfn.Condition.and_(
-                sfn.Condition.is_present(f"$.cleanup.{key}.Error"),
-                sfn.Condition.not_(
-                    sfn.Condition.string_matches(f"$.cleanup.{key}.Cause", NOT_FOUND)
-                ),
-            )
-            for key in keys
-        )
-    )

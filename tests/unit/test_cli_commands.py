@@ -40,7 +40,9 @@ def session(monkeypatch):
         "AWS_DEFAULT_REGION": REGION,
     }.items():
         monkeypatch.setenv(key, value)
-    with mock_aws():
+    # Plain moto, whatever an earlier test's moto server set for the whole process (the
+    # workflow tests turn on executing state machines, whose backend checks no names).
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": False}}):
         yield boto3.Session(region_name=REGION)
 
 

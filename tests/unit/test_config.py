@@ -286,3 +286,13 @@ def test_the_pins_the_project_documents_still_load(tmp_path):
     from tests.pipeline.synth import PINS
 
     load_config(_pinned(tmp_path, {**PINS, "local": LOCAL_ACCOUNT_PACKAGE}))
+
+
+def test_the_evaluation_endpoint_wait_covers_the_model_loading_timeout(tmp_path):
+    path = _with(tmp_path, "endpoint_timeout_minutes: 30", "endpoint_timeout_minutes: 15")
+    with pytest.raises(
+        ConfigError,
+        match=r"environments\.local\.evaluation\.endpoint_timeout_minutes: must be at least 25, "
+        r"got 15: the serving container may take 900 s",
+    ):
+        load_config(path)

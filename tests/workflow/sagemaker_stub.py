@@ -78,6 +78,11 @@ class SageMakerStub:
     model_packages: list[dict] = field(default_factory=list)
     refused_deletes: set[str] = field(default_factory=set)  # endpoint names
     refused_lookups: set[str] = field(default_factory=set)  # processing job names
+    # Transient failures: how many of the next Describe* calls naming a job or endpoint are
+    # throttled; how many CreateModelPackage calls answer 500 after registering.
+    throttled: dict[str, int] = field(default_factory=dict)
+    lost_register_answers: int = 0
+    omit_failure_reason: bool = False  # DescribeEndpoint's FailureReason is optional in the API
 
     def __getattr__(self, name: str):
         if name not in _OPERATIONS.values():
@@ -125,6 +130,18 @@ class SageMakerStub:
 
     # Jobs: they end at once, Completed unless the test made their suffix fail.
     def _create_job(self, name: str, params: dict, kind: str) -> dict:
+        if name in self.jobs:  # SageMaker keeps a job's name for good
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "ValidationException",
+                        "Message": "Job name must be unique within an AWS account and region, "
+                        "and a job with this name already exists",
+                    },
+                    "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": "stub"},
+                },
+                f"Create{kind.capitalize()}Job",
+            )
         reason = next((r for suffix, r in self.failing_jobs.items() if name.endswith(suffix)), None)
         self.jobs[name] = {
             "params": params,
@@ -135,8 +152,20 @@ class SageMakerStub:
             self._write_report(params)
         return {f"{kind.capitalize()}JobArn": f"{ARN_PREFIX}:{kind}-job/{name}"}
 
+    def _throttle(self, name: str, operation: str) -> None:
+        if self.throttled.get(name, 0) > 0:
+            self.throttled[name] -= 1
+            raise ClientError(
+                {
+                    "Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": "stub"},
+                },
+                operation,
+            )
+
     def _describe_job(self, name: str, kind: str) -> dict:
         operation = f"Describe{kind.capitalize()}Job"
+        self._throttle(name, operation)
         if name in self.refused_lookups:
             raise ClientError(
                 {
@@ -220,12 +249,13 @@ class SageMakerStub:
         return {"EndpointArn": f"{ARN_PREFIX}:endpoint/{params['EndpointName']}"}
 
     def _describe_endpoint(self, EndpointName: str) -> dict:
+        self._throttle(EndpointName, "DescribeEndpoint")
         statuses = self.endpoints.get(EndpointName)
         if statuses is None:
             raise _not_found("DescribeEndpoint", f'endpoint "{EndpointName}"')
         status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
         description = {"EndpointName": EndpointName, "EndpointStatus": status}
-        if status == "Failed":
+        if status == "Failed" and not self.omit_failure_reason:
             description["FailureReason"] = self.endpoint_failure_reason
         return description
 
@@ -262,7 +292,20 @@ class SageMakerStub:
         return {}
 
     def _create_model_package(self, **params: Any) -> dict:
-        self.model_packages.append(params)
         group = params["ModelPackageGroupName"]
+        # The same ClientToken (an idempotency token) returns the version it created.
+        for version, earlier in enumerate(self.model_packages, 1):
+            if params.get("ClientToken") and earlier.get("ClientToken") == params["ClientToken"]:
+                return {"ModelPackageArn": f"{ARN_PREFIX}:model-package/{group}/{version}"}
+        self.model_packages.append(params)
+        if self.lost_register_answers > 0:  # registered, but the answer did not come back
+            self.lost_register_answers -= 1
+            raise ClientError(
+                {
+                    "Error": {"Code": "InternalFailure", "Message": "An internal error occurred"},
+                    "ResponseMetadata": {"HTTPStatusCode": 500, "RequestId": "stub"},
+                },
+                "CreateModelPackage",
+            )
         arn = f"{ARN_PREFIX}:model-package/{group}/{len(self.model_packages)}"
         return {"ModelPackageArn": arn}

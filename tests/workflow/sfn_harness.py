@@ -31,7 +31,14 @@ from unittest import mock
 
 import boto3
 from botocore.response import StreamingBody
+from moto.stepfunctions.parser.asl.component.common.error_name import error_equals_decl
 from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+    StatesErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
     lambda_eval_utils,
@@ -73,6 +80,25 @@ def client(service: str, endpoint: str) -> Any:
         aws_access_key_id="ak",
         aws_secret_access_key="sk",
     )
+
+
+_ORIGINAL_ERROR_EQUALS = error_equals_decl.ErrorEqualsDecl._eval_body
+# AWS: "States.ALL ... does not catch the States.DataLimitExceeded or States.Runtime error types"
+# (nor does States.TaskFailed); moto's interpreter lets them match, which would hide a path that
+# stops an execution before its cleanup.
+_UNCATCHABLE = {
+    StatesErrorNameType.StatesRuntime,
+    StatesErrorNameType.StatesStatesDataLimitExceeded,
+}
+
+
+def _aws_error_equals(self: Any, env: Any) -> None:
+    error_name = env.stack[-1]
+    if isinstance(error_name, StatesErrorName) and error_name.typ in _UNCATCHABLE:
+        env.stack.pop()
+        env.stack.append(False)
+        return
+    _ORIGINAL_ERROR_EQUALS(self, env)
 
 
 class WorkflowRunner:
@@ -209,6 +235,7 @@ class WorkflowRunner:
             mock.patch.dict(
                 state_task_service_aws_sdk._SERVICE_ERROR_NAMES, {"sagemaker": "SageMaker"}
             ),
+            mock.patch.object(error_equals_decl.ErrorEqualsDecl, "_eval_body", _aws_error_equals),
         ):
             yield self
 

@@ -88,9 +88,10 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
     execution = runner.run(good_input, stub)
 
     assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
-    assert execution.visited[:7] == [
+    assert execution.visited[:8] == [
         "Validate the input",
         "Check that the run name is new",
+        "Is the run name free?",  # the look-up said "Could not find": no earlier run
         "Prepare the data",
         "Train the model",
         "Create the evaluation model",
@@ -400,3 +401,125 @@ def test_invalid_input_fails_in_the_first_state_and_launches_nothing(runner, goo
     assert stub.calls == []
     (notification,) = execution.notifications
     assert notification["MessageAttributes"]["status"]["Value"] == "REJECTED"
+
+
+# Transient and partial failures (AWS's catch rules: States.ALL never catches States.Runtime).
+
+
+def test_a_failed_endpoint_without_a_reason_is_still_cleaned_up_and_reported(runner, good_input):
+    """FailureReason is optional in DescribeEndpoint: reading a missing path would raise
+    States.Runtime, which no Catch catches, and leave the base endpoint running."""
+    stub = _stub(
+        runner,
+        endpoint_statuses=["Creating", "Failed"],
+        statuses_by_suffix={"-base": ["InService"]},
+        omit_failure_reason=True,
+    )
+    execution = runner.run(_compared(good_input), stub)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "EvaluationEndpointFailed"
+    assert execution.cause == (
+        "The evaluation endpoint sql-demo-eval is Failed; SageMaker gave no reason (see its "
+        "CloudWatch logs)"
+    )
+    assert stub.left_running() == NOTHING_LEFT
+    assert len(execution.notifications) == 1
+
+
+def test_a_throttled_run_name_check_is_retried_and_still_finds_the_earlier_run(runner, good_input):
+    stub = _stub(runner, throttled={"sql-demo-prepare": 1})
+    stub.run_started("sql-demo", "arn:aws:states:us-east-1:123456789012:execution:t:earlier")
+    stub.left_behind("sql-demo-eval")  # the earlier run, still evaluating
+    execution = runner.run(good_input, stub)
+
+    assert execution.error == "RunNameInUse", (execution.error, execution.cause)
+    assert stub.operations() == ["DescribeProcessingJob"] * 2
+    assert stub.left_running()["endpoints"] == ["sql-demo-eval"]
+
+
+def test_a_run_name_check_that_cannot_tell_starts_nothing_and_deletes_nothing(runner, good_input):
+    """Going on could reuse an earlier run's names, whose endpoints the cleanup would delete."""
+    stub = _stub(runner, throttled={"sql-demo-prepare": 10})
+    stub.run_started("sql-demo", "arn:aws:states:us-east-1:123456789012:execution:t:earlier")
+    stub.left_behind("sql-demo-eval")
+    execution = runner.run(good_input, stub)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "RunNameCheckFailed"
+    assert "Could not tell whether run_name sql-demo is free" in execution.cause
+    assert "Rate exceeded" in execution.cause
+    assert execution.visited[-3:] == [
+        "Record the failed run-name check",
+        "Report the run that did not start",
+        "Run not started",
+    ]
+    assert set(stub.operations()) == {"DescribeProcessingJob"}
+    assert stub.left_running()["endpoints"] == ["sql-demo-eval"]
+    (notification,) = execution.notifications
+    assert notification["Subject"] == "Fine-tuning execution did not start: RunNameCheckFailed"
+
+
+def test_a_validation_that_breaks_is_not_reported_as_a_bad_input(runner, good_input, monkeypatch):
+    import validate_input
+
+    def broken(run, settings):
+        raise MemoryError("the function ran out of memory")
+
+    monkeypatch.setattr(validate_input, "plan", broken)
+    stub = _stub(runner)
+    execution = runner.run(good_input, stub)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "MemoryError"
+    assert execution.visited == [
+        "Validate the input",
+        "Report the run that did not start",
+        "Run not started",
+    ]
+    (notification,) = execution.notifications
+    assert "not because of its input: MemoryError" in notification["Message"]
+    assert stub.calls == []
+
+
+def test_a_cleanup_look_up_that_is_throttled_still_waits_for_a_starting_endpoint(
+    runner, good_input
+):
+    """The evaluation endpoint fails while the base one starts; the cleanup's first look-up of
+    the base endpoint (the first call naming it) is throttled: retried, it sees Creating and
+    waits, instead of trying to delete an endpoint SageMaker will not delete yet."""
+    stub = _stub(
+        runner,
+        endpoint_statuses=["Creating", "Failed"],
+        statuses_by_suffix={"-base": ["Creating"] * 4 + ["InService"]},
+        throttled={"sql-demo-base": 1},
+    )
+    execution = runner.run(_compared(good_input), stub)
+
+    assert execution.error == "EvaluationEndpointFailed", (execution.error, execution.cause)
+    assert stub.throttled == {"sql-demo-base": 0}
+    assert "Wait for the base endpoint to settle" in execution.visited
+    assert stub.left_running() == NOTHING_LEFT
+
+
+def test_a_registration_whose_answer_was_lost_registers_one_version(runner, good_input):
+    stub = _stub(runner, lost_register_answers=1)
+    execution = runner.run(good_input, stub)
+
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    assert len(stub.model_packages) == 1
+    assert execution.output["registered"]["model_package_arn"].endswith("/1")
+
+
+def test_a_failed_run_whose_cleanup_also_fails_says_both(runner, good_input):
+    stub = _stub(
+        runner,
+        endpoint_statuses=["Creating", "Failed"],
+        refused_deletes={"sql-demo-eval"},
+    )
+    execution = runner.run(good_input, stub)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "CleanupFailed"
+    assert execution.cause.startswith("The run failed (EvaluationEndpointFailed: The evaluation")
+    assert "not authorized to perform: sagemaker:DeleteEndpoint" in execution.cause

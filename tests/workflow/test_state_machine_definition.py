@@ -25,6 +25,7 @@ AFTER_CLEANUP = {
     "Notify about the failure",
     "Notify about the success",
     "Report the rejected input",
+    "Report the run that did not start",
 }
 NAME_CHECK = "Check that the run name is new"
 NO_RUN_YET = {"Validate the input", NAME_CHECK}
@@ -58,9 +59,14 @@ def definition(request, resolver_for) -> dict:
     return state_machine_definition(resolver_for(request.param))
 
 
-def test_only_a_rejected_input_can_end_without_the_cleanup(definition):
-    """Every way to the end (success, each failure, the gate) deletes the evaluation resources."""
-    assert _ends_reachable(definition, definition["StartAt"], LAST_DELETE) == {"Input rejected"}
+def test_only_a_run_that_launched_nothing_can_end_without_the_cleanup(definition):
+    """Every way to the end (success, each failure, the gate) deletes the evaluation resources,
+    but a rejected input and a run that could not start, which end before the first job."""
+    assert _ends_reachable(definition, definition["StartAt"], LAST_DELETE) == {
+        "Input rejected",
+        "Run not started",
+    }
+    assert _ends_reachable(definition, "Prepare the data", LAST_DELETE) == set()
 
 
 def test_a_compared_run_cannot_end_without_deleting_the_base_endpoint(definition):
@@ -71,7 +77,7 @@ def test_a_compared_run_cannot_end_without_deleting_the_base_endpoint(definition
     assert rule["Next"] == "Look up the base endpoint"
     assert _compares_with_base(rule)
     del choice["Default"]  # the flag is on: only the rule's branch is taken
-    assert _ends_reachable(compared, compared["StartAt"], LAST_BASE_DELETE) == {"Input rejected"}
+    assert _ends_reachable(compared, "Prepare the data", LAST_BASE_DELETE) == set()
 
 
 def test_the_base_endpoint_is_deployed_and_awaited_only_when_compared(definition):
@@ -111,12 +117,23 @@ def _compares_with_base(rule: dict) -> bool:
 
 def test_every_task_retries_and_catches(definition):
     tasks = {name: s for name, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) == 28
+    assert len(tasks) == 29
+    # Only a rejected input is the user's to fix; any other failure of the validation is not.
+    catches = {"Validate the input": [["InvalidInputError"], ["States.ALL"]]}
     for name, state in tasks.items():
         assert state.get("Retry"), f"{name} has no Retry"
-        assert state["Retry"][0]["MaxAttempts"] >= 3, name
-        assert [c["ErrorEquals"] for c in state.get("Catch", [])] == [["States.ALL"]], name
+        # The run-name check retries briefly: "not found" is its usual, good answer.
+        assert state["Retry"][0]["MaxAttempts"] >= (2 if name == NAME_CHECK else 3), name
+        caught = [c["ErrorEquals"] for c in state.get("Catch", [])]
+        assert caught == catches.get(name, [["States.ALL"]]), name
         assert state["ResultPath"] != "$" or name in NO_RUN_YET, f"{name} replaces its input"
+
+
+def test_a_failed_validation_is_a_rejected_input_only_when_the_input_is_bad(definition):
+    rejected, other = definition["States"]["Validate the input"]["Catch"]
+    assert rejected["Next"] == "Report the rejected input"
+    assert other["Next"] == "Report the run that did not start"
+    assert definition["States"]["Report the run that did not start"]["Next"] == "Run not started"
 
 
 def test_every_work_task_fails_into_the_cleanup_keeping_the_error(definition):
@@ -129,24 +146,32 @@ def test_every_work_task_fails_into_the_cleanup_keeping_the_error(definition):
     for name, state in work.items():
         (catch,) = state["Catch"]
         assert (catch["Next"], catch["ResultPath"]) == (CLEANUP_START, "$.error"), name
-    records = [name for name in definition["States"] if name.startswith("Record the ")]
-    assert len(records) == 7
+    records = [name for name in definition["States"] if name.startswith("Record ")]
+    assert len(records) == 13
+    elsewhere = {
+        "Record the cleanup failure": "Notify about the failure",
+        "Record the cleanup failure after the run failed": "Notify about the failure",
+        "Record the failed run-name check": "Report the run that did not start",
+    }
     for name in records:
-        if name == "Record the cleanup failure":
-            assert definition["States"][name]["Next"] == "Notify about the failure"
-            continue
-        assert definition["States"][name]["Next"] == CLEANUP_START
+        assert definition["States"][name]["Next"] == elsewhere.get(name, CLEANUP_START), name
 
 
 def test_only_a_new_run_name_reaches_the_first_job(definition):
     """The cleanup deletes what carries the run's names: a taken name must not get that far."""
     check = definition["States"][NAME_CHECK]
     assert definition["States"]["Validate the input"]["Next"] == NAME_CHECK
-    # The earlier run's prepare job is not found: the name is new.
+    # The earlier run's prepare job is not found: the name is new. Any other failure of the
+    # look-up cannot tell, and starts nothing.
     assert [(c["ErrorEquals"], c["Next"]) for c in check["Catch"]] == [
-        (["States.ALL"], "Prepare the data")
+        (["States.ALL"], "Is the run name free?")
     ]
-    assert [r["ErrorEquals"] for r in check["Retry"]] == [["SageMaker.ThrottlingException"]]
+    free = definition["States"]["Is the run name free?"]
+    (rule,) = free["Choices"]
+    assert rule["Next"] == "Prepare the data"
+    assert {c["StringMatches"] for c in rule["Or"]} == {"*Could not find*", "*esource not found*"}
+    assert free["Default"] == "Record the failed run-name check"
+    assert [r["ErrorEquals"] for r in check["Retry"]] == [["States.TaskFailed"]]
     taken = definition["States"][check["Next"]]
     assert taken["Parameters"]["Error"] == "RunNameInUse"
     assert taken["Next"] == "Report the rejected input"

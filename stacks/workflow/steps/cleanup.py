@@ -23,7 +23,7 @@ from constructs import Construct
 from stacks.workflow.steps.common import (
     ERROR_PATH,
     IDEMPOTENT,
-    SAGEMAKER_THROTTLING,
+    not_found,
     on_failure,
     task,
 )
@@ -56,9 +56,7 @@ class Teardown:
             f"Look up {the_endpoint}",
             "aws-sdk:sagemaker:describeEndpoint",
             {"EndpointName.$": endpoint.name("endpoint")},
-            # Not found is the usual answer for a run that failed early: no retries for it
-            # (the deletes that follow retry any failure).
-            retry=SAGEMAKER_THROTTLING,
+            retry=IDEMPOTENT,
             result_selector={"status.$": "$.EndpointStatus"},
             result_path=lookup,
         )
@@ -110,6 +108,19 @@ def record_cleanup_failure(scope: Construct) -> sfn.Pass:
     )
 
 
+def a_delete_failed(keys: list[str]) -> sfn.Condition:
+    """Some delete under ``$.cleanup.<key>`` failed for another reason than "not found"."""
+    return sfn.Condition.or_(
+        *(
+            sfn.Condition.and_(
+                sfn.Condition.is_present(f"$.cleanup.{key}.Error"),
+                sfn.Condition.not_(not_found(f"$.cleanup.{key}.Cause")),
+            )
+            for key in keys
+        )
+    )
+
+
 class Cleanup:
     """Tear down the evaluation endpoint, then the base endpoint if any; branch on the outcome."""
 
@@ -122,6 +133,18 @@ class Cleanup:
         base_too.when(compare_with_base(), base.start).otherwise(self.outcome)
         base.then(self.outcome)
         self.record_failure = record_cleanup_failure(scope)
+        # A failed run that also left something behind says both: the run's cause stays first.
+        self.record_failure_too = sfn.Pass(
+            scope,
+            "Record the cleanup failure after the run failed",
+            parameters={
+                "Error": "CleanupFailed",
+                "Cause.$": "States.Format('The run failed ({}: {}), and its cleanup could not "
+                "delete every endpoint, endpoint config and model of run {}: {}', $.error.Error, "
+                "$.error.Cause, $.run.run_name, States.JsonToString($.cleanup))",
+            },
+            result_path=ERROR_PATH,
+        )
         self.start: sfn.IChainable = evaluation.start
 
     def then(self, failed: sfn.IChainable, succeeded: sfn.IChainable) -> None:
@@ -130,7 +153,13 @@ class Cleanup:
         delete_failed = sfn.Condition.or_(
             *(sfn.Condition.is_present(f"$.cleanup.{key}.Error") for key in keys)
         )
-        self.outcome.when(sfn.Condition.is_present(ERROR_PATH), failed)
+        run_failed = sfn.Condition.is_present(ERROR_PATH)
+        # On a failed run "not found" is expected (it failed before creating that one).
+        self.outcome.when(
+            sfn.Condition.and_(run_failed, a_delete_failed(keys)), self.record_failure_too
+        )
+        self.outcome.when(run_failed, failed)
         self.outcome.when(delete_failed, self.record_failure)
         self.outcome.otherwise(succeeded)
         self.record_failure.next(failed)
+        self.record_failure_too.next(failed)

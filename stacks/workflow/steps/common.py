@@ -62,8 +62,20 @@ SAGEMAKER_CREATE = Retry(SAGEMAKER_SERVICE_ERRORS, interval_s=15, attempts=4)
 SAGEMAKER_SDK_CREATE = Retry(SAGEMAKER_SDK_SERVICE_ERRORS, interval_s=15, attempts=4)
 LAMBDA_SERVICE = Retry(LAMBDA_SERVICE_ERRORS, interval_s=2, attempts=4)
 IDEMPOTENT = Retry(ANY_TASK_FAILURE, interval_s=5, attempts=3)
-# For a lookup whose failure means something (a missing resource): retry throttling only.
-SAGEMAKER_THROTTLING = Retry(["SageMaker.ThrottlingException"], interval_s=5, attempts=4)
+# For a lookup whose usual failure is an answer (the resource does not exist): a short retry
+# of any failure, since the aws-sdk integration names throttling and not found alike
+# (SageMaker.SageMakerException: neither is a modelled SageMaker error); the cause, read after
+# the Catch (``not_found``), tells them apart.
+LOOKUP = Retry(ANY_TASK_FAILURE, interval_s=2, attempts=2)
+# What SageMaker says of an endpoint, config, model or job that does not exist.
+NOT_FOUND_CAUSES = ("*Could not find*", "*esource not found*")
+
+
+def not_found(cause_path: str) -> sfn.Condition:
+    """The error at ``cause_path`` says the resource does not exist (and nothing else)."""
+    return sfn.Condition.or_(
+        *(sfn.Condition.string_matches(cause_path, cause) for cause in NOT_FOUND_CAUSES)
+    )
 
 
 @dataclass(frozen=True)

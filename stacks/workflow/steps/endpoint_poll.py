@@ -98,26 +98,49 @@ class EndpointPoll:
         self.start_waiting.next(self.wait).next(self.check).next(self.in_service)
         self.wait_longer.next(self.wait)
         self.start: sfn.IChainable = self.start_waiting
-        self.tasks = [self.check, self.record_failure]
+        self.tasks = [self.check, self.read_failure]
 
     def _records(self, scope: Construct) -> None:
         """The states that write ``$.error`` when the endpoint will not be InService."""
         label, errors = self.endpoint.label, self.endpoint.error_prefix
-        # FailureReason exists only on a Failed endpoint, so it is read only once Failed (a
-        # missing path would stop the execution before its cleanup).
-        self.record_failure = task(
+        # FailureReason is read only once Failed, and even then SageMaker may leave it out: a
+        # path that is missing at run time raises States.Runtime, which no Catch catches, so
+        # the execution would stop before its cleanup. The description is kept whole and its
+        # FailureReason looked for.
+        described = f"$.{self.endpoint.key('endpoint_failure')}"
+        self.read_failure = task(
             scope,
             f"Read why {self.the_endpoint} failed",
             "aws-sdk:sagemaker:describeEndpoint",
             {"EndpointName.$": self.name},
             retry=IDEMPOTENT,
-            result_selector={
+            result_path=described,
+        )
+        record_reason = sfn.Pass(
+            scope,
+            f"Record why {self.the_endpoint} failed",
+            parameters={
                 "Error": f"{errors}Failed",
-                "Cause.$": f"States.Format('The {label} endpoint {{}} is {{}}: {{}}', "
-                "$.EndpointName, $.EndpointStatus, $.FailureReason)",
+                "Cause.$": f"States.Format('The {label} endpoint {{}} is Failed: {{}}', "
+                f"{self.name}, {described}.FailureReason)",
             },
             result_path=ERROR_PATH,
         )
+        record_no_reason = sfn.Pass(
+            scope,
+            f"Record that {self.the_endpoint} failed",
+            parameters={
+                "Error": f"{errors}Failed",
+                "Cause.$": f"States.Format('The {label} endpoint {{}} is Failed; SageMaker "
+                f"gave no reason (see its CloudWatch logs)', {self.name})",
+            },
+            result_path=ERROR_PATH,
+        )
+        said_why = sfn.Choice(scope, f"Did SageMaker say why {self.the_endpoint} failed?")
+        said_why.when(sfn.Condition.is_present(f"{described}.FailureReason"), record_reason)
+        said_why.otherwise(record_no_reason)
+        self.read_failure.next(said_why)
+        self.failure_records = [record_reason, record_no_reason]
         self.record_unexpected = sfn.Pass(
             scope,
             f"Record the unexpected {label} endpoint status",
@@ -143,7 +166,7 @@ class EndpointPoll:
         """Goes on to ``in_service`` once InService; else records why, then goes to ``failed``."""
         status = self.status
         self.in_service.when(sfn.Condition.string_equals(status, "InService"), in_service)
-        self.in_service.when(sfn.Condition.string_equals(status, "Failed"), self.record_failure)
+        self.in_service.when(sfn.Condition.string_equals(status, "Failed"), self.read_failure)
         self.in_service.otherwise(self.record_unexpected)
-        for record in (self.record_failure, self.record_unexpected, self.record_timeout):
+        for record in (*self.failure_records, self.record_unexpected, self.record_timeout):
             record.next(failed)

@@ -68,6 +68,9 @@ class QualityGate:
         endpoint = ctx.config.endpoint
         return {
             "ModelPackageGroupName": group,
+            # A retry after a create that went through (a 5xx on the way back) returns the same
+            # version instead of registering the model twice: the token is the execution's.
+            "ClientToken.$": "States.Hash($$.Execution.Id, 'MD5')",
             "ModelPackageDescription.$": "States.Format('Run {}: {} = {} (threshold {})', "
             f"$.run.run_name, $.run.evaluation.metric, {VALUE}, {THRESHOLD})",
             "ModelApprovalStatus": ctx.config.model_approval,

@@ -49,6 +49,23 @@ def notify_rejected(scope: Construct, topic_arn: str) -> sfn.CustomState:
     )
 
 
+def notify_not_started(scope: Construct, topic_arn: str) -> sfn.CustomState:
+    """Nothing was launched, and not because of the input: the validation Lambda failed (a
+    timeout, out of memory, a bug) or the run-name check could not tell. ``$.error`` says why."""
+    return _publish(
+        scope,
+        "Report the run that did not start",
+        topic_arn,
+        {
+            "Subject.$": "States.Format('Fine-tuning execution did not start: {}', $.error.Error)",
+            "Message.$": "States.Format('Execution {} did not start a run, and not because of "
+            "its input: {}: {}\n\nNothing was launched; start it again.', $$.Execution.Id, "
+            "$.error.Error, $.error.Cause)",
+            "MessageAttributes": _attributes("NOT_STARTED", None),
+        },
+    )
+
+
 def notify_failure(scope: Construct, topic_arn: str) -> sfn.CustomState:
     """The run failed (or could not clean up); ``$.error`` says why."""
     return _publish(
