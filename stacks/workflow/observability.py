@@ -16,8 +16,11 @@ from constructs import Construct
 
 from stacks.workflow.dashboard import workflow_dashboard
 
-# Ends that never reach the state machine's own notifications (no state runs after them).
-UNNOTIFIED_STATUSES = ["ABORTED", "TIMED_OUT"]
+# Ends after which the stopped-run cleanup runs: a stop or a timeout runs no state of the
+# execution, its cleanup included; FAILED is a safety net (a failure no Catch catches, such
+# as States.Runtime or States.DataLimitExceeded, ends the execution at once), and a failed
+# run whose own cleanup ran leaves the safety net nothing to delete and nothing to say.
+CLEANED_UP_AFTER = ["ABORTED", "TIMED_OUT", "FAILED"]
 
 
 class NotificationTopic(Construct):
@@ -64,9 +67,10 @@ class NotificationTopic(Construct):
 class WorkflowMonitoring(Construct):
     """Alarms on failed executions, the stopped-run cleanup's trigger, and the dashboard.
 
-    ``stopped_run_cleanup`` is started for every training execution that ends ``ABORTED`` or
-    ``TIMED_OUT`` (no state of its own runs after that, its cleanup included); it reports to
-    the topic. Its failures, and EventBridge failing to start it, raise alarms.
+    ``stopped_run_cleanup`` is started for every training execution that ends ``ABORTED``,
+    ``TIMED_OUT`` (no state of its own runs after that, its cleanup included) or ``FAILED`` (in
+    case the failure skipped the cleanup); it reports to the topic what it deleted. Its
+    failures, and EventBridge failing to start it, raise alarms.
     """
 
     def __init__(
@@ -90,13 +94,14 @@ class WorkflowMonitoring(Construct):
         self.rule = events.Rule(
             self,
             "StoppedExecutions",
-            description="Fine-tuning executions that ended without running their cleanup",
+            description="Fine-tuning executions that ended stopped, timed out or failed: their "
+            "cleanup may not have run",
             event_pattern=events.EventPattern(
                 source=["aws.states"],
                 detail_type=["Step Functions Execution Status Change"],
                 detail={
                     "stateMachineArn": [state_machine.state_machine_arn],
-                    "status": UNNOTIFIED_STATUSES,
+                    "status": CLEANED_UP_AFTER,
                 },
             ),
         )

@@ -2,10 +2,12 @@
 
 Step Functions runs no state of an execution after a person stops it (``ABORTED``) or it runs
 past its timeout (``TIMED_OUT``), so the training state machine's own cleanup never runs and an
-evaluation or base endpoint it had deployed keeps its GPU instance. The EventBridge rule on
-those status changes (``observability.WorkflowMonitoring``) starts this state machine with
-``{"execution_name", "execution_arn", "status", "input"}`` (``input``: the execution's input as
-JSON text)::
+evaluation or base endpoint it had deployed keeps its GPU instance. A failure no Catch catches
+(``States.Runtime``, ``States.DataLimitExceeded``) ends a ``FAILED`` execution the same way, so
+failed executions come here too, as a safety net: one whose own cleanup ran leaves nothing, and
+ends without a message. The EventBridge rule on those status changes
+(``observability.WorkflowMonitoring``) starts this state machine with ``{"execution_name",
+"execution_arn", "status", "input"}`` (``input``: the execution's input as JSON text)::
 
     Find the run's names                 the validation Lambda, names only (no checks)
     Was the run named?  --no-->  Nothing to clean up (it was rejected in its first state)
@@ -15,6 +17,7 @@ JSON text)::
     Look up the evaluation endpoint -> (settle) -> Delete the evaluation endpoint, config, model
     Look up the base endpoint -> (settle) -> Delete the base endpoint, config, model
     Was everything deleted or never created?
+        FAILED and nothing was there: The failed run had cleaned up (no message)
         yes: Report the cleanup -> Cleanup done
         no:  Record the cleanup failure -> Report the failed cleanup -> Cleanup failed
 
@@ -121,6 +124,14 @@ class StoppedRunCleanup(Construct):
         lookup_failed.next(report_failure)
         keys = [key for teardown in teardowns for key in teardown.keys]
         outcome.when(a_delete_failed(keys), record_failure)
+        # A failed run normally cleaned up after itself: then there is nothing to report.
+        outcome.when(
+            sfn.Condition.and_(
+                sfn.Condition.string_equals("$.status", "FAILED"),
+                *(sfn.Condition.is_present(f"$.cleanup.{key}.Error") for key in keys),
+            ),
+            sfn.Succeed(self, "The failed run had cleaned up"),
+        )
         outcome.otherwise(
             notify_stopped_run_cleaned_up(self, topic_arn).next(sfn.Succeed(self, "Cleanup done"))
         )

@@ -56,7 +56,10 @@ def test_stopped_and_timed_out_executions_start_the_cleanup(resolver_for):
     assert rule["Properties"]["EventPattern"] == {
         "source": ["aws.states"],
         "detail-type": ["Step Functions Execution Status Change"],
-        "detail": {"stateMachineArn": [{"Ref": training}], "status": ["ABORTED", "TIMED_OUT"]},
+        "detail": {
+            "stateMachineArn": [{"Ref": training}],
+            "status": ["ABORTED", "TIMED_OUT", "FAILED"],
+        },
     }
     (target,) = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Ref": cleanup}
@@ -277,7 +280,10 @@ def test_a_stopped_run_s_evaluation_endpoint_is_deleted(runner):
     assert execution.visited[-2:] == ["Report the cleanup", "Cleanup done"]
     (notification,) = execution.notifications
     assert notification["Subject"] == "Run sql-demo ABORTED: nothing left running"
-    assert "Fine-tuning execution exec-1 (run sql-demo) ended ABORTED" in notification["Message"]
+    assert (
+        "Fine-tuning execution exec-1 (run sql-demo) ended ABORTED without its own cleanup"
+        in (notification["Message"])
+    )
     assert "sql-demo-eval (evaluation) and sql-demo-base (base model)" in notification["Message"]
     assert 'Could not find endpoint \\"sql-demo-base\\"' in notification["Message"]
     attributes = {k: v["Value"] for k, v in notification["MessageAttributes"].items()}
@@ -420,6 +426,32 @@ def test_a_failed_look_up_of_the_first_job_fails_the_cleanup_and_deletes_nothing
     ]
     (notification,) = execution.notifications
     assert notification["Subject"] == "Run sql-demo ABORTED: cleanup FAILED"
+
+
+def test_a_failed_run_that_had_cleaned_up_ends_without_a_message(runner):
+    """FAILED executions come here as a safety net; their own cleanup normally ran."""
+    stub = SageMakerStub(s3_endpoint=runner.endpoint)
+    stub.run_started("sql-demo", _arn("exec-1"))
+    execution = runner.run(_stopped({"run_name": "sql-demo"}, status="FAILED"), stub)
+
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    assert execution.visited[-1] == "The failed run had cleaned up"
+    assert execution.notifications == []
+
+
+def test_a_failed_run_that_skipped_its_cleanup_is_cleaned_up_and_reported(runner):
+    """A failure no Catch catches (States.Runtime) ends the execution before its cleanup."""
+    stub = SageMakerStub(s3_endpoint=runner.endpoint)
+    stub.run_started("sql-demo", _arn("exec-1"))
+    stub.left_behind("sql-demo-base")
+    compared = {"run_name": "sql-demo", "evaluation": {"compare_with_base": True}}
+    execution = runner.run(_stopped(compared, status="FAILED"), stub)
+
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    assert stub.left_running() == NOTHING_LEFT
+    (notification,) = execution.notifications
+    assert notification["Subject"] == "Run sql-demo FAILED: nothing left running"
+    assert "ended FAILED without its own cleanup" in notification["Message"]
 
 
 def test_an_execution_that_never_had_a_run_name_is_skipped(runner):

@@ -64,7 +64,7 @@ def test_failed_executions_alarm_and_stopped_ones_are_cleaned_up(any_env):
             "EventPattern": {
                 "source": ["aws.states"],
                 "detail-type": ["Step Functions Execution Status Change"],
-                "detail": {"status": ["ABORTED", "TIMED_OUT"]},
+                "detail": {"status": ["ABORTED", "TIMED_OUT", "FAILED"]},
             },
             "Targets": [
                 assertions.Match.object_like(

@@ -111,8 +111,9 @@ def _stopped_run_attributes(cleanup: str) -> dict:
 
 # The start of both messages about a stopped run: execution name, run name, status.
 _STOPPED = (
-    "Fine-tuning execution {} (run {}) ended {}: Step Functions runs no state of an execution "
-    "after that, so its own cleanup did not run."
+    "Fine-tuning execution {} (run {}) ended {} without its own cleanup: Step Functions runs "
+    "no state of an execution after a stop or a timeout, and a failure no Catch catches ends "
+    "it at once."
 )
 
 
