@@ -1,4 +1,4 @@
-"""The stopped-run cleanup: deletes what a stopped or timed-out training execution left running.
+"""The stopped-run cleanup: deletes what a stopped, timed-out or failed execution left running.
 
 Step Functions runs no state of an execution after a person stops it (``ABORTED``) or it runs
 past its timeout (``TIMED_OUT``), so the training state machine's own cleanup never runs and an

@@ -217,7 +217,8 @@ class TrainingWorkflowStack(Stack):
         role = self._role(
             "StoppedRunCleanupRole",
             iam.ServicePrincipal("states.amazonaws.com"),
-            "Deletes the temporary endpoints of fine-tuning runs that were stopped or timed out",
+            "Deletes the temporary endpoints of fine-tuning runs that were stopped or timed out "
+            "(and of failed ones, in case the failure skipped their cleanup)",
             stopped_run_cleanup_statements(
                 self,
                 validator_arn=self.validator.function.function_arn,

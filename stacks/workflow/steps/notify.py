@@ -3,8 +3,8 @@
 Each message carries ``status`` and ``run_name`` attributes, so a subscriber can filter. The
 subjects stay under SNS's 100 characters (run names are at most 54). A run that was stopped or
 timed out cannot notify by itself: the stopped-run cleanup (``stopped_run_cleanup.py``) reports
-it, with ``status`` ``ABORTED`` or ``TIMED_OUT`` and a ``cleanup`` attribute (``SUCCEEDED`` or
-``FAILED``).
+it (and a failed run that skipped its own cleanup), with ``status`` ``ABORTED``, ``TIMED_OUT``
+or ``FAILED`` and a ``cleanup`` attribute (``SUCCEEDED`` or ``FAILED``).
 """
 
 from __future__ import annotations
