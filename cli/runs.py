@@ -138,14 +138,15 @@ def _on_event(event: dict, entered: dict, timeline: Timeline, jobs: dict, say: C
     elif kind.endswith("Failed") and kind != "ExecutionFailed":  # the outcome line says that
         details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
         if details.get("error"):
-            say(failure_line(details["error"], str(details.get("cause", ""))))
+            cause = str(details.get("cause", ""))
+            say(failure_line(details["error"], cause, details.get("resource", "")))
 
 
-def failure_line(error: str, cause: str) -> str:
-    """One line for a failed task. "Could not find" is an answer the workflow expects (the
-    run-name check, the cleanup of what a run never created), not a failure; a job's cause is
-    its whole description, whose FailureReason is what went wrong."""
-    if "Could not find" in cause:
+def failure_line(error: str, cause: str, resource: str = "") -> str:
+    """One line for a failed task. "Could not find" from a look-up or a delete is an answer the
+    workflow expects (the run-name check, the cleanup of what a run never created), not a
+    failure; a job's cause is its whole description, whose FailureReason is what went wrong."""
+    if resource.startswith(("describe", "delete")) and "Could not find" in cause:
         return f"    · not found: {cause[:160]}"
     try:
         described = json.loads(cause)

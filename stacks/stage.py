@@ -33,10 +33,10 @@ class FineTuningStage(Stage):
             env=Environment(account=config.account, region=config.region),
             **kwargs,
         )
-        # Models other environments serve stay where they are (grants, not copies): their
-        # bucket, key and registry outlive a deleted stack whatever retain_data says.
+        # Models other environments serve (in this account or another) stay where they are:
+        # their bucket, key and registry outlive a deleted stack whatever retain_data says.
         kept = config
-        if links is not None and links.model_readers and not config.retain_data:
+        if links is not None and links.pinned_by and not config.retain_data:
             kept = dataclasses.replace(config, retain_data=True)
         self.storage = StorageStack(self, "Storage", config=kept)
         self.workflow = TrainingWorkflowStack(self, "Workflow", config=kept, storage=self.storage)

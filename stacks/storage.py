@@ -52,6 +52,9 @@ class StorageStack(Stack):
                 id="ExpireDataCapture",
                 prefix=f"{DATA_CAPTURE_PREFIX}/",
                 expiration=Duration.days(config.endpoint.data_capture_retention_days),
+                # The bucket is versioned: expiring only hides an object behind a delete
+                # marker, so its data goes a day later, not at the generic 30 days.
+                noncurrent_version_expiration=Duration.days(1),
             ),
         )
         CfnOutput(

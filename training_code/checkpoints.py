@@ -178,8 +178,8 @@ def check_same_run(checkpoint_dir: str | Path, identity: dict[str, Any], resume:
     if changed:
         raise ConfigError(
             f"checkpoint_dir {checkpoint_dir} holds checkpoints of a different run "
-            f"({', '.join(changed)}; recorded in {RUN_FILE}): pass --resume false to start "
-            "over or use another --checkpoint_dir"
+            f"({', '.join(changed)}; recorded in {RUN_FILE}): empty the folder to start over, "
+            "or use another --checkpoint_dir"
         )
 
 

@@ -149,20 +149,22 @@ def _resume_point(config: Any) -> Path | None:
     checkpoint folder. Checked before the model loads, so a refusal comes at once.
 
     Raises:
-        ConfigError: the checkpoints were written by a run with another configuration or data.
+        ConfigError: the checkpoints were written by a run with another configuration or data,
+            or resume is off beside complete checkpoints.
     """
     checkpoint_dir = config.trainer.checkpoint_dir
     identity = run_identity(config)
     newest = newest_checkpoint(checkpoint_dir)
-    if newest is not None and config.trainer.resume:
-        check_same_run(checkpoint_dir, identity, newest)
-    elif newest is not None:
-        log.warning(
-            "resume is off: starting at step 0 in %s, which holds checkpoints up to %s; a "
-            "later run that resumes may pick those up: remove them or use another checkpoint_dir",
-            checkpoint_dir,
-            newest.name,
+    if newest is not None and not config.trainer.resume:
+        # Starting at step 0 beside them, this run would record itself as their run, and a
+        # restart (SageMaker's, after a spot reclaim) would resume from the newest of them.
+        raise ConfigError(
+            f"checkpoint_dir {checkpoint_dir} holds checkpoints up to {newest.name}: with "
+            "resume false this run would start at step 0 beside them, and a restart would "
+            "resume from theirs; empty the folder or use another --checkpoint_dir"
         )
+    if newest is not None:
+        check_same_run(checkpoint_dir, identity, newest)
     if distributed_launch.rank() == 0:
         record_run(checkpoint_dir, identity)
     return newest if config.trainer.resume else None

@@ -36,6 +36,8 @@ class CrossAccountLinks:
     """Environments in other accounts whose endpoints serve a model stored in this one."""
     smoke_tester_account: str | None = None
     """The tooling account whose pipeline invokes this environment's endpoint."""
+    pinned_by: tuple[str, ...] = ()
+    """Other environments, in any account, that serve a model package registered here."""
 
 
 def cross_account_links(project: ProjectConfig, env_name: str) -> CrossAccountLinks:
@@ -48,9 +50,17 @@ def cross_account_links(project: ProjectConfig, env_name: str) -> CrossAccountLi
         if other.account != env.account
         and model_package_group(other.serving_model) == f"{MODEL_PACKAGE_GROUP_PREFIX}{env_name}"
     )
+    pinned_by = tuple(
+        other.name
+        for other in project.environments.values()
+        if other.name != env_name
+        and model_package_group(other.serving_model) == f"{MODEL_PACKAGE_GROUP_PREFIX}{env_name}"
+    )
     tested = env_name == SMOKE_TESTED_ENVIRONMENT and env.serving_model is not None
     return CrossAccountLinks(
-        model_readers=readers, smoke_tester_account=project.pipeline.account if tested else None
+        model_readers=readers,
+        smoke_tester_account=project.pipeline.account if tested else None,
+        pinned_by=pinned_by,
     )
 
 

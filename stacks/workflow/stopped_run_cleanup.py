@@ -76,7 +76,8 @@ class StoppedRunCleanup(Construct):
             self,
             log_name="stopped-run-cleanup",
             comment="Delete the temporary endpoints, configs and models of a fine-tuning "
-            "execution that was stopped or timed out (docs/workflow.md, 'Stopping a run')",
+            "execution that was stopped, timed out or failed before its own cleanup "
+            "(docs/workflow.md, 'Stopping a run')",
             definition=self._definition(validator, topic_arn),
             role=role,
             removal=removal,

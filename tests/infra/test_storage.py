@@ -80,7 +80,7 @@ def test_captured_prompts_expire_and_nothing_else_does(any_env):
     artifacts = _logical_id(any_env.templates["Storage"], "Artifacts")
     assert expiring.pop(artifacts) == [
         {"ExpirationInDays": 90, "Id": "ExpireDataCapture", "Prefix": "data-capture/",
-         "Status": "Enabled"}
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 1}, "Status": "Enabled"}
     ]  # fmt: skip
     log_rules = expiring.pop(_logical_id(any_env.templates["Storage"], "AccessLogs"))
     assert [r["ExpirationInDays"] for r in log_rules] == [365]

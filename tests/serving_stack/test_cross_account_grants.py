@@ -231,3 +231,25 @@ def test_a_model_source_keeps_its_bucket_key_and_registry_whatever_retain_data_s
         ):
             resources = synth.resources("Dev", stack, kind).values()
             assert {r["DeletionPolicy"] for r in resources} == {kept}, (stack, kind)
+
+
+def test_a_model_source_in_the_same_account_is_kept_too(tmp_path):
+    """Dev and staging in one account, staging serving dev's package: no cross-account grant,
+    but deleting dev's stacks would take staging's model with them all the same."""
+    from app import build_app
+    from tests.pipeline.synth import PROMOTED_MODEL, Synth, _templates, with_pins
+
+    text = DEFAULT_CONFIG_PATH.read_text().replace(
+        'account: "333333333333"', 'account: "222222222222"'
+    )
+    path = tmp_path / "environments.yaml"
+    path.write_text(with_pins(text, {"staging": PROMOTED_MODEL}))
+    outdir = tmp_path / "out"
+    build_app("dev", outdir=str(outdir), config_path=path).synth()
+    synth = Synth(outdir, _templates(outdir))
+    for stack, kind in (
+        ("Storage", "AWS::KMS::Key"),
+        ("Workflow", "AWS::SageMaker::ModelPackageGroup"),
+    ):
+        resources = synth.resources("Dev", stack, kind).values()
+        assert {r["DeletionPolicy"] for r in resources} == {"Retain"}, (stack, kind)

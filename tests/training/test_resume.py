@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def test_checkpoints_of_a_different_run_are_refused_naming_what_differs(
     assert main(train_argv(**run)) == 0
     refusal = (
         f"error: checkpoint_dir {tmp_path / 'checkpoints'} holds checkpoints of a different run "
-        "({}; recorded in run.json): pass --resume false to start over or use another "
+        "({}; recorded in run.json): empty the folder to start over, or use another "
         "--checkpoint_dir"
     )
     # A change of shape (which failed with a size-mismatch traceback) and a silent one (which
@@ -129,7 +130,18 @@ def test_checkpoints_of_a_different_run_are_refused_naming_what_differs(
     assert "(train_data 'train.jsonl, " in last and " -> 'validation.jsonl, " in last
     assert not (tmp_path / "other").exists()
 
-    # --resume false starts over, and the folder then records the new run.
+    # --resume false beside them is refused too: this run would record itself as theirs, and
+    # a restart would resume from them (the earlier run's model, exported as this one's).
+    assert main(train_argv(**run, learning_rate=0.1, resume="false")) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: checkpoint_dir {tmp_path / 'checkpoints'} holds checkpoints up to checkpoint-2: "
+        "with resume false this run would start at step 0 beside them, and a restart would "
+        "resume from theirs; empty the folder or use another --checkpoint_dir"
+    )
+    record = json.loads((tmp_path / "checkpoints" / "run.json").read_text())["run"]
+    assert record["learning_rate"] == 0.001
+    # Emptied, the folder takes the new run.
+    shutil.rmtree(tmp_path / "checkpoints")
     assert main(train_argv(**run, learning_rate=0.1, resume="false")) == 0
     metrics = json.loads((tmp_path / "model" / "training_metrics.json").read_text())
     assert (metrics["resumed_from"], metrics["steps_run"]) == (None, 2)

@@ -44,8 +44,14 @@ def test_a_failed_job_shows_its_failure_reason_not_its_whole_description():
 def test_not_found_is_an_expected_answer_not_a_failure():
     from cli.runs import failure_line
 
-    line = failure_line("SageMaker.SageMakerException", "Could not find endpoint r-eval.")
+    cause = "Could not find endpoint r-eval."
+    line = failure_line("SageMaker.SageMakerException", cause, "describeEndpoint")
     assert line == "    · not found: Could not find endpoint r-eval."
+    # A job that failed on a missing file is a failure, whatever its reason says.
+    job = json.dumps({"FailureReason": "Could not find s3://d/train.jsonl"})
+    assert failure_line("States.TaskFailed", job, "createTrainingJob.sync") == (
+        "    ✗ States.TaskFailed: Could not find s3://d/train.jsonl"
+    )
 
 
 def test_only_the_jobs_the_execution_creates_are_followed():

@@ -439,6 +439,20 @@ def test_a_failed_run_that_had_cleaned_up_ends_without_a_message(runner):
     assert execution.notifications == []
 
 
+def test_a_failed_run_whose_endpoint_is_still_being_deleted_ends_without_a_message(runner):
+    """The run's own cleanup asked to delete the endpoint seconds before: it is Deleting."""
+    stub = SageMakerStub(s3_endpoint=runner.endpoint)
+    stub.run_started("sql-demo", _arn("exec-1"))
+    stub.endpoints["sql-demo-eval"] = ["Deleting"]
+    execution = runner.run(_stopped({"run_name": "sql-demo"}, status="FAILED"), stub)
+
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    assert "Note that the evaluation endpoint is being deleted" in execution.visited
+    assert ("DeleteEndpoint", "sql-demo-eval") not in _deleted(stub)
+    assert execution.visited[-1] == "The failed run had cleaned up"
+    assert execution.notifications == []
+
+
 def test_a_failed_run_that_skipped_its_cleanup_is_cleaned_up_and_reported(runner):
     """A failure no Catch catches (States.Runtime) ends the execution before its cleanup."""
     stub = SageMakerStub(s3_endpoint=runner.endpoint)

@@ -36,6 +36,8 @@ from stacks.workflow.steps.temporary_endpoints import (
 )
 
 SETTLE_WAIT_S = 60
+# Recorded for an endpoint found Deleting: nothing to do, and no failure.
+ALREADY_DELETING = "AlreadyDeleting"
 # (what, SageMaker action, its name parameter, the resource's key in the run plan)
 DELETIONS = (
     ("endpoint", "deleteEndpoint", "EndpointName", "endpoint"),
@@ -81,10 +83,25 @@ class Teardown:
         for delete, key, following in zip(self.deletes, self.keys, self.deletes[1:], strict=False):
             on_failure(delete, following, result_path=f"$.cleanup.{key}")
             delete.next(following)
+        # An endpoint already Deleting (its run's own cleanup asked, just before this one) is
+        # gone as far as this cleanup goes: recorded as such, and its config and model go on.
+        deleting = sfn.Pass(
+            scope,
+            f"Note that {the_endpoint} is being deleted",
+            parameters={
+                "Error": ALREADY_DELETING,
+                "Cause.$": "States.Format('{} is already Deleting', "
+                f"{endpoint.name('endpoint')})",
+            },
+            result_path=f"$.cleanup.{self.keys[0]}",
+        )
+        deleting.next(self.deletes[1])
         # No endpoint to look up (the run failed before creating one): try the deletes anyway.
         on_failure(self.look_up, self.deletes[0], result_path=lookup)
         self.look_up.next(settling)
-        settling.when(starting(f"{lookup}.status"), wait).otherwise(self.deletes[0])
+        settling.when(starting(f"{lookup}.status"), wait)
+        settling.when(sfn.Condition.string_equals(f"{lookup}.status", "Deleting"), deleting)
+        settling.otherwise(self.deletes[0])
         wait.next(self.look_up)
         self.start: sfn.IChainable = self.look_up
 
@@ -109,12 +126,16 @@ def record_cleanup_failure(scope: Construct) -> sfn.Pass:
 
 
 def a_delete_failed(keys: list[str]) -> sfn.Condition:
-    """Some delete under ``$.cleanup.<key>`` failed for another reason than "not found"."""
+    """Some delete under ``$.cleanup.<key>`` failed for another reason than "not found" (or
+    an endpoint found already Deleting)."""
     return sfn.Condition.or_(
         *(
             sfn.Condition.and_(
                 sfn.Condition.is_present(f"$.cleanup.{key}.Error"),
                 sfn.Condition.not_(not_found(f"$.cleanup.{key}.Cause")),
+                sfn.Condition.not_(
+                    sfn.Condition.string_equals(f"$.cleanup.{key}.Error", ALREADY_DELETING)
+                ),
             )
             for key in keys
         )

@@ -7,8 +7,9 @@ out". InService goes on; Failed, or still starting when the schedule runs out, r
 ``$.error`` for the cleanup. The same states, named for each, wait for the evaluation endpoint
 and for the base endpoint.
 
-Only the status is kept from each DescribeEndpoint: the rest holds timestamps and changes on
-every poll.
+Only the status is kept from each poll's DescribeEndpoint: the rest holds timestamps and
+changes on every poll. Once the endpoint is Failed, its whole description is kept once, at
+``$.<key_prefix>endpoint_failure``, so that its optional FailureReason can be looked for.
 """
 
 from __future__ import annotations
