@@ -30,7 +30,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from localcloud import cloudformation, lambda_runtime, stepfunctions
+from localcloud import cloudformation, lambda_runtime, s3, stepfunctions
 from localcloud.processes import alive, kill_tree
 from localcloud.server import STATE_FILE
 
@@ -45,7 +45,8 @@ def install_patches(state_dir: Path, endpoint_url: str) -> list[str]:
     cloudformation.install()
     stepfunctions.install()
     lambda_runtime.install(state_dir, endpoint_url)
-    applied = ["cloudformation", "stepfunctions", "lambda"]
+    s3.install()
+    applied = ["cloudformation", "stepfunctions", "lambda", "s3"]
     if importlib.util.find_spec(SAGEMAKER_PLUGIN) is None:
         return applied
     install = getattr(importlib.import_module(SAGEMAKER_PLUGIN), "install", None)

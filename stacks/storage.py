@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.config_schema import EnvironmentConfig
+from stacks.workflow.contract import contract
 
 # Where the serving endpoint's data capture writes, in the artifacts bucket.
 DATA_CAPTURE_PREFIX = "data-capture"
+
+
+def kept_models_writer_name(config: EnvironmentConfig) -> str:
+    """The training state machine's role: named, so that the artifacts bucket can let it alone
+    write the kept models without a reference to the workflow stack, which depends on this one."""
+    return f"llm-finetune-{config.name}-workflow-{config.region}"
 
 
 class StorageStack(Stack):
@@ -57,6 +65,7 @@ class StorageStack(Stack):
                 noncurrent_version_expiration=Duration.days(1),
             ),
         )
+        self._keep_models_write_once(config)
         CfnOutput(
             self,
             "DataBucketName",
@@ -68,6 +77,27 @@ class StorageStack(Stack):
             "ArtifactsBucketName",
             value=self.artifacts.bucket_name,
             description="Runs write data splits, checkpoints, models and reports here",
+        )
+
+    def _keep_models_write_once(self, config: EnvironmentConfig) -> None:
+        """Kept models are what registered packages and every serving account load: nobody
+        but the training state machine's role may write, overwrite or delete them, whatever
+        their IAM policies allow (an explicit Deny wins; the account's root user excepted)."""
+        writer = Stack.of(self).format_arn(
+            service="iam",
+            region="",
+            resource="role",
+            resource_name=kept_models_writer_name(config),
+        )
+        self.artifacts.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="KeptModelsAreWrittenOnceByTheWorkflow",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=[self.artifacts.arn_for_objects(contract.MODEL_OBJECTS)],
+                conditions={"ArnNotEquals": {"aws:PrincipalArn": writer}},
+            )
         )
 
     def _bucket(

@@ -2,7 +2,7 @@
 
 - In the account that holds the model (the source), the artifacts bucket and the key grant
   read access to one role per reader: that environment's serving role, by ARN condition, on
-  the model directories of the artifact layout (``runs/*/model/*``) only.
+  the kept models of the artifact layout (``models/*``) only.
 - The source's model registry group lets the reading accounts describe its model packages,
   which creating a model from a package of another account needs.
 - In the reading account, the serving role may read those directories in the source account
@@ -22,8 +22,8 @@ from stacks.config_schema import EnvironmentConfig
 from stacks.serving.promotion import role_arn, serving_role_name
 from stacks.workflow.contract import contract
 
-# The artifact layout (README "Contracts"): a run's merged model is under runs/<run>/model/,
-# the same prefix the workflow's temporary endpoints read (``runs/*/model/*``).
+# The artifact layout (README "Contracts"): the workflow keeps each trained model under models/
+# (which only its state machine writes), the prefix the temporary endpoints read too.
 MODEL_OBJECTS = contract.MODEL_OBJECTS
 
 

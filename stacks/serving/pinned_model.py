@@ -120,7 +120,7 @@ class PinnedModel(Construct):
         reasons = (
             f"The model's bucket is named by CloudFormation in account {account}; the "
             "resource is held to that account's model directories (aws:ResourceAccount).",
-            f"Listing is held to account {account} and the runs/*/model/ prefixes; the "
+            f"Listing is held to account {account} and the models/ prefix; the "
             "bucket's name is generated in that account.",
             f"Decrypting is held to keys of account {account} used through S3 "
             "(kms:ViaService); the key's id is generated in that account.",

@@ -1,7 +1,7 @@
 """The read-only execution role of the temporary endpoints' models (evaluation and base).
 
 A model server runs code that comes with the model (``trust_remote_code``), so its role may read
-what serving needs and write nothing to S3: the models under ``runs/<run>/model/`` are what
+what serving needs and write nothing to S3: the kept models under ``models/`` are what
 registered model packages, and the staging and production endpoints, are served from. It can
 neither call endpoints nor start jobs; the jobs run as ``sagemaker_role.py``'s role.
 """

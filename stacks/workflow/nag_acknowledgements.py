@@ -22,8 +22,8 @@ REASONS: dict[str, str] = {
     "runs/<run_name>/, a name chosen when the execution starts; runs/ is the fixed part.",
     "WriteLogs": "SageMaker names each job's log stream after the job, inside these two "
     "fixed log groups.",
-    "ReadModels": "The temporary endpoints serve a run's model from runs/<run_name>/model/ (a "
-    "name chosen when the execution starts; read-only, runs/*/model/ is the fixed part), or a "
+    "ReadModels": "The temporary endpoints serve a run's kept model from models/runs/<run_name>/ "
+    "(a name chosen when the execution starts; read-only, models/ is the fixed part), or a "
     "base model, which may be anywhere in the project's data bucket.",
     "WriteEndpointLogs": "SageMaker names an endpoint's log group after the endpoint, "
     "/aws/sagemaker/Endpoints/<run_name>-eval or -base, and its streams after the variant and "
@@ -68,6 +68,10 @@ REASONS: dict[str, str] = {
     "CreateBaseEndpointFromItsConfig": "CreateEndpoint names the base endpoint config "
     + _RUN_NAMED.format(suffix="-base")
     + "base endpoint configs.",
+    "KeepTrainedModels": "The training job writes a run's model under runs/<run_name>/model/ "
+    "(a name chosen when the execution starts); the state machine reads it once, to copy it.",
+    "WriteKeptModels": "Each run's model is copied to models/ + its key under runs/; the run "
+    "name is chosen when the execution starts. No other role may write models/.",
     "ReadEvaluationReport": "The gate reads runs/<run_name>/evaluation/report.json; only the "
     "run name, chosen when the execution starts, is open.",
     "RegisterModel": "Model package versions are numbered when registered; the group name "

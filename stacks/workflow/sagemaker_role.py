@@ -31,13 +31,22 @@ def sagemaker_execution_statements(
     ``data_arn`` and ``artifacts_arn`` are the buckets' ARNs (named imports, see the stack).
     """
     return [
-        statement("ReadData", ["s3:GetObject"], [f"{data_arn}/*", runs_objects(artifacts_arn)]),
+        # Earlier runs' outputs and kept models may be read (a base model, a dataset split).
+        statement(
+            "ReadData",
+            ["s3:GetObject"],
+            [
+                f"{data_arn}/*",
+                runs_objects(artifacts_arn),
+                f"{artifacts_arn}/{contract.MODEL_OBJECTS}",
+            ],
+        ),
         statement("ListData", ["s3:ListBucket"], [data_arn]),
         statement(
             "ListRuns",
             ["s3:ListBucket"],
             [artifacts_arn],
-            StringLike={"s3:prefix": [f"{contract.RUNS_PREFIX}*"]},
+            StringLike={"s3:prefix": [f"{contract.RUNS_PREFIX}*", contract.MODEL_OBJECTS]},
         ),
         statement(
             "WriteRuns",

@@ -1,6 +1,7 @@
 """The training state machine: one chain from raw data to a gated, registered model.
 
     Validate the input -> Check that the run name is new -> Prepare the data -> Train the model
+    -> Keep the trained model (a copy under models/, which no job can write)
     -> Create the evaluation model
     -> ... endpoint config -> ... endpoint -> (the same for the base model, if compared)
     -> (poll until InService) -> Evaluate the model -> Read the evaluation report -> (gate)
@@ -34,6 +35,7 @@ from stacks.workflow.steps.common import (
 from stacks.workflow.steps.deploy_eval_endpoint import EvaluationEndpoints
 from stacks.workflow.steps.evaluate import Evaluation
 from stacks.workflow.steps.gate_register import QualityGate
+from stacks.workflow.steps.keep_model import KeepModel
 from stacks.workflow.steps.notify import (
     notify_failure,
     notify_not_started,
@@ -125,7 +127,16 @@ class TrainingStateMachine(Construct):
         endpoints = EvaluationEndpoints(self, ctx)
         evaluation = Evaluation(self, ctx)
         gate = QualityGate(self, ctx, model_package_group=model_package_group)
-        for work in [prepare, train, *endpoints.tasks, *evaluation.tasks, *gate.tasks]:
+        keep = KeepModel(self)
+        keep.then(kept=endpoints.start, failed=cleanup.start)
+        for work in [
+            prepare,
+            train,
+            *keep.tasks,
+            *endpoints.tasks,
+            *evaluation.tasks,
+            *gate.tasks,
+        ]:
             on_failure(work, cleanup.start)
         endpoints.then(in_service=evaluation.start, failed=cleanup.start)
         evaluation.then(gate.start)
@@ -139,7 +150,7 @@ class TrainingStateMachine(Construct):
         check_name.add_catch(is_free, errors=[sfn.Errors.ALL], result_path="$.earlier_run")
         validate.next(check_name)
         check_name.next(name_taken)
-        prepare.next(train).next(endpoints.start)
+        prepare.next(train).next(keep.start)
         return validate
 
     def _run_name_is_new(self) -> tuple[sfn.CustomState, sfn.Pass, sfn.Pass]:

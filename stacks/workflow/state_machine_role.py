@@ -77,6 +77,24 @@ def state_machine_statements(
             [sagemaker_role.role_arn, endpoint_role.role_arn],
             StringEquals={"iam:PassedToService": "sagemaker.amazonaws.com"},
         ),
+        # Keep the trained model: list and read what the training job wrote, write the copy
+        # under models/ (no other role may; see steps/keep_model.py).
+        statement(
+            "ListTrainedModels",
+            ["s3:ListBucket"],
+            [artifacts_arn],
+            StringLike={"s3:prefix": [contract.TRAINED_MODEL_OBJECTS]},
+        ),
+        statement(
+            "KeepTrainedModels",
+            ["s3:GetObject"],
+            [f"{artifacts_arn}/{contract.TRAINED_MODEL_OBJECTS}"],
+        ),
+        statement(
+            "WriteKeptModels",
+            ["s3:PutObject"],
+            [f"{artifacts_arn}/{contract.MODEL_OBJECTS}"],
+        ),
         statement(
             "ReadEvaluationReport",
             ["s3:GetObject"],

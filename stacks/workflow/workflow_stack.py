@@ -11,7 +11,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.config_schema import MODEL_PACKAGE_GROUP_PREFIX, EnvironmentConfig
-from stacks.storage import StorageStack
+from stacks.storage import StorageStack, kept_models_writer_name
 from stacks.workflow.code_asset import CodeAsset
 from stacks.workflow.contract import contract
 from stacks.workflow.endpoint_role import endpoint_execution_statements
@@ -139,6 +139,8 @@ class TrainingWorkflowStack(Stack):
                 topic_arn=self.topic.topic_arn,
                 model_package_group=self.model_package_group_name,
             ),
+            # The one role the artifacts bucket lets write models/ (storage.py).
+            role_name=kept_models_writer_name(self.config),
         )
 
     def _outputs(self) -> None:
@@ -157,12 +159,14 @@ class TrainingWorkflowStack(Stack):
         principal: iam.IPrincipal,
         description: str,
         statements: list[iam.PolicyStatement],
+        role_name: str | None = None,
     ) -> iam.Role:
         role = iam.Role(
             self,
             construct_id,
             assumed_by=principal,
             description=description,
+            role_name=role_name,
             inline_policies={"Permissions": iam.PolicyDocument(statements=statements)},
         )
         self._policies.append((role, statements))

@@ -110,6 +110,19 @@ def test_a_run_goes_from_raw_data_to_a_registered_model(deployed):
     package_arn = output["registered"]["model_package_arn"]
     package = deployed.client("sagemaker").describe_model_package(ModelPackageName=package_arn)
     assert package["ModelApprovalStatus"] == "Approved"
+    # The package names the kept copy under models/, byte for byte what training wrote.
+    trained = f"runs/{run}/model/{run}-train/output/model/"
+    (container,) = package["InferenceSpecification"]["Containers"]
+    kept_uri = container["ModelDataSource"]["S3DataSource"]["S3Uri"]
+    assert kept_uri == f"s3://{deployed.artifacts_bucket}/models/{trained}"
+    kept = _objects(deployed, f"models/{trained}")
+    assert kept == _objects(deployed, trained) and "model.safetensors" in kept
+    for name in ("config.json", "model.safetensors"):
+        copies = [
+            s3.get_object(Bucket=deployed.artifacts_bucket, Key=key)["Body"].read()
+            for key in (f"{trained}{name}", f"models/{trained}{name}")
+        ]
+        assert copies[0] == copies[1], name
     _assert_nothing_left_running(deployed, run)
 
 

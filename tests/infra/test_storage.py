@@ -131,3 +131,30 @@ def test_buckets_have_no_physical_names(any_env):
     any_env.template("Storage").all_resources_properties(
         "AWS::S3::Bucket", Match.not_(Match.object_like({"BucketName": Match.any_value()}))
     )
+
+
+def test_only_the_workflow_s_role_may_write_the_kept_models(any_env):
+    """Registered packages and every serving account load models/: an explicit Deny for every
+    other principal, whatever its IAM policy (the training jobs' role writes runs/ only)."""
+    template = any_env.templates["Storage"]
+    artifacts = _logical_id(template, "Artifacts")
+    (policy,) = [
+        r["Properties"]["PolicyDocument"]["Statement"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::S3::BucketPolicy" and r["Properties"]["Bucket"] == {"Ref": artifacts}
+    ]
+    (deny,) = [s for s in policy if s.get("Sid") == "KeptModelsAreWrittenOnceByTheWorkflow"]
+    storage = any_env.stacks["Storage"]
+    writer = f"llm-finetune-{any_env.env_name}-workflow-{storage.region}"
+    assert deny["Effect"] == "Deny"
+    assert deny["Principal"] == {"AWS": "*"}
+    assert sorted(deny["Action"]) == ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject"]
+    assert deny["Resource"]["Fn::Join"][1][-1] == "/models/*"
+    assert deny["Condition"] == {
+        "ArnNotEquals": {"aws:PrincipalArn": f"arn:aws:iam::{storage.account}:role/{writer}"}
+    }
+    role = any_env.templates["Workflow"]["Resources"]
+    names = [
+        r["Properties"].get("RoleName") for r in role.values() if r["Type"] == "AWS::IAM::Role"
+    ]
+    assert writer in names

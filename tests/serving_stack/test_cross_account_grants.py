@@ -45,11 +45,11 @@ def test_dev_artifacts_bucket_grants_each_reader_its_model_directories_only(pinn
         objects = granted[f"ServeModelsIn{env.capitalize()}Objects"]
         assert objects["Action"] == "s3:GetObject"
         assert objects["Effect"] == "Allow"
-        assert json.dumps(objects["Resource"]).endswith('"/runs/*/model/*"]]}')
+        assert json.dumps(objects["Resource"]).endswith('"/models/*"]]}')
         assert {k: objects[k] for k in ("Principal", "Condition")} == _principal(env, account)
         listing = granted[f"ServeModelsIn{env.capitalize()}List"]
         assert listing["Action"] == "s3:ListBucket"
-        assert listing["Condition"]["StringLike"] == {"s3:prefix": ["runs/*/model/*"]}
+        assert listing["Condition"]["StringLike"] == {"s3:prefix": ["models/*"]}
         assert (
             listing["Condition"]["ArnEquals"] == _principal(env, account)["Condition"]["ArnEquals"]
         )
@@ -110,13 +110,13 @@ def test_reader_roles_are_held_to_dev_account_and_model_directories(pinned_pipel
             "Action": "s3:GetObject",
             "Condition": {"StringEquals": {"aws:ResourceAccount": "222222222222"}},
             "Effect": "Allow",
-            "Resource": "arn:aws:s3:::*/runs/*/model/*",
+            "Resource": "arn:aws:s3:::*/models/*",
         },
         {
             "Action": "s3:ListBucket",
             "Condition": {
                 "StringEquals": {"aws:ResourceAccount": "222222222222"},
-                "StringLike": {"s3:prefix": ["runs/*/model/*"]},
+                "StringLike": {"s3:prefix": ["models/*"]},
             },
             "Effect": "Allow",
             "Resource": "arn:aws:s3:::*",
@@ -211,7 +211,7 @@ def test_a_package_another_environment_of_the_same_account_registered_is_read_wh
     build_app("staging", outdir=str(outdir), config_path=path).synth()
     reads = _reads(Synth(outdir, _templates(outdir)), "Staging")
     assert [s["Resource"] for s in reads] == [
-        "arn:aws:s3:::*/runs/*/model/*",
+        "arn:aws:s3:::*/models/*",
         "arn:aws:s3:::*",
         "arn:aws:kms:us-east-1:222222222222:key/*",
     ]

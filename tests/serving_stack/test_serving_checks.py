@@ -45,7 +45,7 @@ def test_serving_acknowledges_one_wildcard_at_a_time_on_its_role(local_pinned):
             at,
             'AwsSolutions::AwsSolutions-IAM5[Resource::{"Fn::GetStackOutput":{"StackName":'
             '"Local-Storage","Region":"us-east-1","OutputName":"ArtifactsBucketArn"}}'
-            "/runs/*/model/*]",
+            "/models/*]",
         ),
     }
     assert all(len(reason) >= 40 for reason in findings.values())

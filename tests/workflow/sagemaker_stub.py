@@ -29,6 +29,8 @@ def _model():
 
 _SAGEMAKER = _model()
 ARN_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012"
+# The files a training job's model folder holds, as far as the workflow cares.
+MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 _OPERATIONS = {
     "".join(word.capitalize() for word in name.split("_")): name
     for name in (
@@ -150,6 +152,8 @@ class SageMakerStub:
         }
         if kind == "processing" and name.endswith("-evaluate") and reason is None:
             self._write_report(params)
+        if kind == "training" and reason is None:
+            self._write_model(params, name)
         return {f"{kind.capitalize()}JobArn": f"{ARN_PREFIX}:{kind}-job/{name}"}
 
     def _throttle(self, name: str, operation: str) -> None:
@@ -195,6 +199,23 @@ class SageMakerStub:
             output = job["params"]["OutputDataConfig"]["S3OutputPath"]
             description["ModelArtifacts"] = {"S3ModelArtifacts": f"{output}{name}/output/model/"}
         return description
+
+    def _s3(self):
+        return boto3.client(
+            "s3",
+            endpoint_url=self.s3_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="ak",
+            aws_secret_access_key="sk",
+        )
+
+    def _write_model(self, params: dict, name: str) -> None:
+        """What a training job uploads: an uncompressed model under <output><job>/output/model/."""
+        output = params["OutputDataConfig"]["S3OutputPath"]
+        bucket, _, prefix = output.removeprefix("s3://").partition("/")
+        for file in MODEL_FILES:
+            key = f"{prefix}{name}/output/model/{file}"
+            self._s3().put_object(Bucket=bucket, Key=key, Body=file.encode())
 
     def _write_report(self, params: dict) -> None:
         target = params["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]

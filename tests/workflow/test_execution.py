@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.workflow.sagemaker_stub import SageMakerStub
-from tests.workflow.sfn_harness import WorkflowRunner
+from tests.workflow.sagemaker_stub import MODEL_FILES, SageMakerStub
+from tests.workflow.sfn_harness import WorkflowRunner, client
 from tests.workflow.template_values import validator_environment
 
 CLEANUP = [
@@ -88,12 +88,17 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
     execution = runner.run(good_input, stub)
 
     assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
-    assert execution.visited[:8] == [
+    assert execution.visited[:15] == [
         "Validate the input",
         "Check that the run name is new",
         "Is the run name free?",  # the look-up said "Could not find": no earlier run
         "Prepare the data",
         "Train the model",
+        "List the trained model's files",
+        "Was a model written?",
+        "Keep the trained model",
+        *["Copy a model file"] * len(MODEL_FILES),
+        "Use the kept model",
         "Create the evaluation model",
         "Create the evaluation endpoint config",
         "Create the evaluation endpoint",
@@ -127,8 +132,20 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
     (package,) = stub.model_packages
     assert package["ModelApprovalStatus"] == "Approved"
     container = package["InferenceSpecification"]["Containers"][0]
+    # What is evaluated and registered is the kept copy, under models/, which no job can write.
     model_uri = container["ModelDataSource"]["S3DataSource"]["S3Uri"]
-    assert model_uri.endswith("/runs/sql-demo/model/sql-demo-train/output/model/")
+    kept = "models/runs/sql-demo/model/sql-demo-train/output/model/"
+    assert model_uri.endswith(f"/{kept}")
+    (evaluation_model,) = [p for op, p in stub.calls if op == "CreateModel"]
+    assert evaluation_model["PrimaryContainer"]["ModelDataSource"]["S3DataSource"]["S3Uri"] == (
+        model_uri
+    )
+    s3 = client("s3", runner.endpoint)
+    bucket = model_uri.removeprefix("s3://").split("/")[0]
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=kept)["Contents"]
+    assert sorted(o["Key"].removeprefix(kept) for o in listed) == sorted(MODEL_FILES)
+    body = s3.get_object(Bucket=bucket, Key=f"{kept}config.json")["Body"].read()
+    assert body == b"config.json"  # the trained file's bytes
     assert package["CustomerMetadataProperties"]["metric_value"] == "0.8"
     (notification,) = execution.notifications
     assert notification["Subject"] == "Fine-tuning run sql-demo registered a model"

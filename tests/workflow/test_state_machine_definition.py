@@ -117,7 +117,7 @@ def _compares_with_base(rule: dict) -> bool:
 
 def test_every_task_retries_and_catches(definition):
     tasks = {name: s for name, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) == 29
+    assert len(tasks) == 30
     # Only a rejected input is the user's to fix; any other failure of the validation is not.
     catches = {"Validate the input": [["InvalidInputError"], ["States.ALL"]]}
     for name, state in tasks.items():
@@ -142,12 +142,12 @@ def test_every_work_task_fails_into_the_cleanup_keeping_the_error(definition):
         for name, state in definition["States"].items()
         if state["Type"] == "Task" and name not in AFTER_CLEANUP | NO_RUN_YET | {CLEANUP_START}
     }
-    assert len(work) == 15
+    assert len(work) == 16
     for name, state in work.items():
         (catch,) = state["Catch"]
         assert (catch["Next"], catch["ResultPath"]) == (CLEANUP_START, "$.error"), name
     records = [name for name in definition["States"] if name.startswith("Record ")]
-    assert len(records) == 13
+    assert len(records) == 14
     elsewhere = {
         "Record the cleanup failure": "Notify about the failure",
         "Record the cleanup failure after the run failed": "Notify about the failure",
@@ -155,6 +155,24 @@ def test_every_work_task_fails_into_the_cleanup_keeping_the_error(definition):
     }
     for name in records:
         assert definition["States"][name]["Next"] == elsewhere.get(name, CLEANUP_START), name
+
+
+def test_the_trained_model_is_kept_before_anything_serves_it(definition):
+    """Everything after training reads the copy under models/, which no job can write."""
+    states = definition["States"]
+    assert states["Train the model"]["Next"] == "List the trained model's files"
+    keep = states["Keep the trained model"]
+    assert keep["Type"] == "Map"
+    assert [(c["ErrorEquals"], c["Next"]) for c in keep["Catch"]] == [
+        (["States.ALL"], CLEANUP_START)
+    ]
+    (copy,) = keep["ItemProcessor"]["States"].values()
+    assert copy["Resource"].endswith(":states:::aws-sdk:s3:copyObject")
+    assert copy["Parameters"]["Key.$"] == "States.Format('models/{}', $.key)"
+    assert copy["Retry"][0]["MaxAttempts"] >= 3
+    assert states["Use the kept model"]["Parameters"] == {"model_data.$": "$.run.uris.kept_model"}
+    assert states["Use the kept model"]["Next"] == "Create the evaluation model"
+    assert states["Record the missing model"]["Next"] == CLEANUP_START
 
 
 def test_only_a_new_run_name_reaches_the_first_job(definition):

@@ -58,7 +58,7 @@ def test_defaults_come_from_the_environment():
         ({"base_model": "s3://Bad_Bucket/x"}, "base_model: must be an S3 URI"),
         ({"base_model": "s3://elsewhere/model/"}, "base_model: the training jobs can only read"),
         (
-            {"base_model": "s3://artifacts-bucket/models/x"},
+            {"base_model": "s3://artifacts-bucket/data-capture/x"},
             "base_model: the training jobs can only",
         ),
         ({"dataset": {"s3_uri": "https://example.com/x.jsonl"}}, "dataset.s3_uri: must be an S3"),
@@ -239,19 +239,21 @@ def test_comparing_needs_the_base_model_in_s3():
 
 
 def test_comparing_needs_a_base_model_the_endpoints_role_reads():
-    """The endpoints' read-only role reads the data bucket and only runs/*/model/* of the
-    artifacts bucket; the training jobs read all of runs/."""
-    earlier_run = "s3://artifacts-bucket/runs/r1/model/r1-train/output/model/"
+    """The endpoints' read-only role reads the data bucket and only the kept models (models/*)
+    of the artifacts bucket; the training jobs read all of runs/."""
+    earlier_run = "s3://artifacts-bucket/models/runs/r1/model/r1-train/output/model/"
+    as_trained = "s3://artifacts-bucket/runs/r1/model/r1-train/output/model/"
     data_split = "s3://artifacts-bucket/runs/r1/data/train/"
-    for base_model in (earlier_run, data_split):
+    for base_model in (earlier_run, as_trained, data_split):
         assert normalise({**GOOD, "base_model": base_model}, "e", SETTINGS)
     compared = {**GOOD, "evaluation": {"compare_with_base": True}}
     assert normalise({**compared, "base_model": earlier_run}, "e", SETTINGS)
-    (problem,) = _problems({**compared, "base_model": data_split})
-    assert problem.startswith(
-        "evaluation.compare_with_base: the base endpoint reads only the data bucket and "
-        "earlier runs' models (s3://artifacts-bucket/runs/<run>/model/...)"
-    )
+    for elsewhere in (as_trained, data_split):
+        (problem,) = _problems({**compared, "base_model": elsewhere})
+        assert problem.startswith(
+            "evaluation.compare_with_base: the base endpoint reads only the data bucket and "
+            "earlier runs' kept models (s3://artifacts-bucket/models/runs/<run>/...)"
+        )
 
 
 def test_the_base_model_is_a_channel_or_a_hub_id():

@@ -114,6 +114,11 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
             [ENDPOINT_ROLE, JOBS_ROLE],
             {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         ),
+        "ListTrainedModels": (
+            ["s3:ListBucket"], [ARTIFACTS], {"StringLike": {"s3:prefix": ["runs/*/model/*"]}}
+        ),
+        "KeepTrainedModels": (["s3:GetObject"], [f"{ARTIFACTS}/runs/*/model/*"], None),
+        "WriteKeptModels": (["s3:PutObject"], [f"{ARTIFACTS}/models/*"], None),
         "ReadEvaluationReport": (
             ["s3:GetObject"], [f"{ARTIFACTS}/runs/*/evaluation/report.json"], None
         ),
@@ -132,13 +137,17 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
 
 def test_the_sagemaker_role_is_scoped_to_the_project(resolver_for):
     statements = _statements(resolver_for("local"), "SageMakerRole")
-    assert statements["ReadData"] == (["s3:GetObject"], [f"{ARTIFACTS}/runs/*", f"{DATA}/*"], None)
+    assert statements["ReadData"] == (
+        ["s3:GetObject"], [f"{ARTIFACTS}/models/*", f"{ARTIFACTS}/runs/*", f"{DATA}/*"], None
+    )  # fmt: skip
     assert statements["WriteRuns"] == (
         ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"],
         [f"{ARTIFACTS}/runs/*"],
         None,
     )
-    assert statements["ListRuns"][2] == {"StringLike": {"s3:prefix": ["runs/*"]}}
+    assert statements["ListRuns"][2] == {"StringLike": {"s3:prefix": ["runs/*", "models/*"]}}
+    # The jobs may read the kept models but never write them: only the state machine does.
+    assert all("models" not in r for r in statements["WriteRuns"][1])
     assert statements["UseKey"][1] == [KEY]
     assert statements["EncryptVolumes"][2] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
     # The jobs' images only, and the jobs' log groups only: the endpoints have their own role.
@@ -179,10 +188,10 @@ def test_the_endpoints_role_reads_models_and_writes_nothing_to_s3(resolver_for):
     statements = _statements(resolver_for("local"), "EndpointRole")
     endpoint_logs = f"arn:aws:logs:{ACCOUNT_REGION}:log-group:/aws/sagemaker/Endpoints"
     assert statements == {
-        "ReadModels": (["s3:GetObject"], [f"{ARTIFACTS}/runs/*/model/*", f"{DATA}/*"], None),
+        "ReadModels": (["s3:GetObject"], [f"{ARTIFACTS}/models/*", f"{DATA}/*"], None),
         "ListData": (["s3:ListBucket"], [DATA], None),
         "ListModels": (
-            ["s3:ListBucket"], [ARTIFACTS], {"StringLike": {"s3:prefix": ["runs/*/model/*"]}}
+            ["s3:ListBucket"], [ARTIFACTS], {"StringLike": {"s3:prefix": ["models/*"]}}
         ),
         "DecryptModels": (["kms:Decrypt", "kms:DescribeKey"], [KEY], None),
         "WriteEndpointLogs": (

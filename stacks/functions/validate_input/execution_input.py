@@ -225,7 +225,7 @@ def _check_comparison(
 ) -> None:
     """The base endpoint serves the base model from S3, as the evaluation endpoint serves the
     fine-tuned one: a Hub id has no S3 prefix to serve. Its read-only role reads the data
-    bucket and, of the artifacts bucket, only the runs' models (``contract.MODEL_OBJECTS``)."""
+    bucket and, of the artifacts bucket, only the runs' kept models (``contract.MODEL_OBJECTS``)."""
     if not (evaluation.get("compare_with_base") and base_model):
         return
     if not base_model.startswith("s3://"):
@@ -240,8 +240,8 @@ def _check_comparison(
     if bucket == settings.artifacts_bucket and not fnmatch.fnmatchcase(key, contract.MODEL_OBJECTS):
         check.fail(
             "evaluation.compare_with_base",
-            f"the base endpoint reads only the data bucket and earlier runs' models "
-            f"(s3://{bucket}/{contract.RUNS_PREFIX}<run>/{contract.MODEL_FOLDER}...), and "
+            f"the base endpoint reads only the data bucket and earlier runs' kept models "
+            f"(s3://{bucket}/{contract.KEPT_MODELS_PREFIX}{contract.RUNS_PREFIX}<run>/...), and "
             f"{base_model!r} is elsewhere in the artifacts bucket; copy the model to the data "
             "bucket, or leave compare_with_base out",
         )

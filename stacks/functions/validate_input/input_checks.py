@@ -52,21 +52,22 @@ class Checker:
                 self.fail(where, f"unknown key; allowed keys are {', '.join(allowed)}")
 
     def readable_s3(self, field: str, value: Any) -> str | None:
-        """An S3 URI the project's SageMaker role may read: the data bucket or artifacts runs/."""
+        """An S3 URI the project's SageMaker role may read: the data bucket, or the artifacts
+        bucket's runs/ and kept models/."""
         if not isinstance(value, str) or not _S3_URI.match(value):
             self.fail(field, f"must be an S3 URI like s3://bucket/key, got {value!r}")
             return None
         match = _S3_URI.match(value)
         bucket, key = match["bucket"], match["key"]
         artifacts = bucket == self.settings.artifacts_bucket and key.startswith(
-            contract.RUNS_PREFIX
+            (contract.RUNS_PREFIX, contract.KEPT_MODELS_PREFIX)
         )
         if bucket != self.settings.data_bucket and not artifacts:
             self.fail(
                 field,
                 f"the training jobs can only read s3://{self.settings.data_bucket}/ and "
-                f"s3://{self.settings.artifacts_bucket}/{contract.RUNS_PREFIX}; "
-                f"copy the data there, got {value!r}",
+                f"s3://{self.settings.artifacts_bucket}/{contract.RUNS_PREFIX} or "
+                f"{contract.KEPT_MODELS_PREFIX}; copy the data there, got {value!r}",
             )
             return None
         return value

@@ -68,11 +68,16 @@ def plan(run: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "bucket": settings.artifacts_bucket,
         "key": f"{key_prefix}evaluation/{contract.REPORT_FILE}",
     }
+    # SageMaker writes an uncompressed model to <S3OutputPath><job>/output/model/.
+    trained = f"{key_prefix}{contract.MODEL_FOLDER}{names['training_job']}/output/model/"
+    uris["kept_model"] = f"s3://{settings.artifacts_bucket}/{contract.KEPT_MODELS_PREFIX}{trained}"
+    model_files = {"bucket": settings.artifacts_bucket, "prefix": trained}
     return {
         **run,
         "names": names,
         "uris": uris,
         "report": report,
+        "model_files": model_files,
         "prepare": _prepare(run, uris, settings),
         "training": _training(run, uris, settings),
         "evaluate": _evaluate(run, names, uris, settings),

@@ -62,9 +62,14 @@ def sanitise_run_name(raw: str) -> str:
 # Artifact layout: s3://<artifacts>/runs/<run_name>/{data,checkpoints,model,evaluation}/
 RUNS_PREFIX = "runs/"
 MODEL_FOLDER = "model/"
-# Every run's trained model (the training job writes it under runs/<run_name>/model/): what the
-# temporary endpoints may read of the artifacts bucket, as an IAM and fnmatch pattern.
-MODEL_OBJECTS = f"{RUNS_PREFIX}*/{MODEL_FOLDER}*"
+# The training job writes its model under runs/<run_name>/model/, a prefix the jobs' role may
+# write for any run. The state machine copies it, once trained, to the same key under models/,
+# which only the state machine writes: what is evaluated, registered and served is that copy.
+TRAINED_MODEL_OBJECTS = f"{RUNS_PREFIX}*/{MODEL_FOLDER}*"
+KEPT_MODELS_PREFIX = "models/"
+# Every kept model: what the temporary and serving endpoints may read of the artifacts bucket,
+# as an IAM and fnmatch pattern.
+MODEL_OBJECTS = f"{KEPT_MODELS_PREFIX}*"
 REPORT_FILE = "report.json"
 
 # Paths inside the containers.
