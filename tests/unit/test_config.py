@@ -18,6 +18,17 @@ def _with(tmp_path: Path, old: str, new: str, *, count: int = 1) -> Path:
     return path
 
 
+def _dev_section(text: str) -> str:
+    """The shipped file's ``dev:`` section, header and fields."""
+    return text[text.index("\n  dev:\n") + 1 : text.index("\n  staging:\n") + 1]
+
+
+def _written(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "environments.yaml"
+    path.write_text(text)
+    return path
+
+
 def _line_of(path: Path, needle: str, nth: int = 1) -> int:
     hits = [i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line]
     return hits[nth - 1]
@@ -167,10 +178,7 @@ def test_a_key_set_twice_is_refused_naming_both_lines(tmp_path, old, new, where)
 
 def test_an_environment_set_twice_is_refused(tmp_path):
     text = DEFAULT_CONFIG_PATH.read_text()
-    start = text.index("\n  dev:\n") + 1
-    end = text.index("\n  staging:\n") + 1
-    path = tmp_path / "environments.yaml"
-    path.write_text(text + text[start:end])
+    path = _written(tmp_path, text + _dev_section(text))
     with pytest.raises(ConfigError, match=r"environments\.dev: set twice \(also on line \d+\)"):
         load_config(path)
 
@@ -210,11 +218,7 @@ def test_the_pipeline_source_is_checked(tmp_path, field, old, new):
 
 
 def test_the_pipeline_deploys_in_its_own_region(tmp_path):
-    text = DEFAULT_CONFIG_PATH.read_text()
-    start = text.index("pipeline:")
-    region = text.index("region: us-east-1", start)
-    path = tmp_path / "environments.yaml"
-    path.write_text(text[:region] + "region: eu-west-1" + text[region + len("region: us-east-1") :])
+    path = _with(tmp_path, "region: us-east-1", "region: eu-west-1")  # the first: the pipeline's
     with pytest.raises(
         ConfigError,
         match=r"pipeline\.region: is eu-west-1, but environments\.dev\.region is us-east-1",
@@ -226,10 +230,7 @@ def test_the_pipeline_needs_dev_staging_and_prod(tmp_path):
     from app import build_app
 
     text = DEFAULT_CONFIG_PATH.read_text()
-    start = text.index("\n  dev:\n") + 1
-    end = text.index("\n  staging:\n") + 1
-    path = tmp_path / "environments.yaml"
-    path.write_text(text[:start] + text[end:])
+    path = _written(tmp_path, text.replace(_dev_section(text), ""))
     load_config(path)  # a file for the other environments is fine
     with pytest.raises(ConfigError, match=r"environments\.dev: is required for the pipeline"):
         build_app("pipeline", outdir=str(tmp_path / "out"), config_path=path)
