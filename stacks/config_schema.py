@@ -34,8 +34,10 @@ _MODEL_PIN = re.compile(
     r"^(arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[\w-]+/[1-9]\d*"
     r"|s3://[a-z0-9.-]{3,63}/.+)$"
 )
-# The model registry group of each environment's workflow stack.
-MODEL_PACKAGE_GROUP_PREFIX = "llm-finetune-"
+# The project's name, which starts the names other accounts or stacks must know (roles, the
+# model registry group of each environment's workflow stack).
+PROJECT = "llm-finetune"
+MODEL_PACKAGE_GROUP_PREFIX = f"{PROJECT}-"
 _CONNECTION_ARN = re.compile(
     r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
     r"connection/[0-9a-f-]{36}$"

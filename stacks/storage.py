@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.config_schema import EnvironmentConfig
+from stacks.config_schema import PROJECT, EnvironmentConfig
 from stacks.workflow.contract import contract
 
 # Where the serving endpoint's data capture writes, in the artifacts bucket.
@@ -18,7 +18,7 @@ DATA_CAPTURE_PREFIX = "data-capture"
 def kept_models_writer_name(config: EnvironmentConfig) -> str:
     """The training state machine's role: named, so that the artifacts bucket can let it alone
     write the kept models without a reference to the workflow stack, which depends on this one."""
-    return f"llm-finetune-{config.name}-workflow-{config.region}"
+    return f"{PROJECT}-{config.name}-workflow-{config.region}"
 
 
 class StorageStack(Stack):

@@ -19,13 +19,12 @@ from constructs import Construct
 
 from stacks.config_schema import (
     MODEL_PACKAGE_GROUP_PREFIX,
+    PROJECT,
     SMOKE_TESTED_ENVIRONMENT,
     EnvironmentConfig,
     ProjectConfig,
     model_package_group,
 )
-
-PROJECT = MODEL_PACKAGE_GROUP_PREFIX.rstrip("-")
 
 
 @dataclass(frozen=True)

@@ -222,15 +222,8 @@ class SageMakerStub:
         bucket, _, prefix = target.removeprefix("s3://").partition("/")
         metric = params["AppSpecification"]["ContainerArguments"]
         gate = {"metric": metric[metric.index("--metric") + 1], "value": self.gate_value}
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=self.s3_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="ak",
-            aws_secret_access_key="sk",
-        )
         body = json.dumps({"gate": gate, "metrics": {gate["metric"]: self.gate_value}})
-        s3.put_object(Bucket=bucket, Key=f"{prefix}report.json", Body=body.encode())
+        self._s3().put_object(Bucket=bucket, Key=f"{prefix}report.json", Body=body.encode())
 
     def _create_processing_job(self, **params: Any) -> dict:
         return self._create_job(params["ProcessingJobName"], params, "processing")
