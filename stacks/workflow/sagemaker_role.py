@@ -57,6 +57,10 @@ def sagemaker_execution_statements(
         statement(
             "UseKey", ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [key.key_arn]
         ),
+        # The jobs' OutputDataConfig / ProcessingOutputConfig name this key (KmsKeyId); with a
+        # key id, "the SageMaker execution role must include permissions to call kms:Encrypt"
+        # (SageMaker API reference, OutputDataConfig.KmsKeyId).
+        statement("EncryptJobOutputs", ["kms:Encrypt"], [key.key_arn]),
         statement(
             "EncryptVolumes",
             ["kms:CreateGrant"],

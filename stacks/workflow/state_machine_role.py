@@ -12,6 +12,14 @@ from constructs import Construct
 from stacks.workflow.contract import contract
 from stacks.workflow.roles import run_suffix_arn, runs_objects, sagemaker_arn, statement
 
+# Step Functions' SageMaker integration calls ListTags on what it creates: AWS's policies for it
+# ("IAM policies for Amazon SageMaker AI" in the Step Functions developer guide,
+# https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html) and CDK's own
+# SageMakerCreateTrainingJob, CreateModel and CreateEndpointConfig tasks (aws-cdk-lib
+# aws-stepfunctions-tasks/lib/sagemaker/*.js) grant it beside each create. Here it is scoped to
+# the run's resources instead of their "*".
+LIST_TAGS = "sagemaker:ListTags"
+
 # The EventBridge rules Step Functions manages to follow `.sync` SageMaker jobs.
 SYNC_RULES = (
     "StepFunctionsGetEventsForSageMakerTrainingJobsRule",
@@ -48,6 +56,7 @@ def state_machine_statements(
                 "sagemaker:DescribeProcessingJob",
                 "sagemaker:StopProcessingJob",
                 "sagemaker:AddTags",
+                LIST_TAGS,
             ],
             [arn("processing-job", "prepare_job"), arn("processing-job", "evaluation_job")],
         ),
@@ -58,6 +67,7 @@ def state_machine_statements(
                 "sagemaker:DescribeTrainingJob",
                 "sagemaker:StopTrainingJob",
                 "sagemaker:AddTags",
+                LIST_TAGS,
             ],
             [arn("training-job", "training_job")],
         ),
@@ -126,7 +136,7 @@ def _temporary_endpoint_statements(
     return [
         statement(
             f"Manage{title}Model",
-            ["sagemaker:CreateModel", "sagemaker:DeleteModel", "sagemaker:AddTags"],
+            ["sagemaker:CreateModel", "sagemaker:DeleteModel", "sagemaker:AddTags", LIST_TAGS],
             [arn("model", f"{key_prefix}model")],
         ),
         statement(
@@ -135,6 +145,7 @@ def _temporary_endpoint_statements(
                 "sagemaker:CreateEndpointConfig",
                 "sagemaker:DeleteEndpointConfig",
                 "sagemaker:AddTags",
+                LIST_TAGS,
             ],
             [arn("endpoint-config", f"{key_prefix}endpoint_config")],
         ),

@@ -50,13 +50,14 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
         ),
         "RunProcessingJobs": (
             ["sagemaker:AddTags", "sagemaker:CreateProcessingJob",
-             "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"],
+             "sagemaker:DescribeProcessingJob", "sagemaker:ListTags",
+             "sagemaker:StopProcessingJob"],
             [f"{SAGEMAKER}:processing-job/*-evaluate", f"{SAGEMAKER}:processing-job/*-prepare"],
             None,
         ),
         "RunTrainingJob": (
             ["sagemaker:AddTags", "sagemaker:CreateTrainingJob",
-             "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+             "sagemaker:DescribeTrainingJob", "sagemaker:ListTags", "sagemaker:StopTrainingJob"],
             [f"{SAGEMAKER}:training-job/*-train"],
             None,
         ),
@@ -70,13 +71,14 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
             None,
         ),
         "ManageEvaluationModel": (
-            ["sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:DeleteModel"],
+            ["sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:DeleteModel",
+             "sagemaker:ListTags"],
             [f"{SAGEMAKER}:model/*-eval"],
             None,
         ),
         "ManageEvaluationEndpointConfig": (
             ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig",
-             "sagemaker:DeleteEndpointConfig"],
+             "sagemaker:DeleteEndpointConfig", "sagemaker:ListTags"],
             [f"{SAGEMAKER}:endpoint-config/*-eval"],
             None,
         ),
@@ -90,13 +92,14 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
             ["sagemaker:CreateEndpoint"], [f"{SAGEMAKER}:endpoint-config/*-eval"], None
         ),
         "ManageBaseModel": (
-            ["sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:DeleteModel"],
+            ["sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:DeleteModel",
+             "sagemaker:ListTags"],
             [f"{SAGEMAKER}:model/*-base"],
             None,
         ),
         "ManageBaseEndpointConfig": (
             ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig",
-             "sagemaker:DeleteEndpointConfig"],
+             "sagemaker:DeleteEndpointConfig", "sagemaker:ListTags"],
             [f"{SAGEMAKER}:endpoint-config/*-base"],
             None,
         ),
@@ -315,3 +318,68 @@ def test_every_temporary_resource_the_definition_names_is_allowed(resolver_for, 
         assert iam_action in allowed.get(pattern, set()), (name, pattern)
         checked += 1
     assert checked == 18  # 2 endpoints x (3 creates, 2 describes, 1 look-up, 3 deletes)
+
+
+# What each Step Functions SageMaker integration creates, and the parameter naming it.
+_CREATED_BY_INTEGRATION = {
+    "createTrainingJob.sync": ("training-job", "TrainingJobName.$"),
+    "createProcessingJob.sync": ("processing-job", "ProcessingJobName.$"),
+    "createModel": ("model", "ModelName.$"),
+    "createEndpointConfig": ("endpoint-config", "EndpointConfigName.$"),
+}
+
+
+@pytest.mark.parametrize("env_name", ["local", "dev", "staging", "prod"])
+def test_the_sagemaker_integration_may_list_the_tags_of_what_it_creates(resolver_for, env_name):
+    """AWS's policies for Step Functions' SageMaker integration, and CDK's own SageMaker tasks,
+    grant sagemaker:ListTags beside each create; here on the run's resources only."""
+    resolver = resolver_for(env_name)
+    statements = _statements(resolver, "StateMachineRole")
+    # arn:aws:sagemaker:REGION:ACCOUNT:<kind>/<name pattern> -> <kind>/<name pattern>
+    listable = {
+        resource.split(":", 5)[5]
+        for actions, resources, _ in statements.values()
+        if "sagemaker:ListTags" in actions
+        for resource in resources
+        if resource.startswith("arn:aws:sagemaker:")
+    }
+    unscoped = [
+        resources
+        for actions, resources, _ in statements.values()
+        if "sagemaker:ListTags" in actions and not resources[0].startswith("arn:aws:sagemaker:")
+    ]
+    assert not unscoped
+    created = set()
+    for name, state in state_machine_definition(resolver)["States"].items():
+        call = state.get("Resource", "").removeprefix("arn:aws:states:::sagemaker:")
+        if call not in _CREATED_BY_INTEGRATION:
+            continue
+        kind, parameter = _CREATED_BY_INTEGRATION[call]
+        key = state["Parameters"][parameter].removeprefix("$.run.names.")
+        pattern = f"{kind}/*{contract.NAME_SUFFIXES[key]}"
+        assert pattern in listable, (name, pattern)
+        created.add(pattern)
+    # prepare, train, evaluate; the evaluation and base models and endpoint configs
+    assert len(created) == 7
+    assert listable == created
+
+
+@pytest.mark.parametrize("env_name", ["local", "dev", "staging", "prod"])
+def test_the_jobs_may_encrypt_their_outputs_with_the_environment_key_only(resolver_for, env_name):
+    """OutputDataConfig.KmsKeyId (and ProcessingOutputConfig's) name the key; SageMaker's API
+    reference: the execution role must then be allowed kms:Encrypt."""
+    resolver = resolver_for(env_name)
+    states = state_machine_definition(resolver)["States"]
+    output_keys = {
+        states["Train the model"]["Parameters"]["OutputDataConfig"]["KmsKeyId"],
+        *(
+            states[name]["Parameters"]["ProcessingOutputConfig"]["KmsKeyId"]
+            for name in ("Prepare the data", "Evaluate the model")
+        ),
+    }
+    (key,) = output_keys
+    statements = _statements(resolver, "SageMakerRole")
+    assert statements["UseKey"][1] == [key]  # the environment's key, as every job uses
+    assert statements["EncryptJobOutputs"] == (["kms:Encrypt"], [key], None)
+    encrypting = [sid for sid, (actions, _, _) in statements.items() if "kms:Encrypt" in actions]
+    assert encrypting == ["EncryptJobOutputs"]
