@@ -7,6 +7,7 @@
     python -m cli follow NAME_OR_ARN
     python -m cli runs                             # the newest executions
     python -m cli report NAME --out DIR            # report.json/html, predictions of a run
+    python -m cli preflight                        # what a first deploy and run need (--json)
 
 Add ``--target aws --env dev --profile PROFILE`` to act on a deployed AWS account instead.
 """
@@ -131,6 +132,16 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="download a run's evaluation report")
     report.add_argument("run", help="execution name or ARN, or run name")
     report.add_argument("--out", type=Path, default=Path("build/runs"))
+    preflight = commands.add_parser(
+        "preflight", help="check an account before the first deploy and run (exit 1: a problem)"
+    )
+    preflight.add_argument("--input", help="also check the S3 locations of this execution input")
+    preflight.add_argument("--json", action="store_true", help="print the findings as JSON")
+    # Also after the command (`preflight --target aws --env dev`); given here, they win.
+    preflight.add_argument("--target", choices=("local", "aws"), default=argparse.SUPPRESS)
+    preflight.add_argument("--env", choices=ENVIRONMENTS, default=argparse.SUPPRESS)
+    preflight.add_argument("--profile", default=argparse.SUPPRESS)
+    preflight.add_argument("--region", default=argparse.SUPPRESS)
     return parser
 
 
@@ -158,6 +169,7 @@ def _run(args: argparse.Namespace) -> int:
         "follow": _follow,
         "runs": _runs,
         "report": _report,
+        "preflight": _preflight,
     }
     return commands[args.command](args)
 
@@ -234,6 +246,19 @@ def _report(args: argparse.Namespace) -> int:
     print(json.dumps(report.get("gate", report), indent=2))
     print(f"files in {out_dir}")
     return 0
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    from cli.preflight import preflight
+
+    return preflight(
+        args.target,
+        args.env,
+        profile=args.profile,
+        region=args.region,
+        input_arg=args.input,
+        as_json=args.json,
+    )
 
 
 if __name__ == "__main__":
