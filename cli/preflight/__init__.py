@@ -79,6 +79,7 @@ def run_checks(
 
 
 def summary(findings: list[Finding]) -> dict[str, int]:
+    """How many findings of each status, problems first, statuses with none left out."""
     counts = Counter(finding.status for finding in findings)
     return {status: counts[status] for status in STATUSES if counts[status]}
 

@@ -42,6 +42,7 @@ class Finding:
     fix: str | None = None
 
     def line(self) -> str:
+        """``PROBLEM      quota     <subject>: <detail>; fix: <fix>``."""
         status = "PROBLEM" if self.status == "problem" else self.status
         text = f"{status:<12} {self.check:<9} {self.subject}: {self.detail}"
         return f"{text}; fix: {self.fix}" if self.fix else text
@@ -51,18 +52,22 @@ class Finding:
 
 
 def ok(check: str, subject: str, detail: str) -> Finding:
+    """A check that passed."""
     return Finding(check, "ok", subject, detail)
 
 
 def problem(check: str, subject: str, detail: str, fix: str) -> Finding:
+    """Something the first deploy or run would fail on, with what to do about it."""
     return Finding(check, "problem", subject, detail, fix)
 
 
 def cannot_tell(check: str, subject: str, detail: str, fix: str | None = None) -> Finding:
+    """A check AWS would not answer for this caller, or answered without saying."""
     return Finding(check, "cannot tell", subject, detail, fix)
 
 
 def error_code(error: ClientError) -> str:
+    """The AWS error code of ``error`` (``ParameterNotFound``, ``403``...)."""
     return str(error.response.get("Error", {}).get("Code", ""))
 
 

@@ -499,3 +499,38 @@ def test_an_environment_the_configuration_lacks_is_one_line(tmp_path):
     config.write_text(text[: text.index("\n  prod:")] + "\n")
     with pytest.raises(CliError, match="unknown environment 'prod'"):
         preflight("aws", "prod", config_path=config)
+
+
+def test_denied_stack_and_model_package_lookups_cannot_tell():
+    package = "arn:aws:sagemaker:us-east-1:222222222222:model-package/llm-finetune-dev/3"
+    pinned = dataclasses.replace(DEV, serving_model=package)
+    with (
+        stubbed("ssm") as (ssm, ssm_stub),
+        stubbed("cloudformation") as (cfn, cfn_stub),
+        stubbed("s3") as (s3, _),
+        stubbed("sagemaker") as (sagemaker, sm_stub),
+    ):
+        _version(ssm_stub)
+        cfn_stub.add_client_error("describe_stacks", "AccessDenied", http_status_code=403)
+        cfn_stub.add_client_error("describe_stacks", "AccessDenied", http_status_code=403)
+        sm_stub.add_client_error("describe_model_package", "AccessDeniedException")
+        sm_stub.add_response(
+            "describe_model_package",
+            {
+                "ModelPackageName": "llm-finetune-dev",
+                "ModelPackageArn": package,
+                "CreationTime": "2026-01-01T00:00:00Z",
+                "ModelPackageStatus": "Completed",
+                "ModelPackageStatusDetails": {"ValidationStatuses": []},
+                "ModelApprovalStatus": "Approved",
+            },
+            {"ModelPackageName": package},
+        )
+        _, trust = check_bootstrap(ssm, cfn, DEV, NAMES, trusted_account=PIPELINE)
+        storage = _one(check_buckets(cfn, s3, "Dev"))
+        denied = _one(check_serving_model(s3, sagemaker, pinned))
+        found = _one(check_serving_model(s3, sagemaker, pinned))
+    assert trust.status == storage.status == denied.status == "cannot tell"
+    assert storage.detail == "DescribeStacks was denied (AccessDenied)"
+    assert denied.detail == f"DescribeModelPackage was denied (AccessDeniedException) for {package}"
+    assert (found.status, found.detail) == ("ok", f"{package} exists (Approved)")
