@@ -10,7 +10,6 @@ from stacks.config import load_config
 from stacks.config_schema import ImagesConfig
 from stacks.workflow.images import (
     DLC_ACCOUNTS,
-    TRAINING_REPOSITORY,
     repository_arn,
     resolve_images,
     serving_images,
@@ -33,7 +32,9 @@ def test_every_region_in_the_table_gives_a_pinned_uri(region):
     uri = training_image_uri(region)
     assert ECR_URI.match(uri)
     assert uri.startswith(f"{DLC_ACCOUNTS[region]}.dkr.ecr.{region}.")
-    assert f"/{TRAINING_REPOSITORY}:2.5.1-transformers4.49.0-gpu-py311-cu124-ubuntu22.04" in uri
+    assert uri.endswith(
+        "/huggingface-pytorch-training:2.9.0-transformers5.3.0-gpu-py312-cu130-ubuntu22.04-v1.0"
+    )
 
 
 def test_the_serving_image_comes_from_inference_code():
@@ -48,9 +49,15 @@ def test_china_regions_use_the_china_domain():
     )
 
 
-def test_an_unpublished_region_says_what_to_do():
-    with pytest.raises(ValueError, match=r"set images\.training in config/environments\.yaml"):
-        training_image_uri("xx-nowhere-1")
+# mx-central-1 has Deep Learning Containers, but not this one (the SDK lists no registry there).
+@pytest.mark.parametrize("region", ["xx-nowhere-1", "mx-central-1"])
+def test_an_unpublished_region_says_what_to_do(region):
+    with pytest.raises(
+        ValueError,
+        match=r"job image huggingface-pytorch-training:\S+ is not published in region "
+        r".*set images\.training in config/environments\.yaml",
+    ):
+        training_image_uri(region)
 
 
 def test_overrides_replace_one_image_each():
