@@ -7,6 +7,15 @@ in a fresh subprocess of the server (``lambda_bootstrap.py``) with the Lambda ha
 event JSON in, JSON out, ``{errorType, errorMessage}`` on failure so Step Functions ``Catch``
 matches on the exception's name. The subprocess gets the function's environment variables plus
 the local cloud's endpoint and credentials, so boto3 inside the handler talks to the local cloud.
+
+A synchronous invocation answers at most 6 MB ("Invocation payload (request and response): 6 MB
+each for request and response (synchronous)",
+https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), exactly 6,291,556
+bytes: a larger result fails the invocation as Lambda reports it (``FunctionError:
+Unhandled``, ``Function.ResponseSizeTooLarge``, "Response payload size exceeded maximum allowed
+payload size (6291556 bytes).", the words quoted in
+https://github.com/alexcasalboni/aws-lambda-power-tuning/issues/210). moto compared Python's
+in-memory size of the payload with 6,000,000, refusing responses AWS returns.
 """
 
 from __future__ import annotations
@@ -28,8 +37,11 @@ import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from moto.awslambda.models import LambdaFunction
+from moto.awslambda.responses import LambdaResponse
+from moto.utilities.aws_headers import amz_crc32
 
 from localcloud.lambda_bootstrap import DEADLINE_ENV, REQUEST_ID_ENV, RESULT_ENV
 from localcloud.processes import kill_tree
@@ -165,6 +177,40 @@ def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, 
     return payload, failed, logs
 
 
+MAX_SYNC_RESPONSE_BYTES = 6_291_556
+RESPONSE_TOO_LARGE = {
+    "errorMessage": (
+        f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_RESPONSE_BYTES}"
+        " bytes)."
+    ),
+    "errorType": "Function.ResponseSizeTooLarge",
+}
+
+
+@amz_crc32
+def _invoke_response(self: LambdaResponse) -> tuple[int, dict[str, str], str | bytes]:
+    headers: dict[str, str] = {}
+    function_name = unquote(self.path.rsplit("/", 2)[-2])
+    payload = self.backend.invoke(
+        function_name, self._get_param("qualifier"), self.body, self.headers, headers
+    )
+    if payload is None:
+        return 404, headers, "{}"
+    invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+    data = payload.encode("utf-8") if isinstance(payload, str) else payload
+    if invocation_type == "RequestResponse" and len(data) > MAX_SYNC_RESPONSE_BYTES:
+        headers["x-amz-function-error"] = "Unhandled"
+        payload = json.dumps(RESPONSE_TOO_LARGE).encode("utf-8")
+    headers["content-type"] = "application/json"
+    if invocation_type == "Event":
+        return 202, {**headers, "status": "202"}, payload
+    if invocation_type == "DryRun":
+        return 204, {**headers, "status": "204"}, payload
+    if self.headers.get("X-Amz-Log-Type") != "Tail":
+        headers.pop("x-amz-log-result", None)
+    return 200, headers, payload
+
+
 def install(state_dir: Path, endpoint_url: str, python: str | None = None) -> None:
     """Make moto run Python Lambda functions in local subprocesses.
 
@@ -178,3 +224,4 @@ def install(state_dir: Path, endpoint_url: str, python: str | None = None) -> No
         _settings["python"] = python
     shutil.rmtree(Path(state_dir) / "lambda", ignore_errors=True)
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+    LambdaResponse.invoke = _invoke_response  # type: ignore[method-assign]

@@ -2,10 +2,10 @@
 
 Run by ``localcloud.server.start`` as
 ``python -m localcloud.serve --port N --state-dir D [--parent-pid P]``. It applies the patches
-(CloudFormation change sets, executing Step Functions, Lambda without Docker, then SageMaker
-from ``localcloud.sagemaker`` when that package is present), records its pid and port in
-``D/server.json`` and serves until SIGTERM/SIGINT or until process P ends; on the way out it
-ends every process it started.
+(every request checked against botocore's model of its API, CloudFormation change sets,
+executing Step Functions, Lambda without Docker, then SageMaker from ``localcloud.sagemaker``
+when that package is present), records its pid and port in ``D/server.json`` and serves until
+SIGTERM/SIGINT or until process P ends; on the way out it ends every process it started.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from localcloud import cloudformation, lambda_runtime, s3, stepfunctions
+from localcloud import cloudformation, lambda_runtime, s3, stepfunctions, validation
 from localcloud.processes import alive, kill_tree
 from localcloud.server import STATE_FILE
 
@@ -42,11 +42,12 @@ SAGEMAKER_PLUGIN = "localcloud.sagemaker"
 
 def install_patches(state_dir: Path, endpoint_url: str) -> list[str]:
     """Apply every extension of moto; return the names of those applied, in order."""
+    validation.install()
     cloudformation.install()
     stepfunctions.install()
     lambda_runtime.install(state_dir, endpoint_url)
     s3.install()
-    applied = ["cloudformation", "stepfunctions", "lambda", "s3"]
+    applied = ["validation", "cloudformation", "stepfunctions", "lambda", "s3"]
     if importlib.util.find_spec(SAGEMAKER_PLUGIN) is None:
         return applied
     install = getattr(importlib.import_module(SAGEMAKER_PLUGIN), "install", None)

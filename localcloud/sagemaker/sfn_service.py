@@ -10,7 +10,9 @@ Accepts the resources AWS accepts (``arn:aws:states:::sagemaker:<action>[.sync]`
 A job that ends Failed or Stopped fails the task with ``States.TaskFailed`` and the Describe*
 response (FailureReason included) as JSON in the cause, as AWS reports a failed ``.sync`` job. An
 API error fails it with ``SageMaker.AmazonSageMakerException`` (or ``SageMaker.<Code>Exception``
-for the errors SageMaker models, e.g. ``SageMaker.ResourceInUseException``). Everything else
+for the errors SageMaker models, e.g. ``SageMaker.ResourceInUseException``); a request that
+breaks the API's model (a name over 63 characters, an entrypoint item over 256) fails so before
+anything is created, with SageMaker's ``ValidationException`` message. Everything else
 SageMaker offers (deleteEndpoint, stopTrainingJob, describeEndpoint, ...) is reached as on AWS,
 through ``arn:aws:states:::aws-sdk:sagemaker:<action>``.
 """
@@ -18,14 +20,14 @@ through ``arn:aws:states:::aws-sdk:sagemaker:<action>``.
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Callable
 from functools import cache
 from typing import Any, Final
 
 import botocore.session
-from botocore.exceptions import ClientError, ParamValidationError
+from botocore.exceptions import ClientError
 from botocore.model import ServiceModel
-from botocore.validate import validate_parameters
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
     CustomErrorName,
@@ -55,6 +57,8 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.utils import camel_to_snake_case
+
+from localcloud.validation.constraints import check, summary
 
 # action (lower case) -> (Describe* call, name parameter, status field) for .sync; None: no .sync
 _ACTIONS: Final[dict[str, tuple[str, str, str] | None]] = {
@@ -191,11 +195,14 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):
         state_credentials: StateCredentials,
     ) -> None:
         operation = _service_model().operation_model(_operation_name(self._action()))
-        try:
-            validate_parameters(normalised_parameters, operation.input_shape)
-        except ParamValidationError as invalid:
-            cause = f"{invalid} (Service: AmazonSageMaker; Status Code: 400; Error Code: ValidationException; Proxy: null)"  # noqa: E501
-            raise FailureEventException(self._failure(env, _GENERIC_ERROR, cause)) from invalid
+        # Every constraint SageMaker checks (lengths, patterns, enums too), before any call.
+        violations = check(normalised_parameters, operation.input_shape)
+        if violations:
+            cause = (
+                f"{summary(violations)} (Service: AmazonSageMaker; Status Code: 400; "
+                f"Error Code: ValidationException; Request ID: {uuid.uuid4()}; Proxy: null)"
+            )
+            raise FailureEventException(self._failure(env, _GENERIC_ERROR, cause))
         client = self._client(resource_runtime_part.region, state_credentials)
         call = getattr(client, camel_to_snake_case(self.resource.api_action))
         response = call(**normalised_parameters) or {}

@@ -1,0 +1,62 @@
+"""Which services are checked, and what each answers for a request that breaks its model.
+
+- A member that breaks a constraint: ``ValidationException`` (JSON and REST-JSON services),
+  ``InvalidParameterException`` (CloudWatch Logs), ``ValidationError`` (the query services:
+  SNS, STS, IAM, CloudFormation), with Coral's message (``1 validation error detected: ...``).
+- A member of the wrong JSON type: ``SerializationException``, as the JSON services answer
+  a body they cannot read into the model.
+- S3 (``s3_rules``): its own error codes.
+"""
+
+from __future__ import annotations
+
+from localcloud.validation import s3_rules
+from localcloud.validation.constraints import check, summary
+from localcloud.validation.responses import Refusal
+from localcloud.validation.wire import Call
+
+# Every service the project, its CLI, its jobs, the workflow and the CDK CLI call (boto3 names).
+CHECKED = frozenset(
+    {
+        "cloudformation",
+        "cloudwatch",
+        "ecr",
+        "events",
+        "iam",
+        "kms",
+        "lambda",
+        "logs",
+        "s3",
+        "sagemaker",
+        "sagemaker-runtime",
+        "sns",
+        "ssm",
+        "stepfunctions",
+        "sts",
+    }
+)
+# moto's names of those services where they differ from boto3's.
+MOTO_NAMES = {"awslambda": "lambda", "sagemakerruntime": "sagemaker-runtime"}
+# CloudWatch Logs reports constraint failures as InvalidParameterException
+# (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/CommonErrors.html lists
+# ValidationError for query callers only; the JSON API's own operations list
+# InvalidParameterException, e.g. API_PutRetentionPolicy.html).
+_CONSTRAINT_CODES = {"logs": "InvalidParameterException"}
+
+
+def refusal(call: Call) -> Refusal | None:
+    """Why AWS would refuse ``call``, or None when it would not (as far as the model says)."""
+    if call.service == "s3":
+        return s3_rules.refusal(call)
+    shape = call.operation.input_shape
+    if shape is None:
+        return None
+    violations = check(call.params, shape)
+    if not violations:
+        return None
+    typed = [violation for violation in violations if violation.kind == "type"]
+    if typed and call.protocol in ("json", "rest-json"):
+        return Refusal("SerializationException", "; ".join(v.describe() for v in typed))
+    if call.protocol == "query":
+        return Refusal("ValidationError", summary(violations))
+    return Refusal(_CONSTRAINT_CODES.get(call.service, "ValidationException"), summary(violations))
