@@ -77,6 +77,7 @@ def _torch_varlen_kernel() -> Callable[..., torch.Tensor] | None:
 
 
 _VARLEN_KERNEL = _torch_varlen_kernel()
+_VARLEN_IN_TORCH = importlib.util.find_spec("torch.nn.attention.varlen") is not None
 
 
 def uses_varlen_kernel(device: torch.device, dtype: torch.dtype) -> bool:
@@ -161,6 +162,32 @@ ALL_MASK_ATTENTION_FUNCTIONS.register(SDPA_VARLEN, sdpa_mask)
 def flash_attention_available() -> bool:
     """True when the flash-attn package is importable and a CUDA device is present."""
     return torch.cuda.is_available() and importlib.util.find_spec("flash_attn") is not None
+
+
+def attention_report(requested: str, chosen: str, *, half_precision: bool, cuda: bool) -> str:
+    """How packed rows are attended in this run and, where a faster kernel fell back, why:
+    for the line ``train.py`` logs at start."""
+    if chosen == "flash_attention_2":
+        return "flash_attention_2 (flash-attn, packed documents kept apart)"
+    if chosen != SDPA_VARLEN:
+        return f"{chosen} (as configured)"
+    fell_back = []
+    if requested == "auto" and cuda and half_precision:
+        fell_back.append("flash_attention_2, the flash-attn package is not installed")
+    if cuda and half_precision and _VARLEN_KERNEL is not None:
+        active = "sdpa_varlen with PyTorch's flash varlen kernel"
+    else:
+        active = "sdpa_varlen as causal SDPA once per document"
+        if not cuda:
+            why = "no CUDA device"
+        elif not half_precision:
+            why = "it takes bf16/fp16 only"
+        elif not _VARLEN_IN_TORCH:
+            why = f"torch.nn.attention.varlen needs torch >= 2.10, this is {torch.__version__}"
+        else:
+            why = f"torch {torch.__version__}'s varlen_attn takes no causal option"
+        fell_back.append(f"PyTorch's varlen kernel, {why}")
+    return f"{active} (fell back: {'; '.join(fell_back)})" if fell_back else active
 
 
 def choose_attention(requested: str, *, half_precision: bool) -> str:

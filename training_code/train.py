@@ -76,6 +76,7 @@ def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, A
     tokenizer = load_tokenizer(config.model.model_name_or_path, config.model.trust_remote_code)
     train, validation, data_stats = load_channels(config.data, tokenizer)
     model = load_model(config, precision)
+    log_speed_ups(config, precision, model.config._attn_implementation)
     score_labelled_positions_only()
     trainer = SFTTrainer(
         model=model,
@@ -115,6 +116,27 @@ def _trainer(config: Any, extra_callbacks: tuple) -> tuple[Any, Any, dict[str, A
     )
     extras = {"precision": precision, "data": data_stats, "tokenizer": tokenizer}
     return trainer, validation, extras
+
+
+def log_speed_ups(config: Any, precision: str, attention: str) -> None:
+    """Logs once the speed-ups that depend on the machine and its torch (attention kernels,
+    Liger): which are on and, for each that fell back, why."""
+    import torch
+    from attention_backends import attention_report
+
+    cuda = torch.cuda.is_available()
+    liger = "off"
+    if config.trainer.use_liger_kernel:
+        liger = "on" if cuda else "off (fell back: no CUDA device)"
+    report = attention_report(
+        config.model.attn_implementation,
+        attention,
+        half_precision=precision in ("bf16", "fp16"),
+        cuda=cuda,
+    )
+    log.info(
+        "speed-ups on torch %s: attention %s; Liger kernels %s", torch.__version__, report, liger
+    )
 
 
 def _callback(trainer: Any, kind: type) -> Any:
