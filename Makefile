@@ -10,13 +10,13 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: setup demo test synth lint format clean
+.PHONY: setup demo test synth lint format clean lock
 
 setup: $(STAMP) node_modules/.package-lock.json
 
 # torch goes first and alone, pinned, so pip takes the CPU build on this machine's disk
 # instead of resolving a multi-GB CUDA build for the packages that depend on it.
-$(STAMP): requirements.txt requirements-dev.txt requirements-ml.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-ml.txt training_code/requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
@@ -29,6 +29,11 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-ml.txt
 
 node_modules/.package-lock.json: package.json package-lock.json $(STAMP)
 	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
+
+# Re-resolves training_code/requirements.lock for the job image's Python, platform and torch
+# (stacks/workflow/job_image.py); ARGS=--upgrade moves every pin (docs/job-environment.md).
+lock: $(STAMP)
+	$(BIN)/python -m stacks.workflow.job_lock $(ARGS)
 
 demo: setup
 	$(BIN)/python -m cli demo
