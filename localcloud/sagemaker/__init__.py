@@ -21,8 +21,10 @@ from __future__ import annotations
 import atexit
 from pathlib import Path
 
-from localcloud.sagemaker import cfn_resources, moto_patches, registry, sfn_patches
-from localcloud.sagemaker.settings import LOCAL_SERVER, Settings, configure
+from localcloud.sagemaker import registry
+
+# moto is imported by the functions, not here: a job's own process imports the light modules of
+# this package (localcloud.sagemaker.toolkit) and must not pay for moto at every start.
 
 __all__ = ["install", "running_pids", "shutdown", "uninstall"]
 
@@ -32,7 +34,7 @@ _exit_hook_registered = False
 def install(
     state_dir: Path,
     *,
-    endpoint_server: Path = LOCAL_SERVER,
+    endpoint_server: Path | None = None,
     endpoint_startup_timeout_s: float = 900.0,
     invoke_timeout_s: float = 600.0,
     checkpoint_sync_s: float = 10.0,
@@ -42,18 +44,21 @@ def install(
     Args:
         state_dir: where job sandboxes, endpoint model copies and logs are kept.
         endpoint_server: the script an endpoint runs with ``--model-dir``, ``--port``, ``--host``
-            (the project's ``inference_code/local_server.py`` unless a test swaps it).
+            (the project's ``inference_code/local_server.py`` when None; tests swap it).
         endpoint_startup_timeout_s: an endpoint not answering ``/ping`` by then is Failed.
         invoke_timeout_s: how long InvokeEndpoint waits for the server.
         checkpoint_sync_s: how often a running job's checkpoints are copied to S3.
     """
+    from localcloud.sagemaker import cfn_resources, moto_patches, sfn_patches
+    from localcloud.sagemaker.settings import LOCAL_SERVER, Settings, configure
+
     global _exit_hook_registered
     state_dir = Path(state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     configure(
         Settings(
             state_dir=state_dir,
-            endpoint_server=Path(endpoint_server),
+            endpoint_server=Path(endpoint_server or LOCAL_SERVER),
             endpoint_startup_timeout_s=endpoint_startup_timeout_s,
             invoke_timeout_s=invoke_timeout_s,
             checkpoint_sync_s=checkpoint_sync_s,
@@ -74,6 +79,8 @@ def shutdown() -> None:
 
 def uninstall() -> None:
     """Stops everything and gives moto back its own SageMaker mock (for tests sharing a process)."""
+    from localcloud.sagemaker import moto_patches, sfn_patches
+
     shutdown()
     sfn_patches.restore()
     moto_patches.restore()

@@ -8,6 +8,11 @@ Mirrors the ``sagemaker-training`` toolkit that the Hugging Face and PyTorch tra
 - The rest become ``--key value`` arguments in sorted key order, values as ``str()`` of the
   decoded value (``'true'`` arrives as ``True``, ``'3'`` as ``3``) and dicts as ``k=v,k=v``.
 - ``SM_*`` environment variables describe the channels, folders, hosts and hyperparameters.
+
+Each instance of a job is a host named ``algo-1``, ``algo-2``, ... (sorted, the first is the
+leader, ``master_hostname``), and reads its own place in ``resourceconfig.json`` (AWS developer
+guide, "How Amazon SageMaker Provides Training Information", Distributed Training Configuration;
+the toolkit's ``environment.Environment``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Any
 from localcloud.sagemaker.opt_ml import OptMl
 
 HOST = "algo-1"
+GROUP = "homogeneousCluster"
+NETWORK_INTERFACE = "eth0"
 PROGRAM = "sagemaker_program"
 SUBMIT_DIRECTORY = "sagemaker_submit_directory"
 # Either flag asks the framework container to launch with torchrun.
@@ -57,10 +64,33 @@ def to_cmd_args(hyperparameters: dict[str, Any]) -> list[str]:
     return args
 
 
+def distributed(decoded: dict[str, Any]) -> bool:
+    """True when a distribution flag asks the container to start the program under torchrun."""
+    return any(str(decoded.get(flag, "")).lower() == "true" for flag in DISTRIBUTION_FLAGS)
+
+
 def wants_torchrun(decoded: dict[str, Any], instance_count: int) -> bool:
     """True when the job asks for several workers (instances or a distribution flag)."""
-    flagged = any(str(decoded.get(flag, "")).lower() == "true" for flag in DISTRIBUTION_FLAGS)
-    return instance_count > 1 or flagged
+    return instance_count > 1 or distributed(decoded)
+
+
+def host_names(count: int) -> list[str]:
+    """``["algo-1", ..., "algo-<count>"]``, the order SageMaker lists them in."""
+    return [f"algo-{index}" for index in range(1, max(count, 1) + 1)]
+
+
+def resource_config(host: str, hosts: list[str], instance_type: str) -> dict[str, Any]:
+    """``/opt/ml/input/config/resourceconfig.json`` of ``host``, one homogeneous group."""
+    return {
+        "current_host": host,
+        "current_instance_type": instance_type,
+        "current_group_name": GROUP,
+        "hosts": hosts,
+        "instance_groups": [
+            {"instance_group_name": GROUP, "instance_type": instance_type, "hosts": hosts}
+        ],
+        "network_interface_name": NETWORK_INTERFACE,
+    }
 
 
 def environment(
@@ -72,46 +102,45 @@ def environment(
     program: str,
     instance_type: str,
     module_dir: str,
+    host: str = HOST,
+    hosts: list[str] | None = None,
 ) -> dict[str, str]:
-    """The ``SM_*`` variables the toolkit sets for ``program``.
+    """The ``SM_*`` variables the toolkit sets for ``program`` on ``host`` of ``hosts``.
 
-    All workers run on this one machine, so there is one host, ``algo-1``, even when the job asks
-    for several instances (they become torchrun processes on it).
+    ``SM_NUM_GPUS`` is 0: the local cloud runs on the CPU.
     """
+    hosts = hosts or [host]
     hyperparameters = user_hyperparameters(decoded)
     channel_dirs = {name: str(sandbox.channel_dir(name)) for name in channels}
-    resource_config = {
-        "current_host": HOST,
-        "current_instance_type": instance_type,
-        "hosts": [HOST],
-        "network_interface_name": "eth0",
-    }
+    resources = resource_config(host, hosts, instance_type)
     training_env = {
         "additional_framework_parameters": {
             name: value for name, value in decoded.items() if name.startswith("sagemaker_")
         },
         "channel_input_dirs": channel_dirs,
-        "current_host": HOST,
+        "current_host": host,
+        "current_instance_group": GROUP,
         "current_instance_type": instance_type,
+        "distribution_hosts": hosts,
         "framework_module": None,
-        "hosts": [HOST],
+        "hosts": hosts,
         "hyperparameters": hyperparameters,
         "input_config_dir": str(sandbox.input_config_dir),
         "input_data_config": {name: {"TrainingInputMode": "File"} for name in channels},
         "input_dir": str(sandbox.input_dir),
-        "is_master": True,
+        "is_master": host == hosts[0],
         "job_name": job_name,
         "log_level": 20,
-        "master_hostname": HOST,
+        "master_hostname": hosts[0],
         "model_dir": str(sandbox.model_dir),
         "module_dir": module_dir,
         "module_name": Path(program).stem,
-        "network_interface_name": "eth0",
+        "network_interface_name": NETWORK_INTERFACE,
         "num_cpus": os.cpu_count() or 1,
         "num_gpus": 0,
         "output_data_dir": str(sandbox.output_data_dir),
         "output_dir": str(sandbox.output_dir),
-        "resource_config": resource_config,
+        "resource_config": resources,
         "user_entry_point": program,
     }
     env = {
@@ -125,11 +154,15 @@ def environment(
         "SM_USER_ARGS": json.dumps(to_cmd_args(hyperparameters)),
         "SM_NUM_GPUS": "0",
         "SM_NUM_CPUS": str(os.cpu_count() or 1),
-        "SM_HOSTS": json.dumps([HOST]),
-        "SM_CURRENT_HOST": HOST,
+        "SM_HOSTS": json.dumps(hosts),
+        "SM_CURRENT_HOST": host,
         "SM_CURRENT_INSTANCE_TYPE": instance_type,
-        "SM_NETWORK_INTERFACE_NAME": "eth0",
-        "SM_RESOURCE_CONFIG": json.dumps(resource_config),
+        "SM_CURRENT_INSTANCE_GROUP": GROUP,
+        "SM_CURRENT_INSTANCE_GROUP_HOSTS": json.dumps(hosts),
+        "SM_DISTRIBUTION_INSTANCE_GROUPS": json.dumps([GROUP]),
+        "SM_IS_HETERO": "false",
+        "SM_NETWORK_INTERFACE_NAME": NETWORK_INTERFACE,
+        "SM_RESOURCE_CONFIG": json.dumps(resources),
         "SM_INPUT_DATA_CONFIG": json.dumps(training_env["input_data_config"]),
         "SM_USER_ENTRY_POINT": program,
         "SM_MODULE_NAME": Path(program).stem,

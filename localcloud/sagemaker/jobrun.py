@@ -1,4 +1,10 @@
-"""What training and processing jobs share: a sandbox, a log, a supervised process, stopping."""
+"""What training and processing jobs share: sandboxes, logs, supervised processes, stopping.
+
+A job runs one process per instance (host ``algo-1``, ``algo-2``, ...), each with its own
+``/opt/ml`` sandbox and log stream. A process that needs namespaces (network isolation, a host
+name) or the training toolkit's steps starts as ``localcloud.sagemaker.toolkit``, which sets
+them up inside and then becomes the job's command.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from localcloud.sagemaker import registry, settings
+from localcloud.sagemaker import contract, isolation, registry, settings
 from localcloud.sagemaker.logsink import LogSink
 from localcloud.sagemaker.opt_ml import OptMl
+from localcloud.sagemaker.pip_check import PipWatch
 from localcloud.sagemaker.process import ManagedProcess
+from localcloud.sagemaker.toolkit import Bootstrap
 
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
 _MAX_REASON = 1024
@@ -27,11 +35,36 @@ class JobError(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    """How the job's process ended."""
+    """How the job's processes ended.
+
+    Attributes:
+        exit_code: the exit code of ``host``'s process (0 when every host succeeded).
+        stopped: StopTrainingJob / StopProcessingJob ended it.
+        timed_out: ``MaxRuntimeInSeconds`` ended it.
+        host: the host whose process failed first (its error is the job's), else the leader.
+        refused: the local cloud ended it: pip said it would change the venv.
+    """
 
     exit_code: int
     stopped: bool = False
     timed_out: bool = False
+    host: str = contract.HOST
+    refused: bool = False
+
+
+@dataclass(frozen=True)
+class Namespaces:
+    """Which namespaces one host's process starts in (see :mod:`isolation`).
+
+    Attributes:
+        network: a network of its own (loopback only).
+        join: the pid whose network it joins instead (a later host of an isolated cluster).
+        hosts_file: bound over ``/etc/hosts``, with the host name taken (multi-instance jobs).
+    """
+
+    network: bool = False
+    join: int | None = None
+    hosts_file: Path | None = None
 
 
 def interpreter(argv: Sequence[str], python: str) -> list[str]:
@@ -50,8 +83,9 @@ def trim_reason(reason: str) -> str:
 class JobRun(abc.ABC):
     """One job executing in a background thread.
 
-    Subclasses implement :meth:`_execute`, which prepares the sandbox, calls :meth:`_supervise`
-    and uploads results, and :meth:`_finish`, which records the final status on the moto object.
+    Subclasses implement :meth:`_execute`, which prepares the sandboxes, starts each host's
+    process with :meth:`_launch`, waits with :meth:`_watch` and uploads results, and
+    :meth:`_finish`, which records the final status on the moto object.
     """
 
     kind: str  # the CloudWatch/log folder name: "TrainingJobs" or "ProcessingJobs"
@@ -61,13 +95,40 @@ class JobRun(abc.ABC):
         self.name = name
         self.account = account
         self.region = region
-        self.sandbox = OptMl(self.settings.state_dir / "jobs" / name)
-        self.log_path = self.settings.state_dir / "logs" / self.kind / f"{name}.log"
+        self.root = self.settings.state_dir / "jobs" / name
+        self.hosts = [contract.HOST]
+        self.isolated = False  # network isolation is enforced (not only asked for)
+        self.pip = PipWatch()
+        self.log_path = self._log_path(contract.HOST)
         self.started = time.monotonic()
+        self._runtime_dir = self.settings.state_dir / "toolkit" / self.kind / name
+        self._stream_stamp = int(time.time())
         self._stop_requested = threading.Event()
-        self._process: ManagedProcess | None = None
+        self._refused = threading.Event()
+        self._processes: dict[str, ManagedProcess] = {}
+        self._sinks: dict[str, LogSink] = {}
         self._thread = threading.Thread(target=self._run, name=f"{self.kind}-{name}", daemon=True)
         self._key = registry.key(self.kind, account, region, name)
+
+    @property
+    def sandbox(self) -> OptMl:
+        """The leader's sandbox (the only one of a single-instance job)."""
+        return self.sandbox_of(self.hosts[0])
+
+    def sandbox_of(self, host: str) -> OptMl:
+        """``jobs/<name>/`` for a single host; ``jobs/<name>/<host>/`` for each of several."""
+        return OptMl(self.root if len(self.hosts) == 1 else self.root / host)
+
+    def sink(self, host: str) -> LogSink:
+        """The log of ``host``: ``<name>.log`` (leader) or ``<name>.<host>.log``, and its stream."""
+        if host not in self._sinks:
+            self._sinks[host] = LogSink(
+                self._log_path(host),
+                lambda: self.settings.client("logs", self.region),
+                f"/aws/sagemaker/{self.kind}",
+                f"{self.name}/{host}-{self._stream_stamp}",
+            )
+        return self._sinks[host]
 
     def start(self) -> None:
         registry.add(self._key, self)
@@ -78,15 +139,14 @@ class JobRun(abc.ABC):
         self._stop_requested.set()
 
     def stop(self) -> None:
-        """Stops the job and waits until its process is gone."""
+        """Stops the job and waits until its processes are gone."""
         self.request_stop()
-        if self._process is not None:
-            self._process.terminate()
+        for process in list(self._processes.values()):
+            process.terminate()
         self._thread.join(timeout=60)
 
     def pids(self) -> list[int]:
-        process = self._process
-        return [process.pid] if process is not None and process.poll() is None else []
+        return [p.pid for p in list(self._processes.values()) if p.poll() is None]
 
     @property
     def stop_requested(self) -> bool:
@@ -95,22 +155,27 @@ class JobRun(abc.ABC):
     def s3(self):
         return self.settings.client("s3", self.region)
 
+    def pip_report(self, host: str) -> Path:
+        """Where pip in ``host``'s process reports what it would install (``PIP_REPORT``)."""
+        return self._runtime_dir / f"{host}.pip-report.json"
+
+    def _log_path(self, host: str) -> Path:
+        suffix = "" if host == contract.HOST else f".{host}"
+        return self.settings.state_dir / "logs" / self.kind / f"{self.name}{suffix}.log"
+
     def _run(self) -> None:
-        sink = LogSink(
-            self.log_path,
-            lambda: self.settings.client("logs", self.region),
-            f"/aws/sagemaker/{self.kind}",
-            f"{self.name}/algo-1-{int(time.time())}",
-        )
+        sink = self.sink(contract.HOST)
         try:
             status, reason = self._execute(sink)
         except JobError as error:
             status, reason = "Failed", str(error)
         except Exception as error:  # a setup step (download, unpack) failed, not the user's code
             status, reason = "Failed", f"ClientError: {type(error).__name__}: {error}"
+        self._terminate_running({})  # a host started before a later one failed to start
         if reason:
             sink.write(f"[localcloud] {self.name} failed: {reason}")
-        sink.close()
+        for each in list(self._sinks.values()):
+            each.close()
         self._finish(status, trim_reason(reason) if reason else None)
         registry.remove(self._key)
 
@@ -123,47 +188,147 @@ class JobRun(abc.ABC):
         """Records the final status on the moto object."""
 
     def fresh_sandbox(self) -> OptMl:
-        """An empty sandbox (a leftover from an earlier local cloud run is removed)."""
-        if self.sandbox.root.exists():
-            shutil.rmtree(self.sandbox.root)
-        return self.sandbox.create()
+        """Empty sandboxes for every host (a leftover of an earlier local cloud run is removed)."""
+        for folder in (self.root, self._runtime_dir):
+            if folder.exists():
+                shutil.rmtree(folder)
+        for host in self.hosts:
+            self.sandbox_of(host).create()
+        return self.sandbox
 
-    def _supervise(
+    def namespaces_problem(self, sink: LogSink, wanted: str) -> str | None:
+        """Why namespaces cannot give ``wanted`` here (said once in the log), or None."""
+        problem = isolation.support().problem
+        if problem:
+            sink.write(f"[localcloud] {self.name}: cannot enforce {wanted} here: {problem}")
+        return problem
+
+    def hosts_file(self) -> Path:
+        """An ``/etc/hosts`` naming every host of the job on this machine's loopback."""
+        path = self._runtime_dir / "hosts"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
+        path.write_text("\n".join(lines + [f"127.0.0.1 {host}" for host in self.hosts]) + "\n")
+        return path
+
+    def _launch(
         self,
-        argv: Sequence[str],
+        host: str,
+        argv: list[str],
         *,
         cwd: Path,
         env: dict[str, str],
-        sink: LogSink,
-        max_runtime_s: float | None,
+        namespaces: Namespaces = Namespaces(),
+        toolkit: tuple[str, str | None] | None = None,
         on_line: Callable[[str], None] | None = None,
-        on_tick: Callable[[], None] | None = None,
+    ) -> ManagedProcess:
+        """Starts ``host``'s process: ``argv`` itself, or the toolkit bootstrap that becomes it.
+
+        Args:
+            toolkit: (``sagemaker_program``, ``sagemaker_submit_directory``) to run the
+                training toolkit's steps first; None for a command that replaces them.
+        """
+        sink = self.sink(host)
+        command, where = list(argv), cwd
+        ns = namespaces
+        if toolkit or ns.network or ns.join or ns.hosts_file:
+            program, submit = toolkit or (None, None)
+            bootstrap = Bootstrap(
+                argv=list(argv),
+                cwd=str(cwd),
+                sandbox=str(self.sandbox_of(host).root),
+                program=program,
+                submit_directory=submit,
+                loopback=ns.network,
+                hosts_file=str(ns.hosts_file) if ns.hosts_file else None,
+                hostname=host if ns.hosts_file else None,
+                outer={kind: isolation.namespace_id(kind) for kind in isolation.KINDS},
+            ).write(self._runtime_dir / f"{host}.json")
+            hosts = ns.hosts_file is not None
+            prefix = (
+                isolation.join_network(ns.join, hosts=hosts)
+                if ns.join
+                else isolation.new_namespaces(network=ns.network, hosts=hosts)
+            )
+            command = [*prefix, self.settings.python, "-m", "localcloud.sagemaker.toolkit"]
+            command.append(str(bootstrap))
+            where = settings.REPO_ROOT
+        isolated = " (network isolated)" if ns.network or ns.join else ""
+        sink.write(f"[localcloud] {host} running: {' '.join(argv)}{isolated}")
+
+        def observe(line: str) -> None:
+            if self.pip.observe(line):
+                self._refused.set()
+            if on_line is not None:
+                on_line(line)
+
+        process = ManagedProcess(command, cwd=where, env=env, sink=sink, on_line=observe)
+        self._processes[host] = process
+        return process
+
+    def _watch(
+        self, *, max_runtime_s: float | None, on_tick: Callable[[], None] | None = None
     ) -> Outcome:
-        """Runs ``argv`` until it exits, is stopped, or passes ``max_runtime_s``."""
-        sink.write(f"[localcloud] running: {' '.join(argv)}")
-        process = ManagedProcess(argv, cwd=cwd, env=env, sink=sink, on_line=on_line)
-        self._process = process
+        """Waits for every host's process; ends all of them once one fails, or when stopped.
+
+        SageMaker ends a job when one instance's algorithm fails, so the others, which may be
+        waiting for it in a rendezvous, are ended too.
+        """
         deadline = None if not max_runtime_s else time.monotonic() + max_runtime_s
-        stopped = timed_out = False
-        while (code := process.wait(timeout=_POLL_S)) is None:
-            sink.flush()
+        stopped = timed_out = refused = False
+        codes: dict[str, int] = {}
+        failed: str | None = None
+        while True:
+            for host, process in self._processes.items():
+                running = [h for h in self._processes if h not in codes]
+                if host in codes:
+                    continue
+                timeout = _POLL_S if host == running[0] else 0
+                if (code := process.wait(timeout=timeout)) is not None:
+                    codes[host] = code
+                    failed = failed or (host if code != 0 else None)
+            if self._pip_would_install():
+                self._refused.set()
+            if len(codes) == len(self._processes):
+                break
+            for sink in list(self._sinks.values()):
+                sink.flush()
             if on_tick is not None:
                 on_tick()
-            if self.stop_requested and not stopped:
-                stopped = True
+            if not (failed or stopped or timed_out or refused):
+                if self.stop_requested:
+                    stopped = True
+                elif deadline is not None and time.monotonic() > deadline:
+                    timed_out = True
+                elif self._refused.is_set():
+                    refused = True
+            if failed or stopped or timed_out or refused:
+                self._terminate_running(codes)
+        for sink in list(self._sinks.values()):
+            sink.flush()
+        refused = refused or self._refused.is_set()  # a pip run just before the end
+        host = failed or self.hosts[0]
+        return Outcome(codes.get(host, 0), stopped, timed_out, host=host, refused=refused)
+
+    def _pip_would_install(self) -> bool:
+        return any([self.pip.read_report(self.pip_report(host)) for host in self._processes])
+
+    def _terminate_running(self, codes: dict[str, int]) -> None:
+        for host, process in list(self._processes.items()):
+            if host not in codes and process.poll() is None:
                 process.terminate()
-            elif deadline is not None and time.monotonic() > deadline and not timed_out:
-                timed_out = True
-                process.terminate()
-        sink.flush()
-        return Outcome(exit_code=code, stopped=stopped, timed_out=timed_out)
 
     def failure_reason(self, outcome: Outcome) -> str:
-        """Why the process failed: the container's failure file, else its last error line."""
-        failure_file = self.sandbox.failure_file
+        """Why the job failed: pip's verdict on the venv, else the failing host's failure file,
+        else its last error line."""
+        pip_reason = self.pip.reason(isolated=self.isolated)
+        if pip_reason:
+            return pip_reason
+        failure_file = self.sandbox_of(outcome.host).failure_file
         if failure_file.is_file() and failure_file.read_text(errors="replace").strip():
             return "AlgorithmError: " + failure_file.read_text(errors="replace").strip()
-        last = self._process.last_error_line() if self._process is not None else ""
+        process = self._processes.get(outcome.host)
+        last = process.last_error_line() if process is not None else ""
         code = outcome.exit_code
         return (
             f'AlgorithmError: ExecuteUserScriptError: ExitCode {code} ErrorMessage "{last}", '

@@ -1,4 +1,8 @@
-"""A processing job run as a local process: inputs in, the container command, outputs out."""
+"""A processing job run as a local process: inputs in, the container command, outputs out.
+
+``NetworkConfig.EnableNetworkIsolation`` runs the command without network (see
+:mod:`localcloud.sagemaker.isolation`); the inputs and outputs still travel, outside it.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from typing import Any
 
 from moto.core.utils import utcnow
 
-from localcloud.sagemaker import s3io
-from localcloud.sagemaker.jobrun import JobError, JobRun, interpreter
+from localcloud.sagemaker import contract, s3io
+from localcloud.sagemaker.jobrun import JobError, JobRun, Namespaces, interpreter
 from localcloud.sagemaker.logsink import LogSink
 from localcloud.sagemaker.opt_ml import rewrite
 
@@ -40,6 +44,8 @@ class ProcessingRun(JobRun):
     def _execute(self, sink: LogSink) -> tuple[str, str | None]:
         s3 = self.s3()
         sandbox = self.fresh_sandbox()
+        asked = bool((self.request.get("NetworkConfig") or {}).get("EnableNetworkIsolation"))
+        self.isolated = asked and not self.namespaces_problem(sink, "network isolation")
         self._write_config()
         self._download_inputs(s3)
         if self.stop_requested:
@@ -52,17 +58,21 @@ class ProcessingRun(JobRun):
                 "cannot run an image's built-in entry point"
             )
         argv = interpreter(rewrite(argv, sandbox.root), self.settings.python)
-        env = self.settings.process_env(
-            self.region, rewrite(self.request.get("Environment") or {}, sandbox.root)
-        )
+        extra = rewrite(self.request.get("Environment") or {}, sandbox.root)
+        env = self.settings.job_env(self.region, extra, self.pip_report(contract.HOST))
         self.job.processing_start_time = utcnow()
-        outcome = self._supervise(
+        self._launch(
+            contract.HOST,
             argv,
             cwd=sandbox.root,
             env=env,
-            sink=sink,
+            namespaces=Namespaces(network=self.isolated),
+        )
+        outcome = self._watch(
             max_runtime_s=(self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds"),
         )
+        if outcome.refused:
+            return "Failed", self.failure_reason(outcome)
         if outcome.stopped or outcome.timed_out:
             return "Stopped", None
         if outcome.exit_code != 0:

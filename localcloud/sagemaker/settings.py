@@ -14,6 +14,8 @@ from moto.settings import moto_server_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_SERVER = REPO_ROOT / "inference_code" / "local_server.py"
+# The pinned job libraries the project's jobs install (training_code/requirements.txt reads it).
+JOB_LOCK = REPO_ROOT / "training_code" / "requirements.lock"
 
 # The local cloud does not check credentials; these are what its own clients and the processes
 # it starts present.
@@ -85,6 +87,29 @@ class Settings:
         env.pop("AWS_PROFILE", None)
         env.pop("AWS_SESSION_TOKEN", None)
         env.update(extra or {})
+        return env
+
+    def job_env(
+        self, region: str, extra: dict[str, str] | None = None, pip_report: Path | None = None
+    ) -> dict[str, str]:
+        """The environment of a training or processing job: :meth:`process_env`, and pip tamed.
+
+        A job's Python is the project's venv, shared by every job: pip inside a job must not
+        change it. ``PIP_DRY_RUN=1`` makes every ``pip install`` a dry run (pip reads any option
+        from ``PIP_<OPTION>``), and ``PIP_REPORT`` makes it write what it would have installed
+        to ``pip_report`` (even with ``--quiet``), which the local cloud reads. The developer's
+        pip settings are not the container's: inherited ``PIP_*`` variables are dropped and
+        ``PIP_CONFIG_FILE=os.devnull`` keeps pip from reading any configuration file (pip's
+        ``Configuration._load_config_files``), so a ``find-links`` of this machine cannot
+        satisfy what the job's channel does not hold. The request's ``Environment`` (``extra``)
+        may set other ``PIP_*`` options.
+        """
+        inherited = self.process_env(region).items()
+        env = {name: value for name, value in inherited if not name.startswith("PIP_")}
+        env.update(extra or {})
+        env.update({"PIP_CONFIG_FILE": os.devnull, "PIP_DRY_RUN": "1"})
+        if pip_report is not None:
+            env["PIP_REPORT"] = str(pip_report)
         return env
 
 

@@ -1,19 +1,27 @@
-"""A training job run as a local process, with the framework container's contract."""
+"""A training job run as local processes, one per instance, with the framework container's
+contract (see docs/local-sagemaker.md)."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
 import re
+import shutil
+import socket
+import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from moto.core.utils import utcnow
 
 from localcloud.sagemaker import contract, s3io, training_inputs
-from localcloud.sagemaker.jobrun import JobError, JobRun, Outcome, interpreter
+from localcloud.sagemaker.jobrun import JobError, JobRun, Namespaces, Outcome, interpreter
 from localcloud.sagemaker.logsink import LogSink
 from localcloud.sagemaker.opt_ml import rewrite
+from localcloud.sagemaker.training_command import TOOLKIT_MASTER_PORT, Cluster, entry_command
 
 
 def metric_patterns(request: dict[str, Any]) -> list[tuple[str, re.Pattern[str]]]:
@@ -49,6 +57,9 @@ class TrainingRun(JobRun):
         self.metrics: dict[str, tuple[float, Any]] = {}
         self._timed_out = False
         self._last_sync = time.monotonic()
+        self._checkpoints: list[s3io.DirSync] = []
+        self._cluster = Cluster(hosts=self.hosts)
+        self._hosts_file: Path | None = None
         self._metric_patterns = metric_patterns(request)
         self._reset_job()
 
@@ -87,36 +98,59 @@ class TrainingRun(JobRun):
 
     def _execute(self, sink: LogSink) -> tuple[str, str | None]:
         s3 = self.s3()
-        sandbox = self.fresh_sandbox()
-        raw = rewrite(self.request.get("HyperParameters") or {}, sandbox.root)
-        decoded = contract.decode(raw)
-        training_inputs.write_config(sandbox, self.request, raw)
+        self._plan_cluster(sink)
+        self.fresh_sandbox()
         self._transition("Downloading", "Downloading input data")
-        channels = training_inputs.download_channels(s3, sandbox, self.request)
-        training_inputs.download_code(s3, sandbox, decoded)
-        checkpoints = training_inputs.prepare_checkpoints(s3, sandbox, self.request)
+        setups = [self._prepare(s3, host, index) for index, host in enumerate(self.hosts)]
         if self.stop_requested:
             return "Stopped", None
-        argv, env = self._command(decoded, channels)
         self._transition("Training", "Training image download completed. Training in progress.")
         self.job.training_start_time = utcnow()
-        outcome = self._supervise(
-            argv,
-            cwd=sandbox.code_dir,
-            env=env,
-            sink=sink,
+        for host, setup in zip(self.hosts, setups, strict=True):
+            self._start(host, setup)
+        self._checkpoints = [setup.checkpoints for setup in setups if setup.checkpoints]
+        outcome = self._watch(
             max_runtime_s=(self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds"),
-            on_line=self._match_metrics,
-            on_tick=(lambda: self._periodic_sync(checkpoints)) if checkpoints else None,
+            on_tick=self._periodic_sync if self._checkpoints else None,
         )
         self._transition("Uploading", "Uploading generated training model")
-        if checkpoints is not None:
+        for checkpoints in self._checkpoints:
             checkpoints.sync()
-        if outcome.exit_code == 0 or outcome.stopped or outcome.timed_out:
+        if not outcome.refused and (outcome.exit_code == 0 or outcome.stopped or outcome.timed_out):
             self._upload_results(s3)
         return self._status_of(outcome)
 
+    def _plan_cluster(self, sink: LogSink) -> None:
+        """Decides the hosts and their network, saying in the log what cannot be enforced."""
+        count = int((self.request.get("ResourceConfig") or {}).get("InstanceCount") or 1)
+        asked = bool(self.request.get("EnableNetworkIsolation"))
+        self.isolated = asked and not self.namespaces_problem(sink, "network isolation")
+        separate = count > 1 and not self.namespaces_problem(
+            sink, f"{count} instances as separate hosts (they run as torchrun processes of one)"
+        )
+        self.hosts = contract.host_names(count if separate else 1)
+        self._cluster = Cluster(
+            hosts=self.hosts,
+            master_port=TOOLKIT_MASTER_PORT if self.isolated else _free_port(),
+            workers_per_host=count if count > 1 and not separate else 1,
+        )
+
+    def _prepare(self, s3: Any, host: str, index: int) -> HostSetup:
+        """What SageMaker puts on one instance before its container starts."""
+        sandbox = self.sandbox_of(host)
+        raw = rewrite(self.request.get("HyperParameters") or {}, sandbox.root)
+        training_inputs.write_config(sandbox, self.request, raw, host, self.hosts)
+        return HostSetup(
+            decoded=contract.decode(raw),
+            channels=training_inputs.download_channels(
+                s3, sandbox, self.request, index, len(self.hosts)
+            ),
+            checkpoints=training_inputs.prepare_checkpoints(s3, sandbox, self.request),
+        )
+
     def _status_of(self, outcome: Outcome) -> tuple[str, str | None]:
+        if outcome.refused:
+            return "Failed", self.failure_reason(outcome)
         if outcome.stopped:
             return "Stopped", None
         if outcome.timed_out:
@@ -148,59 +182,69 @@ class TrainingRun(JobRun):
         job.training_job_status = status
         self._transition(secondary, message, final=True)
 
-    def _periodic_sync(self, checkpoints: s3io.DirSync) -> None:
+    def _periodic_sync(self) -> None:
         if time.monotonic() - self._last_sync >= self.settings.checkpoint_sync_s:
-            checkpoints.sync()
+            for checkpoints in self._checkpoints:
+                checkpoints.sync()
             self._last_sync = time.monotonic()
 
-    def _command(self, decoded: dict[str, Any], channels: list[str]) -> tuple[list[str], dict]:
+    def _start(self, host: str, setup: HostSetup) -> None:
+        """Starts ``host``'s container: the toolkit and the program, or ContainerEntrypoint."""
         spec = self.request.get("AlgorithmSpecification") or {}
-        resources = self.request.get("ResourceConfig") or {}
-        extra = rewrite(self.request.get("Environment") or {}, self.sandbox.root)
+        sandbox = self.sandbox_of(host)
+        python = self.settings.python
+        # AWS developer guide, "How Amazon SageMaker Provides Training Information".
+        job_vars = {"TRAINING_JOB_NAME": self.name, "TRAINING_JOB_ARN": self.job.arn}
+        extra = {**job_vars, **rewrite(self.request.get("Environment") or {}, sandbox.root)}
+        toolkit = None
         if spec.get("ContainerEntrypoint"):
             argv = spec["ContainerEntrypoint"] + (spec.get("ContainerArguments") or [])
-            argv = interpreter(rewrite(argv, self.sandbox.root), self.settings.python)
-            return argv, self.settings.process_env(self.region, extra)
-        program = decoded.get(contract.PROGRAM)
-        if not program:
-            raise JobError(
-                "AlgorithmError: no entry point: the local cloud runs the hyperparameter "
-                f"{contract.PROGRAM} (with {contract.SUBMIT_DIRECTORY}) as the framework "
-                "containers do, or AlgorithmSpecification.ContainerEntrypoint"
-            )
-        program = str(program)
-        if not (self.sandbox.code_dir / program).is_file():
-            raise JobError(
-                f"AlgorithmError: entry point {program!r} not found in "
-                f"{decoded.get(contract.SUBMIT_DIRECTORY) or 'the job (no submit directory)'}"
-            )
-        count = int(resources.get("InstanceCount") or 1)
-        if program.endswith(".py") and contract.wants_torchrun(decoded, count):
-            launcher = [
-                self.settings.python,
-                "-m",
-                "torch.distributed.run",
-                "--standalone",
-                f"--nproc_per_node={count}",
-                program,
-            ]
-        elif program.endswith(".py"):
-            launcher = [self.settings.python, program]
-        elif program.endswith(".sh"):
-            launcher = ["bash", program]
+            argv = interpreter(rewrite(argv, sandbox.root), python)
         else:
-            launcher = [f"./{program}"]
-        argv = launcher + contract.to_cmd_args(contract.user_hyperparameters(decoded))
-        sm_env = contract.environment(
-            job_name=self.name,
-            sandbox=self.sandbox,
-            channels=channels,
-            decoded=decoded,
-            program=program,
-            instance_type=resources.get("InstanceType", "local"),
-            module_dir=str(decoded.get(contract.SUBMIT_DIRECTORY) or self.sandbox.code_dir),
+            program = setup.decoded.get(contract.PROGRAM)
+            if not program:
+                raise JobError(
+                    "AlgorithmError: no entry point: the local cloud runs the hyperparameter "
+                    f"{contract.PROGRAM} (with {contract.SUBMIT_DIRECTORY}) as the framework "
+                    "containers do, or AlgorithmSpecification.ContainerEntrypoint"
+                )
+            program = str(program)
+            submit = setup.decoded.get(contract.SUBMIT_DIRECTORY)
+            toolkit = (program, str(submit) if submit else None)
+            argv = entry_command(python, program, setup.decoded, self._cluster, host)
+            extra = {**self._sm_env(host, setup, program, submit), **extra}
+        self._launch(
+            host,
+            argv,
+            cwd=sandbox.code_dir,
+            env=self.settings.job_env(self.region, extra, self.pip_report(host)),
+            namespaces=self._namespaces(host),
+            toolkit=toolkit,
+            on_line=self._match_metrics,
         )
-        return argv, self.settings.process_env(self.region, {**sm_env, **extra})
+
+    def _sm_env(self, host: str, setup: HostSetup, program: str, submit: Any) -> dict[str, str]:
+        return contract.environment(
+            job_name=self.name,
+            sandbox=self.sandbox_of(host),
+            channels=setup.channels,
+            decoded=setup.decoded,
+            program=program,
+            instance_type=(self.request.get("ResourceConfig") or {}).get("InstanceType", "local"),
+            module_dir=str(submit or self.sandbox_of(host).code_dir),
+            host=host,
+            hosts=self.hosts,
+        )
+
+    def _namespaces(self, host: str) -> Namespaces:
+        if len(self.hosts) == 1:
+            return Namespaces(network=self.isolated)
+        if self._hosts_file is None:
+            self._hosts_file = self.hosts_file()
+        leader = self.hosts[0]
+        if self.isolated and host != leader:
+            return Namespaces(join=self._processes[leader].pid, hosts_file=self._hosts_file)
+        return Namespaces(network=self.isolated, hosts_file=self._hosts_file)
 
     def _match_metrics(self, line: str) -> None:
         for name, pattern in self._metric_patterns:
@@ -210,14 +254,52 @@ class TrainingRun(JobRun):
                     self.metrics[name] = (float(match.group(1)), utcnow())
 
     def _upload_results(self, s3: Any) -> None:
+        """Uploads ``/opt/ml/model`` and ``/opt/ml/output/data`` of every host, merged.
+
+        SageMaker gathers them from all instances, a file of the same name from a later host
+        replacing an earlier one's: "As the official SageMaker Training Service, it will override
+        duplicate files if multiple containers have the same file names" (SageMaker Python SDK,
+        ``sagemaker/core/local/image.py`` ``retrieve_artifacts``). A job that writes its model
+        on the leader only uploads the leader's.
+        """
         output = self.request["OutputDataConfig"]
         base = f"{output['S3OutputPath'].rstrip('/')}/{self.name}/output"
-        if (output.get("CompressionType") or "GZIP").upper() == "NONE":
-            s3io.upload_dir(s3, self.sandbox.model_dir, f"{base}/model/")
-            artifacts = f"{base}/model/"
-        else:
-            s3io.upload_tarball(s3, self.sandbox.model_dir, f"{base}/model.tar.gz")
-            artifacts = f"{base}/model.tar.gz"
-        self.job.model_artifacts = {"S3ModelArtifacts": artifacts}
-        if any(self.sandbox.output_data_dir.iterdir()):
-            s3io.upload_tarball(s3, self.sandbox.output_data_dir, f"{base}/output.tar.gz")
+        models = [self.sandbox_of(host).model_dir for host in self.hosts]
+        data = [self.sandbox_of(host).output_data_dir for host in self.hosts]
+        with _merged(models) as model_dir, _merged(data) as output_data_dir:
+            if (output.get("CompressionType") or "GZIP").upper() == "NONE":
+                s3io.upload_dir(s3, model_dir, f"{base}/model/")
+                artifacts = f"{base}/model/"
+            else:
+                s3io.upload_tarball(s3, model_dir, f"{base}/model.tar.gz")
+                artifacts = f"{base}/model.tar.gz"
+            self.job.model_artifacts = {"S3ModelArtifacts": artifacts}
+            if any(output_data_dir.iterdir()):
+                s3io.upload_tarball(s3, output_data_dir, f"{base}/output.tar.gz")
+
+
+@dataclass(frozen=True)
+class HostSetup:
+    """One instance, ready to start: its decoded hyperparameters, channels and checkpoints."""
+
+    decoded: dict[str, Any]
+    channels: list[str]
+    checkpoints: s3io.DirSync | None
+
+
+@contextlib.contextmanager
+def _merged(folders: list[Path]) -> Iterator[Path]:
+    """The one folder, or a scratch folder holding all of them, later ones on top."""
+    if len(folders) == 1:
+        yield folders[0]
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        for folder in folders:
+            shutil.copytree(folder, scratch, dirs_exist_ok=True)
+        yield Path(scratch)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,24 +1,33 @@
-"""What SageMaker puts in a training container before the entry point starts."""
+"""What SageMaker puts in each training instance before the container starts.
+
+The platform does this outside the container, so it happens for network-isolated jobs too:
+config files, channels, and the checkpoints of an earlier run. The submit directory is not
+here: the toolkit fetches it from inside the job (``localcloud.sagemaker.toolkit``).
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from botocore.client import BaseClient
+
 from localcloud.sagemaker import contract, s3io
 from localcloud.sagemaker.jobrun import JobError
 from localcloud.sagemaker.opt_ml import OptMl
 
 
-def write_config(sandbox: OptMl, request: dict[str, Any], hyperparameters: dict[str, str]) -> None:
-    """Writes ``/opt/ml/input/config/*.json`` as the training toolkit reads them."""
+def write_config(
+    sandbox: OptMl,
+    request: dict[str, Any],
+    hyperparameters: dict[str, str],
+    host: str = contract.HOST,
+    hosts: list[str] | None = None,
+) -> None:
+    """Writes ``/opt/ml/input/config/*.json`` of ``host`` as the training toolkit reads them."""
     config = sandbox.input_config_dir
     instance_type = request.get("ResourceConfig", {}).get("InstanceType", "local")
-    resources = {
-        "current_host": contract.HOST,
-        "hosts": [contract.HOST],
-        "current_instance_type": instance_type,
-    }
+    resources = contract.resource_config(host, hosts or [host], instance_type)
     channels = {
         channel["ChannelName"]: {k: v for k, v in channel.items() if k != "DataSource"}
         for channel in request.get("InputDataConfig") or []
@@ -28,8 +37,19 @@ def write_config(sandbox: OptMl, request: dict[str, Any], hyperparameters: dict[
     (config / "inputdataconfig.json").write_text(json.dumps(channels, indent=2))
 
 
-def download_channels(s3: Any, sandbox: OptMl, request: dict[str, Any]) -> list[str]:
-    """Downloads every InputDataConfig channel; returns the channel names."""
+def download_channels(
+    s3: BaseClient, sandbox: OptMl, request: dict[str, Any], index: int = 0, count: int = 1
+) -> list[str]:
+    """Downloads every InputDataConfig channel for instance ``index`` of ``count``.
+
+    ``FullyReplicated`` (the default) gives every instance all objects. ``ShardedByS3Key`` gives
+    each "approximately 1/n of the number of S3 objects" (botocore's SageMaker model,
+    ``S3DataSource.S3DataDistributionType``); AWS does not say which object goes where: here the
+    objects, in key order, are dealt out in turn (instance i gets objects i, i+n, ...).
+
+    Returns:
+        The channel names.
+    """
     names = []
     for channel in request.get("InputDataConfig") or []:
         name = channel["ChannelName"]
@@ -38,23 +58,25 @@ def download_channels(s3: Any, sandbox: OptMl, request: dict[str, Any]) -> list[
             raise JobError(f"ClientError: channel {name!r} has no S3DataSource")
         target = sandbox.channel_dir(name)
         target.mkdir(parents=True, exist_ok=True)
+        sharded = source.get("S3DataDistributionType") == "ShardedByS3Key" and count > 1
         if source.get("S3DataType") == "ManifestFile":
             s3io.download_manifest(s3, source["S3Uri"], target)
+        elif sharded:
+            _download_shard(s3, source["S3Uri"], target, index, count)
         else:
             s3io.download_prefix(s3, source["S3Uri"], target)
         names.append(name)
     return names
 
 
-def download_code(s3: Any, sandbox: OptMl, decoded: dict[str, Any]) -> None:
-    """Unpacks ``sagemaker_submit_directory`` (a ``sourcedir.tar.gz``) into ``/opt/ml/code``."""
-    submit = decoded.get(contract.SUBMIT_DIRECTORY)
-    if isinstance(submit, str) and submit.startswith("s3://"):
-        s3io.download_and_extract(s3, submit, sandbox.code_dir)
-
-
 def prepare_checkpoints(s3: Any, sandbox: OptMl, request: dict[str, Any]) -> s3io.DirSync | None:
-    """Downloads an earlier run's checkpoints (resume); returns what copies new ones to S3."""
+    """Downloads an earlier run's checkpoints (resume); returns what copies new ones to S3.
+
+    Every instance gets the checkpoints and syncs its folder to the one ``S3Uri``: "the
+    checkpoints from this S3 bucket are restored to checkpoint_local_path in each instance", and
+    the configuration "specifies a single Amazon S3 location" for all instances (AWS developer
+    guide, "Use Checkpoints in Amazon SageMaker").
+    """
     config = request.get("CheckpointConfig") or {}
     if not config.get("S3Uri"):
         return None
@@ -66,3 +88,19 @@ def prepare_checkpoints(s3: Any, sandbox: OptMl, request: dict[str, Any]) -> s3i
     sync = s3io.DirSync(s3, folder, config["S3Uri"])
     sync.mark_present()
     return sync
+
+
+def _download_shard(s3: BaseClient, uri: str, dest: Any, index: int, count: int) -> None:
+    bucket, prefix = s3io.split_uri(uri)
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+        if not item["Key"].endswith("/")
+    ]
+    if not keys:
+        raise FileNotFoundError(f"no S3 objects found under {uri}")
+    for key in sorted(keys)[index::count]:
+        target = dest / (key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(target))

@@ -216,7 +216,7 @@ def test_stop_training_job_kills_the_process_and_the_job_ends_stopped(cloud: Clo
 
 def test_several_instances_run_under_torchrun_and_gzip_output_is_a_tarball(cloud: Cloud) -> None:
     name = unique("train-ddp")
-    request = training_request(cloud, name)
+    request = training_request(cloud, name, sagemaker_torch_distributed_enabled="true")
     request["ResourceConfig"]["InstanceCount"] = 2
     request["OutputDataConfig"] = {"S3OutputPath": f"s3://{cloud.bucket}/output"}  # GZIP default
     started = time.monotonic()
@@ -249,7 +249,12 @@ def test_a_failure_file_written_by_the_job_is_its_failure_reason(cloud: Cloud) -
 def test_under_torchrun_the_failure_reason_is_the_workers_error(cloud: Cloud) -> None:
     # torchrun ends stderr with its own ChildFailedError and a summary framed by rows of "=".
     name = unique("train-ddp-fail")
-    request = training_request(cloud, name, fail_with='"dataset column text missing"')
+    request = training_request(
+        cloud,
+        name,
+        fail_with='"dataset column text missing"',
+        sagemaker_torch_distributed_enabled="true",
+    )
     request["ResourceConfig"]["InstanceCount"] = 2
     cloud.client("sagemaker").create_training_job(**request)
     job = wait_done(cloud, name, timeout_s=120)
