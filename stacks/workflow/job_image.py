@@ -56,7 +56,7 @@ class JobImage:
 # AWS's Hugging Face PyTorch training DLC, release v1.0-hf-5.3.0-pt-2.9.0-tr-gpu-py312 of
 # github.com/aws/deep-learning-containers. Its Dockerfile
 # (huggingface/pytorch/training/docker/2.9/py3/cu130/Dockerfile.gpu) adds transformers 5.3.0,
-# datasets 4.5.0, boto3 1.42.87 and the sagemaker-training toolkit to
+# datasets 4.5.0, boto3 and the sagemaker-training toolkit to
 # pytorch-training:2.9.0-gpu-py312-cu130-ubuntu22.04-sagemaker, whose Dockerfile
 # (pytorch/training/docker/2.9/py3/cu130/Dockerfile.gpu) installs Python 3.12.10, torch 2.9.0,
 # triton and flash-attn 2.8.3 on Ubuntu 22.04 (glibc 2.35, hence manylinux_2_35). The SageMaker
