@@ -8,9 +8,12 @@ give YAML-typed values. Both go through ``convert`` so they are held to the same
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
+import math
 import types
 import typing
+from dataclasses import dataclass
 from typing import Any
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -19,25 +22,79 @@ _NONE = {"none", "null", ""}
 ALL_LINEAR = "all-linear"  # PEFT's name for every linear layer but the output one
 
 
+# Longest quoted value a message repeats: a megabyte value must not make a megabyte message.
+SHOWN_CHARACTERS = 80
+
+
 class ConfigError(ValueError):
     """A configuration key or value that cannot be used; the message names the key."""
+
+
+def shown(value: Any, limit: int = SHOWN_CHARACTERS) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters with the full length said."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value):,} characters" if isinstance(value, str) else f"{len(text):,} as text"
+    return f"{text[: limit - 3]}... ({size})"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The values one setting may take, declared beside it (``field(metadata={"limits": ...})``).
+
+    ``low`` and ``high`` bound a number (``low_open``/``high_open`` leave the bound itself out);
+    ``choices`` lists the words a text setting may be. train.py checks them at its start and the
+    workflow's input validation checks a run's hyperparameters against the same declarations.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] = ()
+
+    def check(self, name: str, value: Any) -> None:
+        """Fails unless ``value`` is within the limits, naming the setting first."""
+        if self.choices:
+            check_choice(name, value, self.choices)
+            return
+        too_low = self.low is not None and (
+            value <= self.low if self.low_open else value < self.low
+        )
+        too_high = self.high is not None and (
+            value >= self.high if self.high_open else value > self.high
+        )
+        if too_low or too_high:
+            raise ConfigError(f"{name} must be {self.describe()}, got {shown(value)}")
+
+    def describe(self) -> str:
+        """``in [0, 1)``, ``>= 16``, ``> 0``: the limits in a message."""
+        if self.low is not None and self.high is not None:
+            left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            return f"in {left}{_number_text(self.low)}, {_number_text(self.high)}{right}"
+        if self.low is not None:
+            return f"{'>' if self.low_open else '>='} {_number_text(self.low)}"
+        return f"{'<' if self.high_open else '<='} {_number_text(self.high)}"
+
+
+def _number_text(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def check_limits(instance: Any) -> None:
+    """Checks every field of a dataclass ``instance`` that declares ``Limits`` (None passes)."""
+    for item in dataclasses.fields(instance):
+        limits = item.metadata.get("limits")
+        value = getattr(instance, item.name)
+        if limits is not None and value is not None:
+            limits.check(item.name, value)
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     """Fails unless ``value`` is one of ``choices``."""
     if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-
-
-def check_positive(name: str, value: Any, minimum: float = 1) -> None:
-    """Fails unless ``value`` is a number of at least ``minimum`` (1 by default; >0 for floats)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    if isinstance(value, float) and minimum == 1:
-        if value <= 0:
-            raise ConfigError(f"{name} must be > 0, got {value}")
-    elif value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {shown(value)}")
 
 
 def _bool(name: str, raw: Any) -> bool:
@@ -48,22 +105,25 @@ def _bool(name: str, raw: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    raise ConfigError(f"{name} must be true or false, got {shown(raw)}")
 
 
 def _number(name: str, raw: Any, kind: type) -> int | float:
     expected = "an integer" if kind is int else "a number"
     if isinstance(raw, bool):
-        raise ConfigError(f"{name} must be {expected}, got {raw!r}")
+        raise ConfigError(f"{name} must be {expected}, got {shown(raw)}")
     try:
         if kind is int:
             value = float(raw)
             if not value.is_integer():
                 raise ValueError
             return int(value)
-        return float(raw)
+        value = float(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be {expected}, got {raw!r}") from None
+        raise ConfigError(f"{name} must be {expected}, got {shown(raw)}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {shown(raw)}")
+    return value
 
 
 def _str_list(name: str, raw: Any) -> list[str]:
@@ -76,11 +136,11 @@ def _str_list(name: str, raw: Any) -> list[str]:
                 try:
                     raw = ast.literal_eval(text)  # the toolkit's str() of a list
                 except (ValueError, SyntaxError):
-                    raise ConfigError(f"{name}: cannot read a list from {raw!r}") from None
+                    raise ConfigError(f"{name}: cannot read a list from {shown(raw)}") from None
         else:
             raw = [part.strip() for part in text.split(",") if part.strip()]
     if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
-        raise ConfigError(f"{name} must be a list of names, got {raw!r}")
+        raise ConfigError(f"{name} must be a list of names, got {shown(raw)}")
     return raw
 
 
@@ -106,7 +166,7 @@ def convert(name: str, raw: Any, annotation: Any) -> Any:
         return _number(name, raw, annotation)
     if annotation is str:
         if not isinstance(raw, str | int | float) or isinstance(raw, bool):
-            raise ConfigError(f"{name} must be a string, got {raw!r}")
+            raise ConfigError(f"{name} must be a string, got {shown(raw)}")
         return str(raw)
     if annotation == list[str]:
         return _str_list(name, raw)

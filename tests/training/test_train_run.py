@@ -162,7 +162,7 @@ def test_a_failure_is_written_where_sagemaker_reads_the_reason(
     assert main([*train_argv(), "--lora_r", "0"]) == 1
     reason = (tmp_path / "output" / "failure").read_text().strip()
     assert reason == capsys.readouterr().err.strip().splitlines()[-1].removeprefix("error: ")
-    assert reason.startswith("lora_r must be >= 1")
+    assert reason.startswith("lora_r must be in [1, 65536]")
 
 
 class _RecordLayerTypes(TrainerCallback):
