@@ -157,7 +157,8 @@ def _start_execution(
 
 def _describe_execution(self: StepFunctionResponse) -> ActionResult:
     # moto's own version json.dumps the output, which fails when a state returned a datetime
-    # (any aws-sdk task whose API answers with a timestamp): encode as the interpreter does.
+    # (any aws-sdk task whose API answers with a timestamp), and passes a string output on
+    # unquoted: encode as the interpreter does.
     arn = self._get_param("executionArn")
     execution = self.stepfunction_backend.describe_execution(arn)
     response: dict[str, Any] = {
@@ -171,8 +172,8 @@ def _describe_execution(self: StepFunctionResponse) -> ActionResult:
     if execution.status in _FINISHED:
         response["stopDate"] = execution.stop_date
     if execution.status == ExecutionStatus.SUCCEEDED:
-        output = execution.output
-        response["output"] = output if isinstance(output, str) else to_json_str(output)
+        # The output is the final state's value: a string output is JSON text too ("\"x\"").
+        response["output"] = to_json_str(execution.output)
         response["outputDetails"] = execution.output_details
     if execution.error is not None:
         response["error"] = execution.error
@@ -239,26 +240,36 @@ def _aws_sdk_task(self, env: Environment, *args: Any, **kwargs: Any) -> None:
 
 
 _original_validate_definition = StepFunctionsParserBackend._validate_definition
+_INVALID_DEFINITION = "InvalidDefinition"
 
 
 def _validate_definition(definition: str) -> None:
-    _original_validate_definition(definition)
+    # moto's InvalidDefinition carries no error code (clients saw ''): each is raised with it.
+    try:
+        _original_validate_definition(definition)
+    except InvalidDefinition as invalid:
+        raise InvalidDefinition(invalid.message, _INVALID_DEFINITION) from invalid
     problems = definitions.findings(json.loads(definition))
     if problems:
         listed = ", ".join(problem.describe() for problem in problems)
-        raise InvalidDefinition(message=f"Invalid State Machine Definition: '{listed}'")
+        message = f"Invalid State Machine Definition: '{listed}'"
+        raise InvalidDefinition(message, _INVALID_DEFINITION)
 
 
 # "Maximum input or output size for a task, activity, or execution: 256 KiB of data as a UTF-8
 # encoded string" (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html);
 # payloads "over 262,144 bytes" fail (https://docs.aws.amazon.com/step-functions/latest/dg/avoid-exec-failures.html).
-# moto refuses exactly 262,144 bytes too.
+# moto also refused exactly 262,144 bytes.
 MAX_PAYLOAD_BYTES = 262_144
 
 
 def within_payload_limit(value: Any) -> bool:
-    """Whether ``value`` (JSON text, or a value to encode) fits Step Functions' payload limit."""
-    text = value if isinstance(value, str) else to_json_str(value)
+    """Whether ``value``, as compact JSON text, fits Step Functions' payload limit.
+
+    A string is a JSON string too (moto measured it without its quotes and escapes), and a
+    character outside ASCII counts its UTF-8 bytes, not the six of a ``\\u`` escape.
+    """
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
     return len(text.encode("utf-8")) <= MAX_PAYLOAD_BYTES
 
 

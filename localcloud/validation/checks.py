@@ -2,7 +2,8 @@
 
 - A member that breaks a constraint: ``ValidationException`` (JSON and REST-JSON services),
   ``InvalidParameterException`` (CloudWatch Logs), ``ValidationError`` (the query services:
-  SNS, STS, IAM, CloudFormation), with Coral's message (``1 validation error detected: ...``).
+  SNS, STS, IAM, CloudFormation, and CloudWatch, which keeps its query codes over JSON), with
+  Coral's message (``1 validation error detected: ...``).
 - A member of the wrong JSON type: ``SerializationException``, as the JSON services answer
   a body they cannot read into the model.
 - S3 (``s3_rules``): its own error codes.
@@ -42,6 +43,8 @@ MOTO_NAMES = {"awslambda": "lambda", "sagemakerruntime": "sagemaker-runtime"}
 # ValidationError for query callers only; the JSON API's own operations list
 # InvalidParameterException, e.g. API_PutRetentionPolicy.html).
 _CONSTRAINT_CODES = {"logs": "InvalidParameterException"}
+# A JSON service that grew out of a query one (CloudWatch) keeps the query service's codes.
+_QUERY_COMPATIBLE = "awsQueryCompatible"
 
 
 def refusal(call: Call) -> Refusal | None:
@@ -57,6 +60,6 @@ def refusal(call: Call) -> Refusal | None:
     typed = [violation for violation in violations if violation.kind == "type"]
     if typed and call.protocol in ("json", "rest-json"):
         return Refusal("SerializationException", "; ".join(v.describe() for v in typed))
-    if call.protocol == "query":
+    if call.protocol == "query" or _QUERY_COMPATIBLE in call.model.metadata:
         return Refusal("ValidationError", summary(violations))
     return Refusal(_CONSTRAINT_CODES.get(call.service, "ValidationException"), summary(violations))

@@ -40,6 +40,8 @@ def render(call: Call, refusal: Refusal) -> Response:
     if call.protocol == "json":
         version = call.model.metadata.get("jsonVersion", "1.1")
         headers["Content-Type"] = f"application/x-amz-json-{version}"
+        if "awsQueryCompatible" in call.model.metadata:  # the SDKs read the query code here
+            headers["x-amzn-query-error"] = f"{refusal.code};Sender"
         body = json.dumps({"__type": refusal.code, "message": refusal.message})
     elif call.protocol == "rest-json":
         headers["Content-Type"] = "application/json"
