@@ -83,22 +83,35 @@ def target(resource: str) -> tuple[OperationModel, Rules] | None:
     )
 
 
-def findings(definition: dict[str, Any]) -> list[Finding]:
-    """Every problem in the static Parameters of the definition's service tasks."""
-    found = []
+@dataclass(frozen=True)
+class ServiceTask:
+    """A task state whose API is known here, with its static Parameters."""
+
+    location: str  # /States/<state>/Parameters
+    parameters: dict[str, Any]
+    operation: OperationModel
+    rules: Rules
+
+
+def service_tasks(definition: dict[str, Any]) -> Iterator[ServiceTask]:
+    """Every task of the definition, nested ones included, whose Parameters are checked here."""
     for location, state in _states(definition, ""):
         if state.get("Type") != "Task" or not isinstance(state.get("Resource"), str):
             continue
         field = "Arguments" if "Arguments" in state else "Parameters"
         parameters = state.get(field, {})
         known = target(state["Resource"])
-        if known is None or not isinstance(parameters, dict):
-            continue
-        operation, rules = known
-        where = f"{location}/{field}"
-        for violation in check(_static(parameters), operation.input_shape, rules):
-            found.append(Finding(where, _message(violation)))
-    return found
+        if known is not None and isinstance(parameters, dict):
+            yield ServiceTask(f"{location}/{field}", parameters, *known)
+
+
+def findings(definition: dict[str, Any]) -> list[Finding]:
+    """Every problem in the static Parameters of the definition's service tasks."""
+    return [
+        Finding(task.location, _message(violation))
+        for task in service_tasks(definition)
+        for violation in check(_static(task.parameters), task.operation.input_shape, task.rules)
+    ]
 
 
 def _static(parameters: Any) -> Any:
