@@ -23,6 +23,7 @@ from stacks.serving.promotion import cross_account_links
 from stacks.stage import FineTuningStage
 
 PIPELINE = "pipeline"
+BUNDLING_STACKS = "aws:cdk:bundling-stacks"
 
 
 def build_app(
@@ -37,7 +38,11 @@ def build_app(
         ConfigError: the configuration file has a bad value, or ``env_name`` is unknown.
     """
     config = load_config(config_path)
-    app = App(outdir=outdir, context={**_feature_flags(), "env": env_name})
+    # A synth from Python (tests, `python -m cli synth`) skips asset bundling, which downloads
+    # the job wheels (stacks/workflow/job_wheels.py); the CDK CLI's own list of stacks to
+    # bundle (all, by default) replaces this one.
+    context = {**_feature_flags(), BUNDLING_STACKS: [], "env": env_name}
+    app = App(outdir=outdir, context=context)
     if env_name == PIPELINE:
         missing = [name for name in PROMOTION_ORDER if name not in config.environments]
         if missing:

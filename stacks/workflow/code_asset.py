@@ -1,9 +1,10 @@
 """Source folders packaged as the ``.tar.gz`` the SageMaker framework containers expect.
 
-The sagemaker-training toolkit downloads ``sagemaker_submit_directory`` and unpacks it as a
-gzipped tarball; CDK's own directory assets are zip files. So the folder is packed here, at
-synth time, byte for byte the same on every run (sorted entries, mtime 0, owner 0, no gzip
-timestamp), and uploaded as a file asset: the asset hash changes only when the code does.
+The sagemaker-training toolkit unpacks ``sagemaker_submit_directory`` (here the tarball in the
+training job's ``code`` channel) as a gzipped tarball; CDK's own directory assets are zip
+files. So the folder is packed here, at synth time, byte for byte the same on every run
+(sorted entries, mtime 0, owner 0, no gzip timestamp), and uploaded as a file asset: the
+asset hash changes only when the code does.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
@@ -86,19 +88,28 @@ class CodeAsset(Construct):
         return self.asset.s3_object_url
 
     def read_statements(self) -> list[iam.PolicyStatement]:
-        """Read access to exactly this object (CDK's ``grant_read`` adds wildcard actions)."""
-        bucket = self.asset.bucket
-        return [
-            iam.PolicyStatement(
-                sid=f"Read{self.node.id}",
-                actions=["s3:GetObject"],
-                resources=[bucket.arn_for_objects(self.asset.s3_object_key)],
-            ),
-            # Processing inputs of type S3Prefix list the key before downloading it.
-            iam.PolicyStatement(
-                sid=f"List{self.node.id}",
-                actions=["s3:ListBucket"],
-                resources=[bucket.bucket_arn],
-                conditions={"StringEquals": {"s3:prefix": [self.asset.s3_object_key]}},
-            ),
-        ]
+        """Read access to exactly this object."""
+        return read_statements(self.node.id, self.asset.bucket, self.asset.s3_object_key)
+
+
+def read_statements(name: str, bucket: s3.IBucket, key: str) -> list[iam.PolicyStatement]:
+    """Read access to the object ``key`` of ``bucket``, or to every object under ``key`` when
+    it ends in ``/``, as statements ``Read<name>`` and ``List<name>`` (CDK's ``grant_read``
+    adds wildcard actions).
+    """
+    objects = f"{key}*" if key.endswith("/") else key
+    return [
+        iam.PolicyStatement(
+            sid=f"Read{name}",
+            actions=["s3:GetObject"],
+            resources=[bucket.arn_for_objects(objects)],
+        ),
+        # Processing inputs and training channels of type S3Prefix list the key before
+        # downloading it.
+        iam.PolicyStatement(
+            sid=f"List{name}",
+            actions=["s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions={"StringEquals": {"s3:prefix": [key]}},
+        ),
+    ]

@@ -22,6 +22,8 @@ REASONS: dict[str, str] = {
     "runs/<run_name>/, a name chosen when the execution starts; runs/ is the fixed part.",
     "WriteLogs": "SageMaker names each job's log stream after the job, inside these two "
     "fixed log groups.",
+    "ReadJobWheels": "The jobs install the locked libraries from their wheels, one object per "
+    "wheel under the one prefix (the asset hash of the lock) that CDK publishes them to.",
     "ReadModels": "The temporary endpoints serve a run's kept model from models/runs/<run_name>/ "
     "(a name chosen when the execution starts; read-only, models/ is the fixed part), or a "
     "base model, which may be anywhere in the project's data bucket.",

@@ -16,6 +16,8 @@ from stacks.workflow.code_asset import CodeAsset
 from stacks.workflow.contract import contract
 from stacks.workflow.endpoint_role import endpoint_execution_statements
 from stacks.workflow.images import resolve_images
+from stacks.workflow.job_image import JOB_IMAGE
+from stacks.workflow.job_wheels import JobWheels
 from stacks.workflow.nag_acknowledgements import acknowledge_workflow
 from stacks.workflow.network import JobNetwork
 from stacks.workflow.observability import NotificationTopic, WorkflowMonitoring
@@ -64,6 +66,12 @@ class TrainingWorkflowStack(Stack):
         self.images = resolve_images(self.region, config.images)
         self.training_code = CodeAsset(self, "TrainingCode", source=ROOT / "training_code")
         self.inference_code = CodeAsset(self, "InferenceCode", source=ROOT / "inference_code")
+        self.job_wheels = JobWheels(
+            self,
+            "JobWheels",
+            lock=ROOT / "training_code" / "requirements.lock",
+            image=None if config.is_local else JOB_IMAGE,
+        )
         # VPC mode is for real accounts: the local cloud has no VPC endpoints to offer.
         self.network = (
             JobNetwork(self, "Network", removal=self.removal)
@@ -178,7 +186,7 @@ class TrainingWorkflowStack(Stack):
             data_arn=self.data_arn,
             artifacts_arn=self.artifacts_arn,
             key=storage.key,
-            code=self.training_code.read_statements(),
+            code=self.training_code.read_statements() + self.job_wheels.read_statements(),
             image_repositories=self.images.job_repository_arns(self.partition),
         )
         return statements + self._network_statements()
@@ -247,6 +255,7 @@ class TrainingWorkflowStack(Stack):
             contract.ENV_ARTIFACTS_BUCKET: storage.artifacts.bucket_name,
             contract.ENV_DATA_BUCKET: storage.data.bucket_name,
             contract.ENV_CODE_URI: self.training_code.s3_uri,
+            contract.ENV_WHEELS_URI: self.job_wheels.s3_uri,
             contract.ENV_TRAINING_INSTANCE_COUNT: str(config.training.instance_count),
             contract.ENV_DEFAULT_METRIC: config.evaluation.metric,
             contract.ENV_DEFAULT_THRESHOLD: str(config.evaluation.threshold),

@@ -8,6 +8,7 @@ SETTINGS = Settings(
     artifacts_bucket="artifacts-bucket",
     data_bucket="data-bucket",
     code_uri="s3://assets/code.gz",
+    wheels_uri="s3://assets/0123abcd/",
     training_instance_count=1,
     default_metric="exact_match",
     default_threshold=0.7,

@@ -170,6 +170,8 @@ def test_requests_carry_the_run_names_and_plan(runner, good_input):
     assert [c["ChannelName"] for c in training["InputDataConfig"]] == [
         "train",
         "validation",
+        "code",
+        "wheels",
         "model",
     ]
     assert training["OutputDataConfig"]["CompressionType"] == "NONE"

@@ -21,6 +21,7 @@ SETTINGS = Settings(
     artifacts_bucket="artifacts-bucket",
     data_bucket="data-bucket",
     code_uri="s3://assets/code.gz",
+    wheels_uri="s3://assets/0123abcd/",
     training_instance_count=2,
     default_metric="rouge_l",
     default_threshold=0.4,

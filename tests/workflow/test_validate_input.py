@@ -258,13 +258,15 @@ def test_comparing_needs_a_base_model_the_endpoints_role_reads():
 
 def test_the_base_model_is_a_channel_or_a_hub_id():
     s3 = run_plan.plan(normalise(GOOD, "e", SETTINGS), SETTINGS)["training"]
-    assert [c["ChannelName"] for c in s3["channels"]] == ["train", "validation", "model"]
+    assert [c["ChannelName"] for c in s3["channels"]] == [
+        "train", "validation", "code", "wheels", "model"
+    ]  # fmt: skip
     assert "model_name_or_path" not in s3["hyperparameters"]
     # An adapter export names the S3 prefix, not the channel folder it was read from.
     assert s3["hyperparameters"]["base_model_reference"] == GOOD["base_model"] + "/"
     hub_input = {**GOOD, "base_model": "org/model"}
     hub = run_plan.plan(normalise(hub_input, "e", SETTINGS), SETTINGS)["training"]
-    assert [c["ChannelName"] for c in hub["channels"]] == ["train", "validation"]
+    assert [c["ChannelName"] for c in hub["channels"]] == ["train", "validation", "code", "wheels"]
     assert hub["hyperparameters"]["model_name_or_path"] == "org/model"
     assert "base_model_reference" not in hub["hyperparameters"]
 
@@ -287,7 +289,6 @@ def test_hyperparameters_are_strings_and_distribution_follows_instance_count():
         "lr-scheduler-type": "linear",
     }
     assert single["recipe"] == "qlora"
-    assert single["sagemaker_submit_directory"] == "s3://assets/code.gz"
     assert "sagemaker_torch_distributed_enabled" not in single
     multi = Settings(**{**SETTINGS.__dict__, "training_instance_count": 2})
     several = run_plan.plan(normalise(raw, "e", multi), multi)["training"]["hyperparameters"]
@@ -338,6 +339,7 @@ def test_the_handler_reads_its_settings_from_the_environment(monkeypatch):
         contract.ENV_ARTIFACTS_BUCKET: "artifacts-bucket",
         contract.ENV_DATA_BUCKET: "data-bucket",
         contract.ENV_CODE_URI: "s3://assets/code.gz",
+        contract.ENV_WHEELS_URI: "s3://assets/0123abcd/",
         contract.ENV_TRAINING_INSTANCE_COUNT: "1",
         contract.ENV_DEFAULT_METRIC: "rouge_l",
         contract.ENV_DEFAULT_THRESHOLD: "0.25",

@@ -173,16 +173,6 @@ def test_without_vpc_mode_there_is_no_network(resolver_for, env_name):
     assert validator_environment(resolver)["INTERNET_ACCESS"] == "true"
 
 
-def test_requirements_are_installed_only_where_jobs_reach_pypi(resolver_for):
-    installs = {
-        env_name: _request(resolver_for(env_name), "Prepare the data")["Environment"][
-            "INSTALL_REQUIREMENTS"
-        ]
-        for env_name in ("local", "dev", "staging")
-    }
-    assert installs == {"local": "0", "dev": "1", "staging": "0"}
-
-
 def test_volume_keys_only_where_the_instance_has_no_local_storage(resolver_for):
     dev = resolver_for("dev")
     # ml.g5 instances carry NVMe storage, which SageMaker encrypts itself and refuses a key for.

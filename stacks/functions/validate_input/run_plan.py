@@ -43,6 +43,28 @@ def _channel(name: str, s3_uri: str) -> dict[str, Any]:
     }
 
 
+def _job_inputs(settings: Settings) -> list[dict[str, Any]]:
+    """The code tarball and the job libraries' wheels, which both Processing jobs get."""
+    return [
+        _processing_input(contract.CODE_INPUT, settings.code_uri, contract.PROCESSING_CODE_DIR),
+        _processing_input(
+            contract.WHEELS_INPUT, settings.wheels_uri, contract.PROCESSING_WHEELS_DIR
+        ),
+    ]
+
+
+def submit_directory(code_uri: str) -> str:
+    """Where the training job finds the code tarball: in its ``code`` channel's folder.
+
+    A channel whose S3 prefix is one object's key holds that object under its file name (the
+    SageMaker Python SDK's ``/opt/ml/input/data/code/sourcedir.tar.gz`` for network-isolated
+    jobs), and the toolkit unpacks a local tarball as it would a downloaded one
+    (``sagemaker_training.files.download_and_extract``).
+    """
+    file_name = code_uri.rsplit("/", 1)[-1]
+    return f"{contract.TRAINING_CHANNELS_DIR}/{contract.CODE_INPUT}/{file_name}"
+
+
 def hyperparameter_value(value: str | int | float | bool) -> str:
     """SageMaker takes strings; booleans are written the way JSON (and the toolkit) reads them."""
     if isinstance(value, bool):
@@ -86,7 +108,7 @@ def plan(run: dict[str, Any], settings: Settings) -> dict[str, Any]:
 
 def _prepare(run: dict[str, Any], uris: dict[str, str], settings: Settings) -> dict[str, Any]:
     dataset = run["dataset"]
-    inputs = [_processing_input("code", settings.code_uri, contract.PROCESSING_CODE_DIR)]
+    inputs = _job_inputs(settings)
     arguments = ["--output-dir", contract.PROCESSING_OUTPUT_DIR]
     if "s3_uri" in dataset:
         inputs.append(_processing_input("data", dataset["s3_uri"], contract.PREPARE_INPUT_DIR))
@@ -101,10 +123,14 @@ def _training(run: dict[str, Any], uris: dict[str, str], settings: Settings) -> 
     channels = [
         _channel("train", f"{uris['data']}train/"),
         _channel("validation", f"{uris['data']}validation/"),
+        # The code and the libraries come as channels, as the SageMaker Python SDK sends code
+        # to network-isolated jobs, since the toolkit cannot download them from inside one.
+        _channel(contract.CODE_INPUT, settings.code_uri),
+        _channel(contract.WHEELS_INPUT, settings.wheels_uri),
     ]
     hyperparameters = {
         "sagemaker_program": contract.TRAINING_PROGRAM,
-        "sagemaker_submit_directory": settings.code_uri,
+        "sagemaker_submit_directory": submit_directory(settings.code_uri),
         "recipe": run["recipe"],
         "checkpoint_dir": contract.CHECKPOINT_DIR,
     }
@@ -127,7 +153,7 @@ def _evaluate(
 ) -> dict[str, Any]:
     evaluation = run["evaluation"]
     inputs = [
-        _processing_input("code", settings.code_uri, contract.PROCESSING_CODE_DIR),
+        *_job_inputs(settings),
         _processing_input("test", f"{uris['data']}test/", contract.EVALUATE_TEST_DIR),
     ]
     arguments = [

@@ -14,11 +14,17 @@ class SettingsError(RuntimeError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Where runs write, which code they run, and the defaults for optional input fields."""
+    """Where runs write, which code and libraries they run, and the defaults for optional
+    input fields.
+
+    ``code_uri`` is the code tarball's object; ``wheels_uri`` the S3 prefix holding the wheels
+    of the locked job libraries (``stacks/workflow/job_wheels.py``).
+    """
 
     artifacts_bucket: str
     data_bucket: str
     code_uri: str
+    wheels_uri: str
     training_instance_count: int
     default_metric: str
     default_threshold: float
@@ -49,6 +55,7 @@ class Settings:
             artifacts_bucket=get(contract.ENV_ARTIFACTS_BUCKET),
             data_bucket=get(contract.ENV_DATA_BUCKET),
             code_uri=get(contract.ENV_CODE_URI),
+            wheels_uri=get(contract.ENV_WHEELS_URI),
             training_instance_count=int(number(contract.ENV_TRAINING_INSTANCE_COUNT, int)),
             default_metric=get(contract.ENV_DEFAULT_METRIC),
             default_threshold=float(number(contract.ENV_DEFAULT_THRESHOLD, float)),

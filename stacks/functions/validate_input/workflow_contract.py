@@ -14,6 +14,7 @@ import re
 ENV_ARTIFACTS_BUCKET = "ARTIFACTS_BUCKET"
 ENV_DATA_BUCKET = "DATA_BUCKET"
 ENV_CODE_URI = "CODE_URI"
+ENV_WHEELS_URI = "WHEELS_URI"
 ENV_TRAINING_INSTANCE_COUNT = "TRAINING_INSTANCE_COUNT"
 ENV_DEFAULT_METRIC = "DEFAULT_METRIC"
 ENV_DEFAULT_THRESHOLD = "DEFAULT_THRESHOLD"
@@ -74,14 +75,25 @@ REPORT_FILE = "report.json"
 
 # Paths inside the containers.
 PROCESSING_CODE_DIR = "/opt/ml/processing/input/code"
+PROCESSING_WHEELS_DIR = "/opt/ml/processing/input/wheels"
 PREPARE_INPUT_DIR = "/opt/ml/processing/input/data"
 EVALUATE_TEST_DIR = "/opt/ml/processing/input/test"
 PROCESSING_OUTPUT_DIR = "/opt/ml/processing/output"
 CHECKPOINT_DIR = "/opt/ml/checkpoints"
+# A training job finds each input channel in a folder of this one, named after the channel.
+TRAINING_CHANNELS_DIR = "/opt/ml/input/data"
+# The inputs every job gets: the code tarball, and the wheels of the locked job libraries,
+# which the jobs install offline (training_code/requirements.txt, job_entry.sh).
+CODE_INPUT = "code"
+WHEELS_INPUT = "wheels"
 
 TRAINING_PROGRAM = "train.py"
 PREPARE_PROGRAM = "prepare_data.py"
 EVALUATE_PROGRAM = "evaluation.py"
+# What the Processing jobs run from the unpacked tarball: job_entry.sh PROGRAM ARGUMENTS...,
+# with the wheels folder in this environment variable.
+PROCESSING_ENTRY_SCRIPT = "job_entry.sh"
+WHEELS_DIR_VARIABLE = "JOB_WHEELS_DIR"
 
 # Hyperparameters the workflow sets itself; the execution input may not override them (with
 # dashes or underscores: train.py reads both). The paths are the container contract's: a model

@@ -93,12 +93,6 @@ class StepContext:
     key_arn: str
     network: JobNetwork | None
 
-    @property
-    def install_requirements(self) -> str:
-        """Jobs pip-install the code's requirements.txt only where they can reach PyPI."""
-        cut_off = self.config.is_local or self.config.network.vpc
-        return "0" if cut_off or self.config.network.network_isolation else "1"
-
 
 def task(
     scope: Construct,

@@ -1,8 +1,10 @@
 """The request shared by the data-preparation and evaluation Processing jobs.
 
-Both run a script from the ``training_code`` tarball on the training image: the entry point
-unpacks the tarball, installs ``requirements.txt`` when ``INSTALL_REQUIREMENTS=1`` (real
-accounts with internet; never on the local cloud), and runs ``python3 <program> <arguments>``.
+Both run a script from the ``training_code`` tarball on the job image. The container entry
+point only unpacks the tarball and hands over to its ``job_entry.sh``, which installs the
+locked libraries offline from the job's ``wheels`` input and runs ``python3 <program>
+<arguments>``: SageMaker allows 256 characters per ``ContainerEntrypoint`` item (botocore's
+``ContainerEntrypointString``), too few for the whole script inline.
 """
 
 from __future__ import annotations
@@ -24,19 +26,16 @@ STARTED_BY = "STARTED_BY_EXECUTION"
 
 
 def entrypoint(program: str) -> list[str]:
-    """``bash -c`` that unpacks the code and runs ``program`` with the job's arguments.
+    """``bash -c`` that unpacks the code and runs its entry script for ``program``.
 
     The job's ``ContainerArguments`` arrive as ``"$@"``; ``program`` fills ``$0``.
     """
-    script = " ".join(
+    script = "; ".join(
         [
-            "set -eu;",
-            f"mkdir -p {UNPACKED_CODE_DIR};",
-            f"tar -xzf {contract.PROCESSING_CODE_DIR}/*.gz -C {UNPACKED_CODE_DIR};",
-            f"cd {UNPACKED_CODE_DIR};",
-            'if [ "${INSTALL_REQUIREMENTS:-0}" = "1" ] && [ -f requirements.txt ]; then',
-            "python3 -m pip install --quiet --no-cache-dir -r requirements.txt; fi;",
-            f'exec python3 {program} "$@"',
+            "set -eu",
+            f"mkdir -p {UNPACKED_CODE_DIR}",
+            f"tar -xzf {contract.PROCESSING_CODE_DIR}/*.gz -C {UNPACKED_CODE_DIR}",
+            f'exec {UNPACKED_CODE_DIR}/{contract.PROCESSING_ENTRY_SCRIPT} "$0" "$@"',
         ]
     )
     return ["bash", "-c", script, program]
@@ -102,7 +101,7 @@ def processing_request(
         "ProcessingResources": {"ClusterConfig": cluster},
         "StoppingCondition": {"MaxRuntimeInSeconds": processing.max_runtime_minutes * 60},
         "Environment": {
-            "INSTALL_REQUIREMENTS": ctx.install_requirements,
+            contract.WHEELS_DIR_VARIABLE: contract.PROCESSING_WHEELS_DIR,
             "AWS_DEFAULT_REGION": Stack.of(scope).region,
             "PYTHONUNBUFFERED": "1",
             f"{STARTED_BY}.$": "$$.Execution.Id",

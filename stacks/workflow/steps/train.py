@@ -1,10 +1,12 @@
 """Stage 3: fine-tune (a ``.sync`` training job on the Hugging Face training image).
 
-``train.py`` comes from the code tarball (``sagemaker_submit_directory``) with the run plan's
-hyperparameters. Managed spot training and checkpoints follow the environment's config; more
-than one instance turns on torchrun across instances (the plan sets the toolkit's flag). The
-model is written uncompressed, so ``ModelArtifacts.S3ModelArtifacts`` is a prefix that
-``CreateModel`` and the model registry use as is.
+``train.py`` comes from the code tarball in the job's ``code`` channel (the toolkit unpacks
+the local path ``sagemaker_submit_directory`` names), with the run plan's hyperparameters; the
+toolkit first installs the locked libraries offline from the ``wheels`` channel
+(``training_code/requirements.txt``). Managed spot training and checkpoints follow the
+environment's config; more than one instance turns on torchrun across instances (the plan sets
+the toolkit's flag). The model is written uncompressed, so ``ModelArtifacts.S3ModelArtifacts``
+is a prefix that ``CreateModel`` and the model registry use as is.
 """
 
 from __future__ import annotations
