@@ -11,7 +11,10 @@ Accepted record shapes (one JSON object per record):
 - text-to-SQL: ``{"question": str, "context": str (CREATE TABLE ...), "answer": str}``
 
 Each becomes ``{"messages": [...], "metadata": {...}}``; ``metadata.task`` is ``"sql"`` for
-text-to-SQL records (with ``metadata.schema``) and ``"chat"`` otherwise.
+text-to-SQL records (with ``metadata.schema``) and ``"chat"`` otherwise. Every shape but chat
+gets a system turn written here (``ADDED_SYSTEM_PROMPTS``): a model trained on such records
+expects the same system turn when it is asked, so preparation records them in ``stats.json`` and
+training writes them beside the chat template of the exported model.
 """
 
 from __future__ import annotations
@@ -26,6 +29,28 @@ SQL_SYSTEM_PROMPT = (
     "You are a text to SQL query translator. Users will ask you questions in English "
     "and you will generate a SQL query based on the provided SCHEMA.\nSCHEMA:\n{schema}"
 )
+
+# The system turn each record shape gets; ``{schema}`` is the record's ``context``.
+ADDED_SYSTEM_PROMPTS = {
+    "prompt/completion": DEFAULT_SYSTEM_PROMPT,
+    "instruction": DEFAULT_SYSTEM_PROMPT,
+    "text-to-SQL": SQL_SYSTEM_PROMPT,
+}
+# Every field a record shape reads, the names a dataset's field mapping may give a column.
+FIELDS = (
+    "messages",
+    "prompt",
+    "completion",
+    "instruction",
+    "input",
+    "output",
+    "question",
+    "context",
+    "answer",
+    "metadata",
+)
+# Turns whose text is trained on or asked: one that is blank teaches nothing, or the wrong thing.
+_SPOKEN = ("user", "assistant")
 
 
 class RecordError(ValueError):
@@ -64,6 +89,8 @@ def _check_messages(messages: Any) -> list[dict[str, str]]:
         content = message.get("content")
         if not isinstance(content, str):
             raise RecordError(f"{where}.content", "must be a string")
+        if role in _SPOKEN and not content.strip():
+            raise RecordError(f"{where}.content", "is empty")
         checked.append({"role": role, "content": content})
     return checked
 

@@ -13,16 +13,29 @@ def conversation_key(messages: list[dict[str, str]]) -> str:
     return json.dumps(messages, sort_keys=True, ensure_ascii=False)
 
 
-def deduplicate(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-    """Keeps the first of each conversation; returns the kept records and how many went."""
-    seen: set[str] = set()
-    kept = []
+def deduplicate(
+    records: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """Keeps the first of each conversation.
+
+    Returns:
+        The kept records, and one ``{"where", "repeats"}`` per dropped record: its source
+        (``metadata.source``, ``file:line``) and that of the kept record it repeats.
+    """
+    first: dict[str, dict[str, Any]] = {}
+    kept, dropped = [], []
     for record in records:
         key = conversation_key(record["messages"])
-        if key not in seen:
-            seen.add(key)
+        if key in first:
+            dropped.append({"where": _source(record), "repeats": _source(first[key])})
+        else:
+            first[key] = record
             kept.append(record)
-    return kept, len(records) - len(kept)
+    return kept, dropped
+
+
+def _source(record: dict[str, Any]) -> str:
+    return str(record.get("metadata", {}).get("source", "?"))
 
 
 def split_sizes(

@@ -113,3 +113,16 @@ def write_metrics(metrics: dict[str, Any], *folders: str | Path | None) -> None:
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
             (Path(folder) / METRICS_FILE).write_text(text)
+
+
+SYSTEM_PROMPTS_FILE = "system_prompts.json"
+
+
+def write_system_prompts(model_dir: Path) -> None:
+    """Writes, beside the chat template, the system turn data preparation gave each record
+    shape (``{schema}`` is a text-to-SQL record's context): a caller of the served model sends
+    the same one, as evaluation does."""
+    from chat_format import ADDED_SYSTEM_PROMPTS
+
+    text = json.dumps({"added_by_preparation": ADDED_SYSTEM_PROMPTS}, indent=2) + "\n"
+    (Path(model_dir) / SYSTEM_PROMPTS_FILE).write_text(text)

@@ -4,7 +4,8 @@ Every record comes with ``where`` (``file:line`` for text formats, ``file:row N`
 so a bad one can be reported precisely. A line that is not JSON, or a CSV row whose cells do
 not match the header, is yielded as a ``RawRecord`` with ``error`` set, so the caller applies
 one policy to every kind of bad input. Text files are UTF-8; a leading byte-order mark (Excel
-and Windows exports) is ignored.
+and Windows exports) is ignored. A field mapping (``field_mapping``) renames columns as they are
+read, before a CSV cell that holds JSON is decoded.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import field_mapping
 
 FORMATS = ("auto", "jsonl", "csv", "parquet")
 _EXTENSIONS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -103,8 +106,8 @@ def read_jsonl(path: Path) -> Iterator[RawRecord]:
             yield RawRecord(f"{path}:{number}", None, f"not valid JSON ({error.msg})")
 
 
-def read_csv(path: Path) -> Iterator[RawRecord]:
-    """CSV with a header row; ``where`` is the line a row starts on.
+def read_csv(path: Path, fields: dict[str, str] | None = None) -> Iterator[RawRecord]:
+    """CSV with a header row; ``where`` is the line a row starts on; ``fields`` renames columns.
 
     Raises:
         InputError: a header name is blank, repeated or has spaces around it (``file:1``).
@@ -119,7 +122,7 @@ def read_csv(path: Path) -> Iterator[RawRecord]:
     start = reader.line_num + 1
     for cells in reader:
         if cells:  # a blank line holds no record
-            yield _csv_record(f"{path}:{start}", header, cells)
+            yield _csv_record(f"{path}:{start}", header, cells, fields or {})
         start = reader.line_num + 1
 
 
@@ -154,11 +157,13 @@ def _listed(numbers: list[int]) -> str:
     return ", ".join(str(n) for n in numbers)
 
 
-def _csv_record(where: str, header: list[str], cells: list[str]) -> RawRecord:
+def _csv_record(
+    where: str, header: list[str], cells: list[str], fields: dict[str, str]
+) -> RawRecord:
     """One CSV row as a record keyed by the header, or a bad record when the cells don't fit."""
     if len(cells) != len(header):
         return RawRecord(where, None, _cell_count_problem(len(cells), len(header)))
-    record: dict[str, Any] = dict(zip(header, cells, strict=True))
+    record = field_mapping.rename(dict(zip(header, cells, strict=True)), fields)
     for column in _JSON_COLUMNS:
         if column in record and not record[column].strip():
             record[column] = None  # a blank cell holds no value, as a missing column
@@ -193,14 +198,25 @@ def read_parquet(path: Path) -> Iterator[RawRecord]:
 READERS = {"jsonl": read_jsonl, "csv": read_csv, "parquet": read_parquet}
 
 
-def read_files(files: list[tuple[Path, str]]) -> Iterator[RawRecord]:
-    """Every record of every file, in order."""
+def read_files(
+    files: list[tuple[Path, str]], fields: dict[str, str] | None = None
+) -> Iterator[RawRecord]:
+    """Every record of every file, in order, its columns renamed by ``fields``."""
     for path, kind in files:
-        yield from READERS[kind](path)
+        if kind == "csv":
+            yield from read_csv(path, fields)
+        else:
+            yield from _renamed(READERS[kind](path), fields)
 
 
-def read_hub_dataset(dataset_id: str) -> Iterator[RawRecord]:
-    """A Hugging Face dataset, ``ID`` (all splits, in order) or ``ID:SPLIT``."""
+def _renamed(records: Iterator[RawRecord], fields: dict[str, str] | None) -> Iterator[RawRecord]:
+    for item in records:
+        yield RawRecord(item.where, field_mapping.rename(item.value, fields or {}), item.error)
+
+
+def read_hub_dataset(dataset_id: str, fields: dict[str, str] | None = None) -> Iterator[RawRecord]:
+    """A Hugging Face dataset, ``ID`` (all splits, in order) or ``ID:SPLIT``; ``fields`` renames
+    its columns."""
     name, _, split = dataset_id.partition(":")
     try:
         from datasets import load_dataset
@@ -214,4 +230,6 @@ def read_hub_dataset(dataset_id: str) -> Iterator[RawRecord]:
     splits = {split: loaded} if split else dict(loaded)
     for split_name, rows in splits.items():
         for index, row in enumerate(rows, start=1):
-            yield RawRecord(f"{name}[{split_name}]:row {index}", row)
+            yield RawRecord(
+                f"{name}[{split_name}]:row {index}", field_mapping.rename(row, fields or {})
+            )

@@ -1,7 +1,8 @@
 """A prepared channel (JSONL of ``{"messages", "metadata"}``) as a tokenized training dataset.
 
 Every line is checked again with ``chat_format.normalise_record`` (a channel may have been
-written by hand), so a bad line fails naming its file and line.
+written by hand), so a bad line fails naming its file and line, and the source file and line
+that preparation read it from (``metadata.source``), which is the line a person can fix.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class DatasetSummary:
 
 
 def read_conversations(path: Path, limit: int | None = None) -> list[tuple[str, list[dict]]]:
-    """``[(where, messages), ...]`` from a JSONL file; ``where`` is ``file:line``.
+    """``[(where, messages), ...]`` from a JSONL file; ``where`` is ``file:line``, followed by
+    ``(from <source file:line>)`` for a prepared record.
 
     Raises:
         ConfigError: a line that is not JSON or not a usable record, or an empty file.
@@ -46,9 +48,12 @@ def read_conversations(path: Path, limit: int | None = None) -> list[tuple[str, 
                 continue
             where = f"{path}:{number}"
             try:
-                record = chat_format.normalise_record(json.loads(line))
+                raw = json.loads(line)
             except json.JSONDecodeError as error:
                 raise ConfigError(f"{where}: not valid JSON ({error.msg})") from None
+            where += _source_of(raw)
+            try:
+                record = chat_format.normalise_record(raw)
             except chat_format.RecordError as error:
                 raise ConfigError(f"{where}: {error}") from None
             conversations.append((where, record["messages"]))
@@ -57,6 +62,13 @@ def read_conversations(path: Path, limit: int | None = None) -> list[tuple[str, 
     if not conversations:
         raise ConfigError(f"{path} is empty: no records to train on")
     return conversations
+
+
+def _source_of(raw: Any) -> str:
+    """`` (from data/train.jsonl:17)`` for a record that preparation read there, else empty."""
+    metadata = raw.get("metadata") if isinstance(raw, dict) else None
+    source = metadata.get("source") if isinstance(metadata, dict) else None
+    return f" (from {source})" if isinstance(source, str) and source else ""
 
 
 def build_dataset(

@@ -195,7 +195,7 @@ def _resume_point(config: Any) -> Path | None:
 def run(config: Any, extra_callbacks: tuple = ()) -> int:
     """Trains and exports; returns the process exit code."""
     import torch
-    from model_export import export_model, write_metrics
+    from model_export import export_model, write_metrics, write_system_prompts
     from train_callbacks import MetricLines, StopOnSignal, metric_values
 
     resume = _resume_point(config)
@@ -242,6 +242,7 @@ def run(config: Any, extra_callbacks: tuple = ()) -> int:
     metrics["exported"] = export_model(trainer, config, extras["tokenizer"], model_dir)
     if trainer.is_world_process_zero():
         write_metrics(metrics, model_dir, config.trainer.output_data_dir)
+        write_system_prompts(model_dir)
         summary = {k: metrics.get(k) for k in ("train_loss", "eval_loss", "global_step")}
         finals = " ".join(f"final_{k}={v:.6g}" for k, v in summary.items() if isinstance(v, float))
         print(f"[metrics] step={global_step} {finals}", flush=True)

@@ -106,8 +106,13 @@ def test_skip_drops_and_counts_bad_records_and_duplicates(tmp_path: Path):
     code, stats = _run(tmp_path, "--on-bad-record", "skip")
     assert code == 0
     assert stats["records_read"] == 24
-    assert stats["dropped"] == {"bad_record": 2, "duplicate": 2}
+    assert stats["dropped"] == {"bad_record": 2, "too_long": 0, "duplicate": 2}
     assert [b["where"].rsplit(":", 1)[1] for b in stats["bad_records"]] == ["23", "24"]
+    # Each dropped duplicate is named with the line it repeats.
+    lines = [
+        (d["where"].rsplit(":", 1)[1], d["repeats"].rsplit(":", 1)[1]) for d in stats["duplicates"]
+    ]
+    assert lines == [("21", "4"), ("22", "5")]
     assert sum(stats["splits"].values()) == 20
     assert stats["dropped_reasons"]  # why, by reason
 
