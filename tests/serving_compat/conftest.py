@@ -90,45 +90,49 @@ def _base(folder: Path, rope: dict) -> Path:
     return folder
 
 
+def export_after_one_step(base: Path, root: Path, recipe: str, **extra: str) -> Path:
+    """Trains ``base`` for one step with train.py under ``root``; returns the exported folder."""
+    from train import main
+
+    values = {
+        "recipe": recipe,
+        "model_name_or_path": base,
+        "train_dir": write_channel(root / "train", "train", sql_records(8)),
+        "validation_dir": "none",
+        "model_dir": root / "model",
+        "checkpoint_dir": root / "checkpoints",
+        "output_data_dir": root / "output",
+        "max_seq_length": 512,
+        "max_steps": 1,
+        "save_steps": 10,
+        "learning_rate": 1e-3,
+        **extra,
+    }
+    assert main([item for k, v in values.items() for item in (f"--{k}", str(v))]) == 0
+    return root / "model"
+
+
 @pytest.fixture(scope="session")
 def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Export]:
     """Every kind of export, each written by train.py after one step."""
-    from train import main
-
     root = tmp_path_factory.mktemp("exports")
     bases = {
         "plain": _base(root / "base-plain", PLAIN_ROPE),
         "llama3": _base(root / "base-llama3", LLAMA3_ROPE),
     }
-    train = write_channel(root / "train", "train", sql_records(8))
     made = {}
     for kind, (recipe, rope, extra) in EXPORTS.items():
         base = bases["llama3" if rope is LLAMA3_ROPE else "plain"]
-        values = {
-            "recipe": recipe,
-            "model_name_or_path": base,
-            "train_dir": train,
-            "validation_dir": "none",
-            "model_dir": root / kind / "model",
-            "checkpoint_dir": root / kind / "checkpoints",
-            "output_data_dir": root / kind / "output",
-            "max_seq_length": 512,
-            "max_steps": 1,
-            "save_steps": 10,
-            "learning_rate": 1e-3,
-            **extra,
-        }
-        assert main([item for k, v in values.items() for item in (f"--{k}", str(v))]) == 0
-        made[kind] = Export(root / kind / "model", base, rope)
+        made[kind] = Export(export_after_one_step(base, root / kind, recipe, **extra), base, rope)
     return made
 
 
-def read_exports(exports: dict[str, Export], out: Path, pythonpath: Path | None) -> Reading:
-    """Runs probe.py over every export, with ``pythonpath`` (a side environment) first."""
+def read_exports(folders: dict[str, Path], out: Path, pythonpath: Path | None) -> Reading:
+    """Runs probe.py over each named folder, with ``pythonpath`` (a side environment) first."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
-    pairs = [f"{kind}={export.folder}" for kind, export in exports.items()]
+    pairs = [f"{kind}={folder}" for kind, folder in folders.items()]
     done = subprocess.run(
         [sys.executable, str(PROBE), str(out), *pairs],
         env=env,
@@ -137,7 +141,7 @@ def read_exports(exports: dict[str, Export], out: Path, pythonpath: Path | None)
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    results = {kind: json.loads((out / f"{kind}.json").read_text()) for kind in exports}
+    results = {kind: json.loads((out / f"{kind}.json").read_text()) for kind in folders}
     versions = json.loads((out / "versions.json").read_text())
     return Reading(versions, results, out)
 
@@ -145,10 +149,12 @@ def read_exports(exports: dict[str, Export], out: Path, pythonpath: Path | None)
 @pytest.fixture(scope="session")
 def training_side(exports, tmp_path_factory) -> Reading:
     """The exports as the venv's transformers (training's) reads them."""
-    return read_exports(exports, tmp_path_factory.mktemp("training-side"), None)
+    folders = {kind: export.folder for kind, export in exports.items()}
+    return read_exports(folders, tmp_path_factory.mktemp("training-side"), None)
 
 
 @pytest.fixture(scope="session")
 def serving_side(serving_env, exports, tmp_path_factory) -> Reading:
     """The exports as the serving image's transformers reads them."""
-    return read_exports(exports, tmp_path_factory.mktemp("serving-side"), serving_env)
+    folders = {kind: export.folder for kind, export in exports.items()}
+    return read_exports(folders, tmp_path_factory.mktemp("serving-side"), serving_env)

@@ -15,23 +15,14 @@ from pathlib import Path
 
 import pytest
 import serving_images
-import torch
 from export_compat import LOADING_KEYS
 
+from tests.serving_compat.compare import same_config, same_logits, same_tokenizer
 from tests.serving_compat.conftest import ADAPTER_BASE, EXPORTS
 
 MODELS = [kind for kind in EXPORTS if kind != "adapter"]
 # The run's record (its configuration, with the job's paths); serving never reads it.
 TRAINING_RECORD = "training_metrics.json"
-
-
-def _part(reading, kind: str, part: str) -> dict:
-    read = reading.results[kind][part]
-    assert "error" not in read, (
-        f"{kind} {part}, transformers {reading.versions['transformers']}: "
-        + (read.get("error", ""))
-    )
-    return read
 
 
 def test_the_side_environment_holds_the_serving_images_libraries(serving_side, training_side):
@@ -46,41 +37,17 @@ def test_the_side_environment_holds_the_serving_images_libraries(serving_side, t
 
 @pytest.mark.parametrize("kind", list(EXPORTS))
 def test_the_serving_side_reads_the_same_tokenizer(kind, training_side, serving_side):
-    trained = _part(training_side, kind, "tokenizer")
-    served = _part(serving_side, kind, "tokenizer")
-    for key in ("special_tokens", "special_token_ids", "all_special_tokens", "length"):
-        assert served[key] == trained[key], key
-    assert served["chat_template"] == trained["chat_template"]
-    assert "<|im_start|>" in trained["chat_template"]
-    for chat_served, chat_trained in zip(served["chats"], trained["chats"], strict=True):
-        assert chat_served == chat_trained
-    assert served["plain"] == trained["plain"]
-    assert served["plain_without_special"] == trained["plain_without_special"]
+    same_tokenizer(training_side, serving_side, kind)
 
 
 @pytest.mark.parametrize("kind", MODELS)
 def test_the_serving_side_reads_the_same_configuration(kind, exports, training_side, serving_side):
-    trained = _part(training_side, kind, "config")
-    served = _part(serving_side, kind, "config")
-    assert trained["rope"] == exports[kind].rope  # as the base had it
-    assert served["rope"] == trained["rope"]
-    assert served["dtype"] == trained["dtype"] == "bfloat16"
-    for key in ("vocab_size", "token_ids", "generation_token_ids", "max_position_embeddings"):
-        assert served[key] == trained[key], key
-    assert served["vocab_size"] == _part(training_side, kind, "tokenizer")["length"]
+    same_config(training_side, serving_side, kind, exports[kind].rope, "bfloat16")
 
 
 @pytest.mark.parametrize("kind", MODELS)
 def test_the_serving_side_computes_the_same_logits(kind, training_side, serving_side):
-    trained = _part(training_side, kind, "model")
-    served = _part(serving_side, kind, "model")
-    assert served["loaded_dtype"] == trained["loaded_dtype"] == "bfloat16"
-    assert served["parameters"] == trained["parameters"]
-    torch.testing.assert_close(torch.tensor(served["inv_freq"]), torch.tensor(trained["inv_freq"]))
-    assert served["attention_scaling"] == pytest.approx(trained["attention_scaling"])
-    torch.testing.assert_close(
-        serving_side.logits(kind), training_side.logits(kind), rtol=1e-4, atol=1e-4
-    )
+    same_logits(training_side, serving_side, kind, "bfloat16")
 
 
 def _strings_and_keys(value, keys: set[str], strings: list[str]) -> None:
