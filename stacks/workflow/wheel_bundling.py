@@ -68,7 +68,7 @@ def download_commands(pins: list[str], image: JobImage, output_dir: str) -> list
     built = [pin for pin in pins if pin not in binary]
     commands = [
         [
-            "pip", "download", "--no-deps", "--only-binary=:all:",
+            "pip", "download", "--progress-bar=off", "--no-deps", "--only-binary=:all:",
             *(f"--platform={platform}" for platform in pip_platforms(image)),
             f"--python-version={image.python_version}", "--implementation=cp",
             "--dest", output_dir, *binary,
@@ -76,7 +76,8 @@ def download_commands(pins: list[str], image: JobImage, output_dir: str) -> list
     ]  # fmt: skip
     for pin in built:
         name = pin.split("==")[0]
-        commands.append(["pip", "wheel", "--no-deps", f"--no-binary={name}", "-w", output_dir, pin])
+        wheel = ["pip", "wheel", "--progress-bar=off", "--no-deps", f"--no-binary={name}"]
+        commands.append([*wheel, "-w", output_dir, pin])
     return commands
 
 

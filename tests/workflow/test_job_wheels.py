@@ -118,12 +118,13 @@ def test_a_failed_download_fails_the_synth_naming_the_lock(tmp_path, monkeypatch
 def test_wheels_are_downloaded_for_the_image_and_only_source_only_ones_built():
     pins = ["accelerate==1.15.0", "rouge-score==0.1.2", "bitsandbytes==0.50.2"]
     download, build = download_commands(pins, JOB_IMAGE, "/out")
-    assert download[:4] == ["pip", "download", "--no-deps", "--only-binary=:all:"]
+    assert download[:2] == ["pip", "download"]
+    assert {"--no-deps", "--only-binary=:all:"} <= set(download)
     assert "--python-version=3.12" in download and "--implementation=cp" in download
     assert download[-2:] == ["accelerate==1.15.0", "bitsandbytes==0.50.2"]
-    assert build == [
-        "pip", "wheel", "--no-deps", "--no-binary=rouge-score", "-w", "/out", "rouge-score==0.1.2"
-    ]  # fmt: skip
+    assert build[:2] == ["pip", "wheel"]
+    assert {"--no-deps", "--no-binary=rouge-score"} <= set(build)
+    assert build[-3:] == ["-w", "/out", "rouge-score==0.1.2"]
 
 
 def test_every_manylinux_the_image_s_glibc_runs_is_accepted():
