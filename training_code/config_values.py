@@ -109,7 +109,7 @@ def _bool(name: str, raw: Any) -> bool:
 
 
 def _number(name: str, raw: Any, kind: type) -> int | float:
-    expected = "an integer" if kind is int else "a number"
+    expected = "a whole number" if kind is int else "a number"
     if isinstance(raw, bool):
         raise ConfigError(f"{name} must be {expected}, got {shown(raw)}")
     try:

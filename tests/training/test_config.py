@@ -82,7 +82,7 @@ def test_a_bare_flag_means_true():
     [
         (["--lora_rank", "8"], "unknown hyperparameter 'lora_rank' (did you mean 'lora_r'?)"),
         (["--lora_r", "0"], "lora_r must be in [1, 65536], got 0"),
-        (["--lora_r", "eight"], "lora_r must be an integer, got 'eight'"),
+        (["--lora_r", "eight"], "lora_r must be a whole number, got 'eight'"),
         (["--learning_rate", "-1"], "learning_rate must be > 0"),
         (["--method", "dora"], "method must be one of lora, qlora, full, got 'dora'"),
         (["--packing", "maybe"], "packing must be true or false, got 'maybe'"),
@@ -136,7 +136,7 @@ def test_a_recipe_value_error_names_the_file_line_and_key(tmp_path: Path):
     with pytest.raises(ConfigError) as raised:
         build_config(["--recipe", str(recipe)])
     assert str(raised.value) == (
-        f"{recipe}, line 5: method.lora_r: lora_r must be an integer, got 'sixteen'"
+        f"{recipe}, line 5: method.lora_r: lora_r must be a whole number, got 'sixteen'"
     )
     # A check after conversion is located too; a command-line value replaces the recipe's line.
     recipe.write_text("data:\n  max_seq_length: 8\n")

@@ -38,7 +38,7 @@ def _names_for(raw, execution_name: str = "exec-1") -> dict:
     [
         ({**GOOD, "run_name": "sql-demo"}, "exec-1"),
         (GOOD, "sql_demo.2026-11-27"),  # named by the execution, made a SageMaker name
-        ({**GOOD, "run_name": "Ünïcode run / #7"}, "exec-1"),
+        ({**GOOD, "run_name": "Mixed Case run / #7"}, "exec-1"),
         ({**GOOD, "run_name": "a" * 80}, "exec-1"),  # shortened, with a hash
         ({**GOOD, "evaluation": {"compare_with_base": True}}, "exec-2"),
     ],
@@ -86,7 +86,9 @@ def test_without_a_run_name_the_execution_names_the_run():
     assert _names_for({**GOOD, "run_name": None}, "exec-8")["run_name"] == "exec-8"
 
 
-@pytest.mark.parametrize("run_name", [12, True, ["a"], {"name": "a"}, "---", ""])
+@pytest.mark.parametrize(
+    "run_name", [12, True, ["a"], {"name": "a"}, "---", "", "sql-训练-v2", "Ünïcode run"]
+)
 def test_a_run_name_the_validation_rejects_names_nothing(run_name):
     """Such an execution stopped in its first state; the execution's own name could be another
     run's, whose endpoints the cleanup must not touch."""

@@ -111,7 +111,7 @@ def test_defaults_come_from_the_environment():
         ),
         ({"hyperparameters": {"learning_rate": "inf"}}, "learning_rate: must be a finite number"),
         ({"hyperparameters": {"max_steps": 2.5}}, "max_steps: must be a whole number, got 2.5"),
-        ({"hyperparameters": {"lora_r": True}}, "hyperparameters.lora_r: must be a number"),
+        ({"hyperparameters": {"lora_r": True}}, "hyperparameters.lora_r: must be a whole number"),
         ({"hyperparameters": {"packing": "maybe"}}, "packing: must be true or false, got 'maybe'"),
         ({"hyperparameters": {"method": " "}}, "hyperparameters.method: must not be empty"),
         # Reserved names with dashes too (train.py reads both), and the container's paths.
@@ -145,9 +145,9 @@ def test_every_problem_is_listed_at_once():
 
 
 def test_an_execution_name_that_cannot_name_the_run_says_so():
-    (problem,) = _problems(GOOD, execution="实验")
+    (problem,) = _problems(GOOD, execution="_-_")
     assert problem == (
-        "run_name: the execution name '实验', which names the run when run_name is not given, "
+        "run_name: the execution name '_-_', which names the run when run_name is not given, "
         "has no letter or digit: set run_name"
     )
 

@@ -2,6 +2,11 @@
 
 Every problem is collected, so one failed start lists all of them. The result is the input with
 defaults filled in and a ``run_name`` that SageMaker accepts in every resource name of the run.
+
+Hyperparameters are read and range-checked by train.py's own declarations (``train_config``),
+and a dataset's field mapping by preparation's (``field_mapping``): those modules of
+``training_code/`` are standard library only and travel in the function's bundle
+(``stacks/workflow/validator_code.py``).
 """
 
 from __future__ import annotations
@@ -11,12 +16,15 @@ import fnmatch
 import re
 from typing import Any
 
+import field_mapping
+import train_config
 import workflow_contract as contract
+from config_values import ConfigError, shown
 from input_checks import Checker, InvalidInputError, kind
 from run_settings import Settings
 from workflow_contract import sanitise_run_name
 
-__all__ = ["InvalidInputError", "normalise", "sanitise_run_name"]
+__all__ = ["InvalidInputError", "normalise", "run_name_for", "sanitise_run_name"]
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}(/[A-Za-z0-9][\w.-]{0,95})?$")
 _HYPERPARAMETER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -47,20 +55,47 @@ def normalise(raw: Any, execution_name: str, settings: Settings) -> dict[str, An
     return run
 
 
+def run_name_for(raw: str) -> str | None:
+    """The run name ``raw`` gives, or None where the workflow refuses it.
+
+    A name with characters outside ASCII is refused rather than cleaned: SageMaker names hold
+    only ``[a-zA-Z0-9-]``, and dropping the rest would give ``sql-训练-v2`` and ``sql-评估-v2``
+    the one run ``sql-v2``. A name without a letter or digit names nothing.
+    """
+    return (sanitise_run_name(raw) or None) if raw.isascii() else None
+
+
 def _run_name(check: Checker, value: Any, execution_name: str) -> str | None:
     if value is not None and not isinstance(value, str):
         check.fail("run_name", f"must be a string, got {kind(value)}")
         return None
-    name = sanitise_run_name(execution_name if value is None else value)
-    if not name and value is None:
+    given = execution_name if value is None else value
+    name = run_name_for(given)
+    if name is not None:
+        return name
+    if given.isascii():
+        problem = (
+            "has no letter or digit" if value is None else "needs at least one letter or digit"
+        )
+        advice = ""
+    else:
+        others = "".join(dict.fromkeys(c for c in given if not c.isascii()))
+        problem = (
+            f"has characters a SageMaker name cannot hold ({shown(others, 20)}), and dropping "
+            "them could give another run's name"
+        )
+        advice = " with ASCII letters, digits and '-'"
+    if value is None:
         check.fail(
             "run_name",
-            f"the execution name {execution_name!r}, which names the run when run_name is "
-            "not given, has no letter or digit: set run_name",
+            f"the execution name {shown(execution_name)}, which names the run when run_name is "
+            f"not given, {problem}: set run_name{advice}",
         )
-    elif not name:
-        check.fail("run_name", f"needs at least one letter or digit, got {value!r}")
-    return name or None
+    elif advice:
+        check.fail("run_name", f"{problem}: name the run{advice}, got {shown(value)}")
+    else:
+        check.fail("run_name", f"{problem}, got {shown(value)}")
+    return None
 
 
 def _base_model(check: Checker, value: Any) -> str | None:
@@ -73,10 +108,10 @@ def _base_model(check: Checker, value: Any) -> str | None:
         check.fail(
             "base_model",
             "must be an S3 prefix (s3://bucket/prefix/) or a Hugging Face model id "
-            f"(organisation/name), got {value!r}",
+            f"(organisation/name), got {shown(value)}",
         )
     else:
-        check.needs_internet("base_model", f"downloading {value!r} from the Hugging Face Hub")
+        check.needs_internet("base_model", f"downloading {shown(value)} from the Hugging Face Hub")
         return value
     return None
 
@@ -91,7 +126,7 @@ def _dataset(check: Checker, value: Any) -> dict[str, Any] | None:
             f'must be an object such as {{"s3_uri": "s3://bucket/data.jsonl"}}, got {kind(value)}',
         )
         return None
-    check.keys("dataset", value, ("s3_uri", "hf_dataset_id", "format", "on_bad_record"))
+    check.keys("dataset", value, ("s3_uri", "hf_dataset_id", "format", "on_bad_record", "fields"))
     fmt = value.get("format", "auto")
     on_bad_record = value.get("on_bad_record", "fail")
     dataset: dict[str, Any] = {
@@ -100,12 +135,18 @@ def _dataset(check: Checker, value: Any) -> dict[str, Any] | None:
             "dataset.on_bad_record", on_bad_record, contract.BAD_RECORD_POLICIES
         ),
     }
+    if "fields" in value:
+        dataset["fields"] = value["fields"]
+        for field, problem in field_mapping.problems(value["fields"]):
+            check.fail("dataset.fields" + (f".{field}" if field else ""), problem)
     if ("s3_uri" in value) == ("hf_dataset_id" in value):
         check.fail("dataset", "needs exactly one of s3_uri and hf_dataset_id")
     elif "s3_uri" in value:
         dataset["s3_uri"] = check.readable_s3("dataset.s3_uri", value["s3_uri"])
     elif not isinstance(hub_id := value["hf_dataset_id"], str) or not _HUB_ID.match(hub_id):
-        check.fail("dataset.hf_dataset_id", f"must look like organisation/name, got {hub_id!r}")
+        check.fail(
+            "dataset.hf_dataset_id", f"must look like organisation/name, got {shown(hub_id)}"
+        )
     else:
         dataset["hf_dataset_id"] = hub_id
         check.needs_internet("dataset.hf_dataset_id", "a Hugging Face dataset")
@@ -120,11 +161,12 @@ def _hyperparameters(check: Checker, value: Any) -> dict[str, Any]:
     if len(value) > room:
         check.fail("hyperparameters", f"at most {room} overrides, got {len(value)}")
     spelled: dict[str, str] = {}
+    settings = train_config.key_sections()
     for key, item in value.items():
-        field = f"hyperparameters.{key}"
+        field = f"hyperparameters.{key if len(key) <= 40 else shown(key, 40)}"
         name = key.replace("-", "_")  # as train.py reads it
         if name in spelled:
-            check.fail(field, f"is {spelled[name]!r} again: give each setting once")
+            check.fail(field, f"is {shown(spelled[name], 40)} again: give each setting once")
             continue
         spelled[name] = key
         if name.startswith(contract.RESERVED_HYPERPARAMETER_PREFIX) or (
@@ -133,16 +175,21 @@ def _hyperparameters(check: Checker, value: Any) -> dict[str, Any]:
             check.fail(field, "is set by the workflow and cannot be overridden")
         elif not _HYPERPARAMETER.match(key) or len(key) > contract.MAX_HYPERPARAMETER_KEY:
             check.fail(field, "names must be letters, digits, '_', '.' or '-'")
-        elif name not in contract.TRAINING_SETTINGS:
-            close = difflib.get_close_matches(name, contract.TRAINING_SETTINGS, n=1)
+        elif name not in settings:
+            close = difflib.get_close_matches(name, settings, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             check.fail(field, f"is not a train.py setting{hint}; see docs/training.md")
         elif item is None or isinstance(item, dict | list):
             check.fail(field, f"must be a string, number or boolean, got {kind(item)}")
+        elif isinstance(item, str) and not item.strip():
+            check.fail(field, "must not be empty")
         elif len(str(item)) > contract.MAX_HYPERPARAMETER_VALUE:
             check.fail(field, f"longer than {contract.MAX_HYPERPARAMETER_VALUE} characters")
-        elif problem := _value_problem(contract.TRAINING_SETTINGS[name], item):
-            check.fail(field, f"{problem}, got {item!r}")
+        else:
+            try:
+                train_config.check_setting(name, item)
+            except ConfigError as error:  # "<name> must be ...": the field names the setting
+                check.fail(field, str(error).removeprefix(f"{name} "))
     return value
 
 
@@ -150,30 +197,6 @@ def _hyperparameters(check: Checker, value: Any) -> dict[str, Any]:
 # recipe, checkpoint_dir, model_name_or_path or base_model_reference,
 # sagemaker_torch_distributed_enabled.
 _SET_BY_THE_WORKFLOW = 6
-_TRUE, _FALSE, _NONE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}, {"none", "null"}
-
-
-def _value_problem(setting_kind: str, item: str | int | float | bool) -> str | None:
-    """What is wrong with ``item`` for a setting of ``setting_kind``, read as train.py reads its
-    ``--key value`` strings (training_code/config_values.py), or None."""
-    text = str(item).strip().lower()
-    if setting_kind == "flag":
-        return None if text in _TRUE | _FALSE else "must be true or false"
-    if setting_kind in ("text", "names"):
-        return None if text else "must not be empty"
-    if setting_kind == "whole_or_none" and text in _NONE:
-        return None
-    if isinstance(item, bool):
-        return "must be a number"
-    try:
-        number = float(text)
-    except ValueError:
-        return "must be a number"
-    if number != number or number in (float("inf"), float("-inf")):
-        return "must be a finite number"
-    if setting_kind != "number" and not number.is_integer():
-        return "must be a whole number"
-    return None
 
 
 def _evaluation(check: Checker, value: Any) -> dict[str, Any]:
@@ -197,7 +220,9 @@ def _evaluation(check: Checker, value: Any) -> dict[str, Any]:
     elif not 0 <= threshold <= 1:
         check.fail("evaluation.threshold", f"must be between 0 and 1, got {threshold}")
     if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:
-        check.fail("evaluation.max_samples", f"must be a whole number >= 1, got {max_samples!r}")
+        check.fail(
+            "evaluation.max_samples", f"must be a whole number >= 1, got {shown(max_samples)}"
+        )
     if (
         isinstance(max_tokens, bool)
         or not isinstance(max_tokens, int)
@@ -205,7 +230,8 @@ def _evaluation(check: Checker, value: Any) -> dict[str, Any]:
     ):
         check.fail(
             "evaluation.max_tokens",
-            f"must be a whole number from 1 to {contract.MAX_EVAL_MAX_TOKENS}, got {max_tokens!r}",
+            f"must be a whole number from 1 to {contract.MAX_EVAL_MAX_TOKENS}, "
+            f"got {shown(max_tokens)}",
         )
     if not isinstance(compare_with_base, bool):
         check.fail(
@@ -232,7 +258,7 @@ def _check_comparison(
         check.fail(
             "evaluation.compare_with_base",
             f"needs an s3:// base_model: the base endpoint loads the model from S3, and "
-            f"{base_model!r} is a Hugging Face Hub id; copy the model to the data bucket and "
+            f"{shown(base_model)} is a Hugging Face Hub id; copy the model to the data bucket and "
             "give its s3:// prefix, or leave compare_with_base out",
         )
         return
@@ -242,6 +268,6 @@ def _check_comparison(
             "evaluation.compare_with_base",
             f"the base endpoint reads only the data bucket and earlier runs' kept models "
             f"(s3://{bucket}/{contract.KEPT_MODELS_PREFIX}{contract.RUNS_PREFIX}<run>/...), and "
-            f"{base_model!r} is elsewhere in the artifacts bucket; copy the model to the data "
+            f"{shown(base_model)} is elsewhere in the artifacts bucket; copy the model to the data "
             "bucket, or leave compare_with_base out",
         )

@@ -115,7 +115,13 @@ def _prepare(run: dict[str, Any], uris: dict[str, str], settings: Settings) -> d
         arguments += ["--input-dir", contract.PREPARE_INPUT_DIR, "--format", dataset["format"]]
     else:
         arguments += ["--dataset-id", dataset["hf_dataset_id"]]
-    arguments += ["--on-bad-record", dataset["on_bad_record"]]
+    arguments += ["--on-bad-record", dataset["on_bad_record"], "--recipe", run["recipe"]]
+    fields = dataset.get("fields", {})
+    arguments += [f"--field={field}={column}" for field, column in fields.items()]
+    # The run's own max_seq_length and truncate, so that preparation checks what training will.
+    for key, value in run["hyperparameters"].items():
+        if key.replace("-", "_") in ("max_seq_length", "truncate"):
+            arguments.append(f"--{key.replace('_', '-')}={hyperparameter_value(value)}")
     return {"inputs": inputs, "arguments": arguments}
 
 

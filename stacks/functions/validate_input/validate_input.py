@@ -12,12 +12,14 @@ Lambda handler ``validate_input.handler`` (Python 3.12, standard library only), 
   SageMaker resources, and nothing else. Nothing is checked (no S3, no contract): an input that
   was rejected still has names, which simply name nothing.
 
-Try it locally::
+Try it locally (``training_code/`` holds the modules the deployed bundle carries with it)::
 
-    ARTIFACTS_BUCKET=a DATA_BUCKET=d CODE_URI=s3://c/code.tar.gz TRAINING_INSTANCE_COUNT=1 \\
-    DEFAULT_METRIC=exact_match DEFAULT_THRESHOLD=0.5 DEFAULT_MAX_SAMPLES=100 INTERNET_ACCESS=true \\
+    ARTIFACTS_BUCKET=artifacts DATA_BUCKET=data CODE_URI=s3://artifacts/code.tar.gz \\
+    WHEELS_URI=s3://artifacts/wheels/ TRAINING_INSTANCE_COUNT=1 DEFAULT_METRIC=exact_match \\
+    DEFAULT_THRESHOLD=0.5 DEFAULT_MAX_SAMPLES=100 INTERNET_ACCESS=true \\
+    PYTHONPATH=../../../training_code \\
     python validate_input.py '{"base_model": "org/model", "recipe": "lora",
-                               "dataset": {"s3_uri": "s3://d/train.jsonl"}}'
+                               "dataset": {"s3_uri": "s3://data/train.jsonl"}}'
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import sys
 from typing import Any
 
 import workflow_contract as contract
-from execution_input import InvalidInputError, normalise, sanitise_run_name
+from execution_input import InvalidInputError, normalise, run_name_for
 from run_plan import plan
 from run_settings import Settings
 
@@ -64,7 +66,8 @@ def run_names(raw: Any, execution_name: str) -> dict[str, Any]:
     ``raw`` is the execution's input, or its JSON text (as EventBridge passes it). The run is
     named as ``execution_input.normalise`` names it: by ``run_name``, or by the execution name
     when the input has none. ``run_name`` is None where validation rejects the name itself (a
-    ``run_name`` that is not a string or has no letter or digit, or an execution name with none):
+    ``run_name`` that is not a string, has no letter or digit or has characters outside ASCII,
+    or such an execution name):
     such an execution stopped in its first state and created nothing, and falling back to
     another name could name another run's resources.
     """
@@ -77,9 +80,9 @@ def run_names(raw: Any, execution_name: str) -> dict[str, Any]:
         raw = {}
     chosen = raw.get("run_name")
     if chosen is None:
-        run_name = sanitise_run_name(execution_name)
+        run_name = run_name_for(execution_name)
     else:
-        run_name = sanitise_run_name(chosen) if isinstance(chosen, str) else ""
+        run_name = run_name_for(chosen) if isinstance(chosen, str) else None
     evaluation = raw.get("evaluation")
     compare = isinstance(evaluation, dict) and evaluation.get("compare_with_base") is True
     return {

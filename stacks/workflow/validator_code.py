@@ -1,0 +1,53 @@
+"""The input-validation Lambda's code: its own folder plus the training modules it checks with.
+
+The function refuses hyperparameters that train.py would refuse, with train.py's own
+declarations (``training_code/train_config.py`` and ``config_values.py``), and checks a
+dataset's field mapping with preparation's (``field_mapping.py`` and ``chat_format.py``). Those
+modules are standard library only, so they travel in the function's bundle beside its own
+files: each rule is written once, next to the code it governs, and the Lambda cannot drift
+from it. The bundle is assembled at synth time in a folder named by its content, so the
+asset's hash changes only when one of its files does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from stacks.workflow.contract import FUNCTION_DIR
+
+TRAINING_CODE = Path(__file__).resolve().parents[2] / "training_code"
+SHARED_MODULES = ("config_values.py", "train_config.py", "chat_format.py", "field_mapping.py")
+
+
+def bundle_files() -> dict[str, Path]:
+    """File name in the bundle -> source file: the function's modules, then the shared ones."""
+    files = {path.name: path for path in sorted(FUNCTION_DIR.glob("*.py"))}
+    for name in SHARED_MODULES:
+        if name in files:
+            raise ValueError(f"{FUNCTION_DIR / name} would hide training_code/{name}")
+        files[name] = TRAINING_CODE / name
+    return files
+
+
+def bundle_dir() -> Path:
+    """The bundle's folder (under the temp folder, named by content), written once."""
+    files = bundle_files()
+    digest = hashlib.sha256()
+    for name, path in files.items():
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    parent = Path(tempfile.gettempdir()) / "llm-finetune-assets"
+    target = parent / f"validate-input-{digest.hexdigest()[:16]}"
+    if not target.is_dir():
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{os.getpid()}-"))
+        for name, path in files.items():
+            shutil.copyfile(path, staging / name)
+        try:
+            staging.rename(target)
+        except OSError:  # another synth wrote the same content first
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
