@@ -8,7 +8,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.workflow.contract import FUNCTION_DIR
+from stacks.workflow.validator_code import bundle_dir
 
 
 class InputValidator(Construct):
@@ -52,7 +52,8 @@ class InputValidator(Construct):
             description="Validates a training execution's input and plans the run",
             runtime=lambda_.Runtime.PYTHON_3_12,
             handler="validate_input.handler",
-            code=lambda_.Code.from_asset(str(FUNCTION_DIR), exclude=["__pycache__", "*.pyc"]),
+            # Its folder and the training modules it checks with (validator_code.py).
+            code=lambda_.Code.from_asset(str(bundle_dir())),
             environment=environment,
             timeout=Duration.seconds(30),
             memory_size=256,

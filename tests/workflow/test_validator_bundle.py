@@ -1,0 +1,70 @@
+"""The validation Lambda's bundle: its own modules and the training modules it checks with, and
+nothing else it needs, so train.py's limits reach it from their one home."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from stacks.workflow.validator_code import FUNCTION_DIR, SHARED_MODULES, bundle_dir
+from tests.workflow.lambda_settings import SETTINGS
+
+BAD = {
+    "base_model": "s3://data-bucket/models/m/",
+    "dataset": {"s3_uri": "s3://data-bucket/my data/train 1.jsonl", "fields": {"answr": "sql"}},
+    "recipe": "lora",
+    "hyperparameters": {"learning_rate": -0.1, "per_device_train_batch_size": 1e18},
+}
+# Run the handler as Lambda runs it: the bundle as the only code folder (python -I ignores
+# PYTHONPATH and the user site), the environment the stack sets.
+INVOKE = """
+import json, sys
+sys.path[:] = [p for p in sys.path if "site-packages" not in p and p != ""]
+sys.path.insert(0, ".")
+import validate_input
+try:
+    validate_input.handler({"input": json.loads(sys.argv[1]), "execution_name": "e"})
+except Exception as error:
+    print(json.dumps({"type": type(error).__name__, "problems": error.problems}))
+"""
+
+
+def test_the_bundle_holds_the_function_and_the_shared_training_modules():
+    folder = bundle_dir()
+    own = {path.name for path in FUNCTION_DIR.glob("*.py")}
+    assert {path.name for path in folder.iterdir()} == own | set(SHARED_MODULES)
+    assert bundle_dir() == folder  # named by content: the same files, the same folder
+
+
+def test_the_bundle_alone_validates_with_train_py_s_limits():
+    environ = {
+        "PATH": os.environ.get("PATH", ""),
+        "ARTIFACTS_BUCKET": SETTINGS.artifacts_bucket,
+        "DATA_BUCKET": SETTINGS.data_bucket,
+        "CODE_URI": SETTINGS.code_uri,
+        "WHEELS_URI": SETTINGS.wheels_uri,
+        "TRAINING_INSTANCE_COUNT": "1",
+        "DEFAULT_METRIC": "exact_match",
+        "DEFAULT_THRESHOLD": "0.5",
+        "DEFAULT_MAX_SAMPLES": "10",
+        "INTERNET_ACCESS": "true",
+    }
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", INVOKE, json.dumps(BAD)],
+        cwd=bundle_dir(), env=environ, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome == {
+        "type": "InvalidInputError",
+        "problems": [
+            "dataset.fields.answr: is not a record field (did you mean 'answer'?); fields: "
+            "messages, prompt, completion, instruction, input, output, question, context, "
+            "answer, metadata",
+            "hyperparameters.learning_rate: must be > 0, got -0.1",
+            "hyperparameters.per_device_train_batch_size: must be in [1, 65536], got "
+            "1000000000000000000",
+        ],
+    }
