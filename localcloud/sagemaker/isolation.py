@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import functools
+import logging
 import os
 import shutil
 import socket
@@ -30,6 +31,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+LOG = logging.getLogger(__name__)
 UNSHARE = "unshare"
 NSENTER = "nsenter"
 _PROBE_TIMEOUT_S = 10
@@ -54,6 +56,13 @@ class Support:
 @functools.cache
 def support() -> Support:
     """Probes once whether ``unshare`` can make network, mount and UTS namespaces here."""
+    found = _probe()
+    if found.problem:
+        LOG.warning("jobs run without Linux namespaces: %s", found.problem)
+    return found
+
+
+def _probe() -> Support:
     map_root = os.geteuid() != 0
     if not sys.platform.startswith("linux"):
         return Support(f"namespaces are a Linux feature; this is {sys.platform}", map_root)

@@ -192,6 +192,7 @@ class JobRun(abc.ABC):
         for folder in (self.root, self._runtime_dir):
             if folder.exists():
                 shutil.rmtree(folder)
+        self._runtime_dir.mkdir(parents=True)
         for host in self.hosts:
             self.sandbox_of(host).create()
         return self.sandbox

@@ -48,6 +48,7 @@ class ProcessingRun(JobRun):
         self.isolated = asked and not self.namespaces_problem(sink, "network isolation")
         self._write_config()
         self._download_inputs(s3)
+        self._make_output_folders()
         if self.stop_requested:
             return "Stopped", None
         app = self.request.get("AppSpecification") or {}
@@ -121,6 +122,13 @@ class ProcessingRun(JobRun):
                 s3io.download_prefix(s3, source["S3Uri"], target)
             if (source.get("S3CompressionType") or "None") == "Gzip":
                 raise JobError("ClientError: S3CompressionType Gzip is not emulated locally")
+
+    def _make_output_folders(self) -> None:
+        # "This directory will be created by the platform and exist when your container's
+        # entrypoint is invoked" (botocore's SageMaker model, ProcessingS3Output.LocalPath).
+        for item in (self.request.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
+            if item.get("S3Output"):
+                self.sandbox.local(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
 
     def _upload_outputs(self, s3: Any) -> None:
         config = self.request.get("ProcessingOutputConfig") or {}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from typing import Any
 
 from .conftest import IMAGE, ROLE, Cloud, wait_status
@@ -26,7 +28,7 @@ def channel(name: str, uri: str, distribution: str = "FullyReplicated") -> dict[
 def script_job(
     cloud: Cloud,
     name: str,
-    files: dict[str, str],
+    files: dict[str, str] | None,
     *,
     code_channel: bool = True,
     instances: int = 1,
@@ -38,15 +40,18 @@ def script_job(
     """A CreateTrainingJob request that runs ``files["train.py"]`` through the toolkit.
 
     Args:
+        files: the tarball's files (name -> text); None when the caller uploaded
+            ``code/<name>/sourcedir.tar.gz`` itself.
         code_channel: deliver the tarball as the ``code`` channel (the SDK's way for isolated
             jobs); else ``sagemaker_submit_directory`` is its ``s3://`` URI.
     """
-    tarball = cloud.put_tarball(f"code/{name}/sourcedir.tar.gz", files)
+    key = f"code/{name}/sourcedir.tar.gz"
+    tarball = cloud.put_tarball(key, files) if files else f"s3://{cloud.bucket}/{key}"
     submit = CODE_TARBALL if code_channel else tarball
     inputs = list(channels or [])
     if code_channel:
         inputs.append(channel("code", tarball))
-    return {
+    request = {
         "TrainingJobName": name,
         "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
         "RoleArn": ROLE,
@@ -55,7 +60,6 @@ def script_job(
             "sagemaker_submit_directory": json.dumps(submit),
             **(hyperparameters or {}),
         },
-        "InputDataConfig": inputs,
         "OutputDataConfig": {
             "S3OutputPath": f"s3://{cloud.bucket}/output",
             "CompressionType": "NONE",
@@ -69,6 +73,9 @@ def script_job(
         "EnableNetworkIsolation": isolated,
         "Environment": environment or {},
     }
+    if inputs:
+        request["InputDataConfig"] = inputs
+    return request
 
 
 def run_job(cloud: Cloud, request: dict[str, Any], timeout_s: float = 120) -> dict[str, Any]:
@@ -86,3 +93,21 @@ def run_job(cloud: Cloud, request: dict[str, Any], timeout_s: float = 120) -> di
 def log_of(cloud: Cloud, name: str, host: str = "algo-1") -> str:
     suffix = "" if host == "algo-1" else f".{host}"
     return (cloud.state_dir / "logs" / "TrainingJobs" / f"{name}{suffix}.log").read_text()
+
+
+PROBE_WHEEL = "localcloud_probe-1.0-py3-none-any.whl"
+
+
+def probe_wheel() -> bytes:
+    """A wheel of ``localcloud-probe`` 1.0, a package nothing installs: pip would install it."""
+    wheel = io.BytesIO()
+    info = "localcloud_probe-1.0.dist-info"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(
+            f"{info}/METADATA", "Metadata-Version: 2.1\nName: localcloud-probe\nVersion: 1.0\n"
+        )
+        archive.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        archive.writestr(f"{info}/RECORD", "")
+    return wheel.getvalue()

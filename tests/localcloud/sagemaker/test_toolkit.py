@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import tarfile
-import zipfile
 from importlib import metadata
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from localcloud.sagemaker import pip_check, toolkit
 from localcloud.sagemaker.pip_check import PipWatch
 
 from .conftest import Cloud, unique
-from .script_jobs import channel, log_of, run_job, script_job
+from .script_jobs import PROBE_WHEEL, channel, log_of, probe_wheel, run_job, script_job
 
 INSTALLED_YAML = metadata.version("PyYAML")
 REPORT_PY = """
@@ -153,15 +152,7 @@ def test_a_locked_version_the_venv_lacks_fails_the_job_with_one_line(cloud: Clou
 
 def test_a_wheel_in_the_channel_never_reaches_the_venv(cloud: Cloud) -> None:
     name = unique("toolkit-wheel")
-    wheel = io.BytesIO()
-    with zipfile.ZipFile(wheel, "w") as archive:
-        info = "localcloud_probe-1.0.dist-info"
-        archive.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: localcloud-probe\n"
-                         "Version: 1.0\n")  # fmt: skip
-        archive.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
-                         "Tag: py3-none-any\n")  # fmt: skip
-        archive.writestr(f"{info}/RECORD", "")
-    wheels = cloud.put(f"wheels/{name}/localcloud_probe-1.0-py3-none-any.whl", wheel.getvalue())
+    wheels = cloud.put(f"wheels/{name}/{PROBE_WHEEL}", probe_wheel())
     files = {
         "train.py": REPORT_PY,
         "requirements.txt": REQUIREMENTS,
