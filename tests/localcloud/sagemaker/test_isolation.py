@@ -11,7 +11,7 @@ from localcloud.sagemaker import isolation
 from .conftest import ROLE, Cloud, unique, wait_status
 from .script_jobs import log_of, run_job, script_job
 
-pytestmark = pytest.mark.skipif(
+needs_namespaces = pytest.mark.skipif(
     isolation.support().problem is not None,
     reason=f"network isolation needs Linux namespaces: {isolation.support().problem}",
 )
@@ -55,6 +55,7 @@ def _reach(cloud: Cloud, check: str, isolated: bool) -> dict:
     return run_job(cloud, request)
 
 
+@needs_namespaces
 def test_an_isolated_job_cannot_reach_the_local_cloud_and_the_same_job_without_can(
     cloud: Cloud,
 ) -> None:
@@ -65,6 +66,7 @@ def test_an_isolated_job_cannot_reach_the_local_cloud_and_the_same_job_without_c
     assert open_job["TrainingJobStatus"] == "Completed", open_job.get("FailureReason")
 
 
+@needs_namespaces
 def test_an_isolated_job_cannot_resolve_a_host_name(cloud: Cloud) -> None:
     job = _reach(cloud, "resolve", isolated=True)
     assert job["TrainingJobStatus"] == "Failed"
@@ -72,6 +74,7 @@ def test_an_isolated_job_cannot_resolve_a_host_name(cloud: Cloud) -> None:
     assert "(network isolated)" in log_of(cloud, job["TrainingJobName"])
 
 
+@needs_namespaces
 def test_an_isolated_job_cannot_download_an_s3_submit_directory_but_gets_the_code_channel(
     cloud: Cloud,
 ) -> None:
@@ -92,6 +95,7 @@ def test_an_isolated_job_cannot_download_an_s3_submit_directory_but_gets_the_cod
     assert "trained" in log_of(cloud, name)
 
 
+@needs_namespaces
 def test_pip_install_from_an_index_fails_in_an_isolated_job(cloud: Cloud) -> None:
     name = unique("iso-pip")
     files = {"train.py": "print('trained')", "requirements.txt": "localcloud-probe==1.0\n"}
@@ -105,6 +109,7 @@ def test_pip_install_from_an_index_fails_in_an_isolated_job(cloud: Cloud) -> Non
     )
 
 
+@needs_namespaces
 def test_an_isolated_processing_job_runs_without_network_and_its_output_is_uploaded(
     cloud: Cloud,
 ) -> None:

@@ -16,7 +16,7 @@ from tests.training.helpers import TRAINING_CODE, sql_records
 from .conftest import Cloud, unique
 from .script_jobs import channel, log_of, run_job, script_job
 
-pytestmark = pytest.mark.skipif(
+needs_namespaces = pytest.mark.skipif(
     isolation.support().problem is not None,
     reason=f"separate hosts need Linux namespaces: {isolation.support().problem}",
 )
@@ -89,6 +89,7 @@ def _reports(cloud: Cloud, name: str) -> dict[str, dict]:
     }
 
 
+@needs_namespaces
 def test_two_instances_are_two_hosts_that_rendezvous_under_torchrun(cloud: Cloud) -> None:
     name = unique("multi")
     job = _two_hosts(cloud, name, isolated=False)
@@ -123,6 +124,7 @@ def test_two_instances_are_two_hosts_that_rendezvous_under_torchrun(cloud: Cloud
     ]
 
 
+@needs_namespaces
 def test_the_hosts_of_an_isolated_job_reach_each_other_and_nothing_else(cloud: Cloud) -> None:
     name = unique("multi-iso")
     job = _two_hosts(cloud, name, isolated=True)
@@ -141,6 +143,7 @@ def _code_tarball(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
+@needs_namespaces
 @pytest.mark.slow
 def test_train_py_trains_the_tiny_model_across_two_hosts_and_the_leader_saves_it(
     cloud: Cloud,
