@@ -2,10 +2,10 @@
 
 Started by ``localcloud.lambda_runtime`` as ``python lambda_bootstrap.py`` with the function's
 code directory as the working directory. The event arrives as JSON on stdin; the handler's JSON
-result (or ``{"errorType", "errorMessage", "stackTrace"}`` when it raises, as AWS's Python runtime
-reports it) is written to the file named by ``LOCALCLOUD_LAMBDA_RESULT``, because the handler's
-own prints go to stdout/stderr and become the invocation's log. Standard library only: this file
-must not import moto or the project.
+result (or ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` when it raises, as AWS's
+Python runtime reports it) is written to the file named by ``LOCALCLOUD_LAMBDA_RESULT``, because
+the handler's own prints go to stdout/stderr and become the invocation's log. Standard library
+only: this file must not import moto or the project.
 """
 
 from __future__ import annotations
@@ -43,9 +43,15 @@ class LambdaContext:
 
 
 def _error(error_type: str, message: str, exc: BaseException | None = None) -> dict[str, Any]:
-    # Skip this file's own frame: the trace starts in the handler, as on AWS.
+    # Skip this file's own frame: the trace starts in the handler, as on AWS. The keys and their
+    # order are AWS's Python runtime's (make_error in awslambdaric's bootstrap.py).
     stack = traceback.format_tb(exc.__traceback__.tb_next) if exc is not None else []
-    return {"errorType": error_type, "errorMessage": message, "stackTrace": stack}
+    return {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": os.environ.get(REQUEST_ID_ENV, ""),
+        "stackTrace": stack,
+    }
 
 
 def _load_handler(spec: str) -> Any:

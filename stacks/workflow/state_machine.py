@@ -43,6 +43,7 @@ from stacks.workflow.steps.notify import (
     notify_success,
 )
 from stacks.workflow.steps.prepare import prepare_data
+from stacks.workflow.steps.rejection import read_the_problems
 from stacks.workflow.steps.train import train_model
 
 
@@ -99,7 +100,9 @@ class TrainingStateMachine(Construct):
         # Only the Lambda's InvalidInputError is a rejected input; a timeout, an out-of-memory
         # or a bug is not the user's input, and says so.
         validate.add_catch(
-            report_rejection.next(rejected), errors=["InvalidInputError"], result_path=ERROR_PATH
+            read_the_problems(self, then=report_rejection.next(rejected)),
+            errors=["InvalidInputError"],
+            result_path=ERROR_PATH,
         )
         not_started = sfn.Fail(
             self, "Run not started", error_path="$.error.Error", cause_path="$.error.Cause"

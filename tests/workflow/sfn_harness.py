@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import time
+import traceback
 import types
 import uuid
 from collections.abc import Iterator
@@ -189,11 +190,13 @@ class WorkflowRunner:
             try:
                 result = validate_input.handler(payload)
             except Exception as error:  # the Lambda runtime reports any exception this way
-                return {
-                    "StatusCode": 200,
-                    "FunctionError": "Unhandled",
-                    "Payload": {"errorType": type(error).__name__, "errorMessage": str(error)},
+                payload = {
+                    "errorMessage": str(error),
+                    "errorType": type(error).__name__,
+                    "requestId": str(uuid.uuid4()),
+                    "stackTrace": traceback.format_tb(error.__traceback__),
                 }
+                return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": payload}
         return {"StatusCode": 200, "Payload": json.loads(json.dumps(result))}
 
     @contextlib.contextmanager

@@ -410,16 +410,22 @@ def test_invalid_input_fails_in_the_first_state_and_launches_nothing(runner, goo
 
     assert execution.status == "FAILED"
     assert execution.error == "InvalidInputError"
+    # The list a person reads, not the Lambda's JSON error payload with its stack trace.
+    assert execution.cause.startswith("The execution input is not valid (contract: docs/")
     for problem in ("base_model: is required", "recipe: must be one of", "surprise: unknown key"):
-        assert problem in execution.cause
+        assert f"\n- {problem}" in execution.cause
+    assert "stackTrace" not in execution.cause
     assert execution.visited == [
         "Validate the input",
+        "Read the validation error",
+        "Read the listed problems",
         "Report the rejected input",
         "Input rejected",
     ]
     assert stub.calls == []
     (notification,) = execution.notifications
     assert notification["MessageAttributes"]["status"]["Value"] == "REJECTED"
+    assert execution.cause in notification["Message"]
 
 
 # Transient and partial failures (AWS's catch rules: States.ALL never catches States.Runtime).

@@ -131,7 +131,13 @@ def test_every_task_retries_and_catches(definition):
 
 def test_a_failed_validation_is_a_rejected_input_only_when_the_input_is_bad(definition):
     rejected, other = definition["States"]["Validate the input"]["Catch"]
-    assert rejected["Next"] == "Report the rejected input"
+    # The Lambda's error payload is read down to its message, the list of problems.
+    assert rejected["Next"] == "Read the validation error"
+    parse = definition["States"]["Read the validation error"]
+    assert parse["Parameters"] == {"payload.$": "States.StringToJson($.error.Cause)"}
+    keep = definition["States"][parse["Next"]]
+    assert keep["Parameters"]["Cause.$"] == "$.rejection.payload.errorMessage"
+    assert (keep["ResultPath"], keep["Next"]) == ("$.error", "Report the rejected input")
     assert other["Next"] == "Report the run that did not start"
     assert definition["States"]["Report the run that did not start"]["Next"] == "Run not started"
 

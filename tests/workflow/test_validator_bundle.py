@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -38,7 +39,8 @@ def test_the_bundle_holds_the_function_and_the_shared_training_modules():
     assert bundle_dir() == folder  # named by content: the same files, the same folder
 
 
-def test_the_bundle_alone_validates_with_train_py_s_limits():
+def test_the_bundle_alone_validates_with_train_py_s_limits(tmp_path):
+    code = shutil.copytree(bundle_dir(), tmp_path / "task")  # a run leaves __pycache__ behind
     environ = {
         "PATH": os.environ.get("PATH", ""),
         "ARTIFACTS_BUCKET": SETTINGS.artifacts_bucket,
@@ -53,7 +55,7 @@ def test_the_bundle_alone_validates_with_train_py_s_limits():
     }
     result = subprocess.run(
         [sys.executable, "-I", "-c", INVOKE, json.dumps(BAD)],
-        cwd=bundle_dir(), env=environ, capture_output=True, text=True, timeout=60,
+        cwd=code, env=environ, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
