@@ -31,12 +31,15 @@ class ConfigError(ValueError):
 
 
 def shown(value: Any, limit: int = SHOWN_CHARACTERS) -> str:
-    """``repr(value)`` for a message, cut to ``limit`` characters with the full length said."""
+    """``repr(value)`` for a message; a longer text is cut to ``limit`` characters, its length
+    said: ``'xxxx...' (1,000,000 characters)``."""
     text = repr(value)
     if len(text) <= limit:
         return text
-    size = f"{len(value):,} characters" if isinstance(value, str) else f"{len(text):,} as text"
-    return f"{text[: limit - 3]}... ({size})"
+    if isinstance(value, str):
+        cut = repr(value[:limit])
+        return f"{cut[:-1]}...{cut[-1]} ({len(value):,} characters)"
+    return f"{text[:limit]}... ({len(text):,} characters as text)"
 
 
 @dataclass(frozen=True)

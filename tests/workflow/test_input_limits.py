@@ -79,7 +79,7 @@ def test_a_huge_value_is_cut_in_the_message_and_the_log_line(capsys, environment
     bad = {**GOOD, "recipe": huge, "run_name": 7, "base_model": huge, "evaluation": {huge: 1}}
     problems = _problems(bad)
     assert all(len(problem) < 400 for problem in problems), [len(p) for p in problems]
-    assert any("... (1,000,000 characters)" in problem for problem in problems)
+    assert any("xxxx...' (1,000,000 characters)" in problem for problem in problems)
     with pytest.raises(InvalidInputError):
         validate_input.handler({"input": bad, "execution_name": "e"})
     assert len(capsys.readouterr().out) < 3000
