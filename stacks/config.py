@@ -9,6 +9,7 @@ A bad value fails synth with a message such as::
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 from pathlib import Path
@@ -26,6 +27,8 @@ from stacks.config_schema import (
 from stacks.workflow.images import resolve_images, serving_images
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "environments.yaml"
+# What a field of each type takes, in words.
+_EXPECTED = {int: "a whole number", float: "a number", bool: "true or false", str: "a string"}
 
 
 class ConfigError(ValueError):
@@ -51,7 +54,11 @@ class _Loader:
             key = key_node.value
             if key not in fields:
                 known = ", ".join(fields)
-                self.fail(key_node, f"{where}.{key}", f"unknown field; known fields are {known}")
+                self.fail(
+                    key_node,
+                    f"{where}.{key}",
+                    f"unknown field{did_you_mean(str(key), fields)}; known fields are {known}",
+                )
             self.check_unique(key_node, key_nodes.get(key), f"{where}.{key}")
             key_nodes[key] = key_node
             values[key] = self.convert(hints[key], value_node, f"{where}.{key}")
@@ -94,16 +101,40 @@ class _Loader:
             )
         if origin is typing.Literal:
             hint = str
+        expected = _EXPECTED.get(hint, getattr(hint, "__name__", str(hint)))
         if not isinstance(node, yaml.ScalarNode):
-            self.fail(node, where, f"must be a single {getattr(hint, '__name__', hint)} value")
+            given = "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
+            self.fail(node, where, f"must be {expected}, got {given}: {_flow(node)}")
         value = yaml.safe_load(yaml.serialize(node))
         if hint is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if hint is str and node.tag.endswith(":int"):
             self.fail(node, where, f'must be a string; write it in quotes: "{node.value}"')
         if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-            self.fail(node, where, f"must be a {hint.__name__}, got {node.value!r}")
+            self.fail(node, where, f"must be {expected}, got {_given(node)}")
         return value
+
+
+def did_you_mean(key: str, known: typing.Iterable[str]) -> str:
+    """`` (did you mean 'use_spot'?)`` for the known name closest to ``key``, or nothing."""
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _given(node: yaml.ScalarNode) -> str:
+    """A scalar as written, with what YAML read it as when that is not a string."""
+    kind = node.tag.rsplit(":", 1)[-1]
+    described = {"int": "a whole number", "float": "a number", "bool": "a boolean"}.get(kind)
+    if kind == "null":
+        return "nothing (null)"
+    return f"{node.value} ({described})" if described else repr(node.value)
+
+
+def _flow(node: yaml.Node, limit: int = 60) -> str:
+    """A list or mapping as YAML on one line, cut to ``limit`` characters."""
+    value = yaml.safe_load(yaml.serialize(node))
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def load_config(path: Path = DEFAULT_CONFIG_PATH) -> ProjectConfig:
@@ -129,7 +160,10 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> ProjectConfig:
         sections[key.value] = (key, value)
     for key, (key_node, _) in sections.items():
         if key not in ("pipeline", "environments"):
-            loader.fail(key_node, key, "unknown section; known sections are pipeline, environments")
+            hint = did_you_mean(str(key), ("pipeline", "environments"))
+            loader.fail(
+                key_node, key, f"unknown section{hint}; known sections are pipeline, environments"
+            )
     if "pipeline" not in sections or "environments" not in sections:
         raise ConfigError(f"{path}: needs both 'pipeline' and 'environments' sections")
     pipeline = loader.build(PipelineConfig, sections["pipeline"][1], "pipeline")
@@ -142,8 +176,9 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> ProjectConfig:
         name = key_node.value
         if name not in ENVIRONMENT_NAMES:
             known = ", ".join(ENVIRONMENT_NAMES)
+            hint = did_you_mean(str(name), ENVIRONMENT_NAMES)
             loader.fail(
-                key_node, f"environments.{name}", f"unknown environment; use one of {known}"
+                key_node, f"environments.{name}", f"unknown environment{hint}; use one of {known}"
             )
         loader.check_unique(key_node, env_keys.get(name), f"environments.{name}")
         env_keys[name] = key_node

@@ -92,7 +92,7 @@ def test_unknown_field_is_named(tmp_path):
 
 def test_wrong_type_is_named(tmp_path):
     path = _with(tmp_path, "volume_size_gb: 50", "volume_size_gb: fifty")
-    with pytest.raises(ConfigError, match=r"volume_size_gb: must be a int, got 'fifty'"):
+    with pytest.raises(ConfigError, match=r"volume_size_gb: must be a whole number, got 'fifty'"):
         load_config(path)
 
 
