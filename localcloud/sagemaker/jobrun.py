@@ -1,30 +1,26 @@
 """What training and processing jobs share: sandboxes, logs, supervised processes, stopping.
 
 A job runs one process per instance (host ``algo-1``, ``algo-2``, ...), each with its own
-``/opt/ml`` sandbox and log stream. A process that needs namespaces (network isolation, a host
-name) or the training toolkit's steps starts as ``localcloud.sagemaker.toolkit``, which sets
-them up inside and then becomes the job's command.
+``/opt/ml`` sandbox and log stream, started as :mod:`localcloud.sagemaker.launcher` says.
 """
 
 from __future__ import annotations
 
 import abc
-import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from localcloud.sagemaker import contract, isolation, registry, settings
+from localcloud.sagemaker import contract, isolation, launcher, registry, settings
+from localcloud.sagemaker.launcher import Launch
 from localcloud.sagemaker.logsink import LogSink
 from localcloud.sagemaker.opt_ml import OptMl
 from localcloud.sagemaker.pip_check import PipWatch
 from localcloud.sagemaker.process import ManagedProcess
-from localcloud.sagemaker.toolkit import Bootstrap
 
-_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
 _MAX_REASON = 1024
 _POLL_S = 1.0
 
@@ -50,29 +46,6 @@ class Outcome:
     timed_out: bool = False
     host: str = contract.HOST
     refused: bool = False
-
-
-@dataclass(frozen=True)
-class Namespaces:
-    """Which namespaces one host's process starts in (see :mod:`isolation`).
-
-    Attributes:
-        network: a network of its own (loopback only).
-        join: the pid whose network it joins instead (a later host of an isolated cluster).
-        hosts_file: bound over ``/etc/hosts``, with the host name taken (multi-instance jobs).
-    """
-
-    network: bool = False
-    join: int | None = None
-    hosts_file: Path | None = None
-
-
-def interpreter(argv: Sequence[str], python: str) -> list[str]:
-    """Runs a leading ``python``/``python3``/``/usr/bin/python3`` with the project's Python."""
-    argv = list(argv)
-    if argv and _PYTHON.match(Path(argv[0]).name):
-        argv[0] = python
-    return argv
 
 
 def trim_reason(reason: str) -> str:
@@ -197,65 +170,26 @@ class JobRun(abc.ABC):
             self.sandbox_of(host).create()
         return self.sandbox
 
-    def namespaces_problem(self, sink: LogSink, wanted: str) -> str | None:
-        """Why namespaces cannot give ``wanted`` here (said once in the log), or None."""
+    def namespaces_problem(self, sink: LogSink, wanted: str, instead: str) -> str | None:
+        """Why namespaces cannot give ``wanted`` here, or None; said in the job's log."""
         problem = isolation.support().problem
         if problem:
-            sink.write(f"[localcloud] {self.name}: cannot enforce {wanted} here: {problem}")
+            sink.write(f"[localcloud] {self.name}: cannot {wanted} here ({problem}); {instead}")
         return problem
 
     def hosts_file(self) -> Path:
         """An ``/etc/hosts`` naming every host of the job on this machine's loopback."""
-        path = self._runtime_dir / "hosts"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
-        path.write_text("\n".join(lines + [f"127.0.0.1 {host}" for host in self.hosts]) + "\n")
-        return path
+        return launcher.hosts_file(self._runtime_dir / "hosts", self.hosts)
 
     def _launch(
-        self,
-        host: str,
-        argv: list[str],
-        *,
-        cwd: Path,
-        env: dict[str, str],
-        namespaces: Namespaces = Namespaces(),
-        toolkit: tuple[str, str | None] | None = None,
-        on_line: Callable[[str], None] | None = None,
+        self, launch: Launch, env: dict[str, str], on_line: Callable[[str], None] | None = None
     ) -> ManagedProcess:
-        """Starts ``host``'s process: ``argv`` itself, or the toolkit bootstrap that becomes it.
-
-        Args:
-            toolkit: (``sagemaker_program``, ``sagemaker_submit_directory``) to run the
-                training toolkit's steps first; None for a command that replaces them.
-        """
-        sink = self.sink(host)
-        command, where = list(argv), cwd
-        ns = namespaces
-        if toolkit or ns.network or ns.join or ns.hosts_file:
-            program, submit = toolkit or (None, None)
-            bootstrap = Bootstrap(
-                argv=list(argv),
-                cwd=str(cwd),
-                sandbox=str(self.sandbox_of(host).root),
-                program=program,
-                submit_directory=submit,
-                loopback=ns.network,
-                hosts_file=str(ns.hosts_file) if ns.hosts_file else None,
-                hostname=host if ns.hosts_file else None,
-                outer={kind: isolation.namespace_id(kind) for kind in isolation.KINDS},
-            ).write(self._runtime_dir / f"{host}.json")
-            hosts = ns.hosts_file is not None
-            prefix = (
-                isolation.join_network(ns.join, hosts=hosts)
-                if ns.join
-                else isolation.new_namespaces(network=ns.network, hosts=hosts)
-            )
-            command = [*prefix, self.settings.python, "-m", "localcloud.sagemaker.toolkit"]
-            command.append(str(bootstrap))
-            where = settings.REPO_ROOT
-        isolated = " (network isolated)" if ns.network or ns.join else ""
-        sink.write(f"[localcloud] {host} running: {' '.join(argv)}{isolated}")
+        """Starts one host's process, its output going to the host's log."""
+        sink = self.sink(launch.host)
+        bootstrap_file = self._runtime_dir / f"{launch.host}.json"
+        command, cwd = launch.command(self.settings.python, bootstrap_file)
+        isolated = " (network isolated)" if launch.namespaces.isolated else ""
+        sink.write(f"[localcloud] {launch.host} running: {' '.join(launch.argv)}{isolated}")
 
         def observe(line: str) -> None:
             if self.pip.observe(line):
@@ -263,8 +197,8 @@ class JobRun(abc.ABC):
             if on_line is not None:
                 on_line(line)
 
-        process = ManagedProcess(command, cwd=where, env=env, sink=sink, on_line=observe)
-        self._processes[host] = process
+        process = ManagedProcess(command, cwd=cwd, env=env, sink=sink, on_line=observe)
+        self._processes[launch.host] = process
         return process
 
     def _watch(

@@ -13,7 +13,8 @@ from typing import Any
 from moto.core.utils import utcnow
 
 from localcloud.sagemaker import contract, s3io
-from localcloud.sagemaker.jobrun import JobError, JobRun, Namespaces, interpreter
+from localcloud.sagemaker.jobrun import JobError, JobRun
+from localcloud.sagemaker.launcher import Launch, Namespaces, interpreter
 from localcloud.sagemaker.logsink import LogSink
 from localcloud.sagemaker.opt_ml import rewrite
 
@@ -45,7 +46,9 @@ class ProcessingRun(JobRun):
         s3 = self.s3()
         sandbox = self.fresh_sandbox()
         asked = bool((self.request.get("NetworkConfig") or {}).get("EnableNetworkIsolation"))
-        self.isolated = asked and not self.namespaces_problem(sink, "network isolation")
+        self.isolated = asked and not self.namespaces_problem(
+            sink, "enforce network isolation", "the job runs with the network"
+        )
         self._write_config()
         self._download_inputs(s3)
         self._make_output_folders()
@@ -62,13 +65,14 @@ class ProcessingRun(JobRun):
         extra = rewrite(self.request.get("Environment") or {}, sandbox.root)
         env = self.settings.job_env(self.region, extra, self.pip_report(contract.HOST))
         self.job.processing_start_time = utcnow()
-        self._launch(
-            contract.HOST,
-            argv,
+        launch = Launch(
+            host=contract.HOST,
+            argv=argv,
             cwd=sandbox.root,
-            env=env,
+            sandbox=sandbox.root,
             namespaces=Namespaces(network=self.isolated),
         )
+        self._launch(launch, env)
         outcome = self._watch(
             max_runtime_s=(self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds"),
         )

@@ -6,22 +6,20 @@ from __future__ import annotations
 import contextlib
 import copy
 import re
-import shutil
 import socket
-import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from moto.core.utils import utcnow
 
-from localcloud.sagemaker import contract, s3io, training_inputs
-from localcloud.sagemaker.jobrun import JobError, JobRun, Namespaces, Outcome, interpreter
+from localcloud.sagemaker import contract, s3io, training_inputs, training_outputs
+from localcloud.sagemaker.jobrun import JobError, JobRun, Outcome
+from localcloud.sagemaker.launcher import Launch, Namespaces, interpreter
 from localcloud.sagemaker.logsink import LogSink
 from localcloud.sagemaker.opt_ml import rewrite
 from localcloud.sagemaker.training_command import TOOLKIT_MASTER_PORT, Cluster, entry_command
+from localcloud.sagemaker.training_inputs import HostSetup
 
 
 def metric_patterns(request: dict[str, Any]) -> list[tuple[str, re.Pattern[str]]]:
@@ -101,7 +99,10 @@ class TrainingRun(JobRun):
         self._plan_cluster(sink)
         self.fresh_sandbox()
         self._transition("Downloading", "Downloading input data")
-        setups = [self._prepare(s3, host, index) for index, host in enumerate(self.hosts)]
+        setups = [
+            training_inputs.prepare_host(s3, self.sandbox_of(host), self.request, self.hosts, i)
+            for i, host in enumerate(self.hosts)
+        ]
         if self.stop_requested:
             return "Stopped", None
         self._transition("Training", "Training image download completed. Training in progress.")
@@ -124,28 +125,19 @@ class TrainingRun(JobRun):
         """Decides the hosts and their network, saying in the log what cannot be enforced."""
         count = int((self.request.get("ResourceConfig") or {}).get("InstanceCount") or 1)
         asked = bool(self.request.get("EnableNetworkIsolation"))
-        self.isolated = asked and not self.namespaces_problem(sink, "network isolation")
+        self.isolated = asked and not self.namespaces_problem(
+            sink, "enforce network isolation", "the job runs with the network"
+        )
         separate = count > 1 and not self.namespaces_problem(
-            sink, f"{count} instances as separate hosts (they run as torchrun processes of one)"
+            sink,
+            f"run {count} instances as separate hosts",
+            f"they run as {count} torchrun processes of one host, {contract.HOST}",
         )
         self.hosts = contract.host_names(count if separate else 1)
         self._cluster = Cluster(
             hosts=self.hosts,
             master_port=TOOLKIT_MASTER_PORT if self.isolated else _free_port(),
             workers_per_host=count if count > 1 and not separate else 1,
-        )
-
-    def _prepare(self, s3: Any, host: str, index: int) -> HostSetup:
-        """What SageMaker puts on one instance before its container starts."""
-        sandbox = self.sandbox_of(host)
-        raw = rewrite(self.request.get("HyperParameters") or {}, sandbox.root)
-        training_inputs.write_config(sandbox, self.request, raw, host, self.hosts)
-        return HostSetup(
-            decoded=contract.decode(raw),
-            channels=training_inputs.download_channels(
-                s3, sandbox, self.request, index, len(self.hosts)
-            ),
-            checkpoints=training_inputs.prepare_checkpoints(s3, sandbox, self.request),
         )
 
     def _status_of(self, outcome: Outcome) -> tuple[str, str | None]:
@@ -213,15 +205,16 @@ class TrainingRun(JobRun):
             toolkit = (program, str(submit) if submit else None)
             argv = entry_command(python, program, setup.decoded, self._cluster, host)
             extra = {**self._sm_env(host, setup, program, submit), **extra}
-        self._launch(
-            host,
-            argv,
+        launch = Launch(
+            host=host,
+            argv=argv,
             cwd=sandbox.code_dir,
-            env=self.settings.job_env(self.region, extra, self.pip_report(host)),
+            sandbox=sandbox.root,
             namespaces=self._namespaces(host),
             toolkit=toolkit,
-            on_line=self._match_metrics,
         )
+        env = self.settings.job_env(self.region, extra, self.pip_report(host))
+        self._launch(launch, env, on_line=self._match_metrics)
 
     def _sm_env(self, host: str, setup: HostSetup, program: str, submit: Any) -> dict[str, str]:
         return contract.environment(
@@ -254,49 +247,9 @@ class TrainingRun(JobRun):
                     self.metrics[name] = (float(match.group(1)), utcnow())
 
     def _upload_results(self, s3: Any) -> None:
-        """Uploads ``/opt/ml/model`` and ``/opt/ml/output/data`` of every host, merged.
-
-        SageMaker gathers them from all instances, a file of the same name from a later host
-        replacing an earlier one's: "As the official SageMaker Training Service, it will override
-        duplicate files if multiple containers have the same file names" (SageMaker Python SDK,
-        ``sagemaker/core/local/image.py`` ``retrieve_artifacts``). A job that writes its model
-        on the leader only uploads the leader's.
-        """
-        output = self.request["OutputDataConfig"]
-        base = f"{output['S3OutputPath'].rstrip('/')}/{self.name}/output"
-        models = [self.sandbox_of(host).model_dir for host in self.hosts]
-        data = [self.sandbox_of(host).output_data_dir for host in self.hosts]
-        with _merged(models) as model_dir, _merged(data) as output_data_dir:
-            if (output.get("CompressionType") or "GZIP").upper() == "NONE":
-                s3io.upload_dir(s3, model_dir, f"{base}/model/")
-                artifacts = f"{base}/model/"
-            else:
-                s3io.upload_tarball(s3, model_dir, f"{base}/model.tar.gz")
-                artifacts = f"{base}/model.tar.gz"
-            self.job.model_artifacts = {"S3ModelArtifacts": artifacts}
-            if any(output_data_dir.iterdir()):
-                s3io.upload_tarball(s3, output_data_dir, f"{base}/output.tar.gz")
-
-
-@dataclass(frozen=True)
-class HostSetup:
-    """One instance, ready to start: its decoded hyperparameters, channels and checkpoints."""
-
-    decoded: dict[str, Any]
-    channels: list[str]
-    checkpoints: s3io.DirSync | None
-
-
-@contextlib.contextmanager
-def _merged(folders: list[Path]) -> Iterator[Path]:
-    """The one folder, or a scratch folder holding all of them, later ones on top."""
-    if len(folders) == 1:
-        yield folders[0]
-        return
-    with tempfile.TemporaryDirectory() as scratch:
-        for folder in folders:
-            shutil.copytree(folder, scratch, dirs_exist_ok=True)
-        yield Path(scratch)
+        self.job.model_artifacts = training_outputs.upload(
+            s3, self.request, self.name, [self.sandbox_of(host) for host in self.hosts]
+        )
 
 
 def _free_port() -> int:

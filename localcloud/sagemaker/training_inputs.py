@@ -8,13 +8,37 @@ here: the toolkit fetches it from inside the job (``localcloud.sagemaker.toolkit
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from botocore.client import BaseClient
 
 from localcloud.sagemaker import contract, s3io
 from localcloud.sagemaker.jobrun import JobError
-from localcloud.sagemaker.opt_ml import OptMl
+from localcloud.sagemaker.opt_ml import OptMl, rewrite
+
+
+@dataclass(frozen=True)
+class HostSetup:
+    """One instance, ready to start: its decoded hyperparameters, channels and checkpoints."""
+
+    decoded: dict[str, Any]
+    channels: list[str]
+    checkpoints: s3io.DirSync | None
+
+
+def prepare_host(
+    s3: BaseClient, sandbox: OptMl, request: dict[str, Any], hosts: list[str], index: int
+) -> HostSetup:
+    """Prepares instance ``index`` of ``hosts``: config files, channels, checkpoints."""
+    raw = rewrite(request.get("HyperParameters") or {}, sandbox.root)
+    write_config(sandbox, request, raw, hosts[index], hosts)
+    return HostSetup(
+        decoded=contract.decode(raw),
+        channels=download_channels(s3, sandbox, request, index, len(hosts)),
+        checkpoints=prepare_checkpoints(s3, sandbox, request),
+    )
 
 
 def write_config(
@@ -90,7 +114,7 @@ def prepare_checkpoints(s3: Any, sandbox: OptMl, request: dict[str, Any]) -> s3i
     return sync
 
 
-def _download_shard(s3: BaseClient, uri: str, dest: Any, index: int, count: int) -> None:
+def _download_shard(s3: BaseClient, uri: str, dest: Path, index: int, count: int) -> None:
     bucket, prefix = s3io.split_uri(uri)
     keys = [
         item["Key"]

@@ -175,6 +175,6 @@ def test_where_namespaces_are_unavailable_the_job_says_so_and_runs_with_the_netw
     job = _reach(cloud, "connect", isolated=True)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     assert (
-        f"[localcloud] {job['TrainingJobName']}: cannot enforce network isolation here: "
-        "probe refused"
+        f"[localcloud] {job['TrainingJobName']}: cannot enforce network isolation here "
+        "(probe refused); the job runs with the network"
     ) in log_of(cloud, job["TrainingJobName"])

@@ -198,5 +198,8 @@ def test_where_namespaces_are_unavailable_the_instances_are_processes_of_one_hos
     report = json.loads(cloud.get(f"output/{name}/output/model/report-algo-1.json"))
     assert (report["world_size"], report["sum"], report["hosts"]) == (2, 3.0, ["algo-1"])
     log = log_of(cloud, name)
-    assert "cannot enforce 2 instances as separate hosts" in log
+    assert (
+        "cannot run 2 instances as separate hosts here (probe refused); they run as 2 torchrun "
+        "processes of one host, algo-1"
+    ) in log
     assert "--nnodes 1 --nproc_per_node 2" in log
