@@ -9,10 +9,15 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.config_schema import PROJECT, EnvironmentConfig
+from stacks.encrypted_logs import EncryptedLogs
+from stacks.nag import skip_access_logging
 from stacks.workflow.contract import contract
 
 # Where the serving endpoint's data capture writes, in the artifacts bucket.
 DATA_CAPTURE_PREFIX = "data-capture"
+# SageMaker creates these on a job's first log line, one per account and region, for every
+# job; an account encrypts them with the environment's key itself (docs/security.md).
+SAGEMAKER_JOB_LOG_GROUPS = ("/aws/sagemaker/ProcessingJobs", "/aws/sagemaker/TrainingJobs")
 
 
 def kept_models_writer_name(config: EnvironmentConfig) -> str:
@@ -26,7 +31,8 @@ class StorageStack(Stack):
 
     Data and artifacts are encrypted with the key, versioned, TLS-only, closed to the public
     and logged to the access-log bucket. Production retains everything on stack deletion;
-    local and dev environments may destroy it.
+    local and dev environments may destroy it. ``logs`` makes the environment's log groups,
+    encrypted with the same key (``stacks/encrypted_logs.py``).
     """
 
     def __init__(
@@ -38,10 +44,15 @@ class StorageStack(Stack):
         self.key = kms.Key(
             self,
             "Key",
-            description="Encrypts the fine-tuning project's data, artifacts and notifications",
+            description=(
+                "Encrypts the fine-tuning project's data, artifacts, logs and notifications"
+            ),
             enable_key_rotation=True,
             removal_policy=removal,
         )
+        self.logs = EncryptedLogs(self.key, removal)
+        for name in SAGEMAKER_JOB_LOG_GROUPS:
+            self.logs.allow(name)
         self.access_logs = s3.Bucket(
             self,
             "AccessLogs",
@@ -50,6 +61,7 @@ class StorageStack(Stack):
             lifecycle_rules=[*_lifecycle_rules(), s3.LifecycleRule(expiration=Duration.days(365))],
             **_common_bucket_settings(removal),
         )
+        skip_access_logging(self.access_logs)
         self.data = self._bucket("Data", "data/", removal)
         # Captured requests and responses are end users' prompts: kept for a set time only.
         self.artifacts = self._bucket(

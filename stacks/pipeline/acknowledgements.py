@@ -1,4 +1,5 @@
-"""cdk-nag acknowledgements for the roles CDK Pipelines writes for itself.
+"""cdk-nag acknowledgements for the roles CDK Pipelines writes for itself, and the pipeline's
+checkov suppressions (``skip_pipeline_checks``).
 
 CDK Pipelines grants its pipeline, source, synth, self-mutation and step roles access to the
 pipeline's artifact bucket and key with CDK's ``grantReadWrite``, whose actions end in ``*``
@@ -14,9 +15,10 @@ import re
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, skip_access_logging, skip_checkov
 from stacks.serving.wildcards import wildcard_findings
 
 _ARTIFACT_VERBS = (
@@ -99,3 +101,22 @@ def acknowledge_pipeline_wildcards(pipeline: Construct, bucket_id: str) -> None:
             )
             if reason is not None:
                 acknowledge(construct, "AwsSolutions-IAM5", reason, finding=finding)
+
+
+ASSET_BUILDS_REASON = (
+    "CDK Pipelines' shared asset-publishing role starts, watches and stops the builds of the "
+    "CodeBuild projects it generates, one per asset (codebuild:StartBuild, BatchGetBuilds, "
+    "StopBuild on every project): the same grant as the AwsSolutions-IAM5 finding above."
+)
+
+
+def skip_pipeline_checks(pipeline: Construct, access_logs: s3.IBucket) -> None:
+    """Suppresses the pipeline's checkov findings, each with its reason.
+
+    Args:
+        pipeline: the ``CodePipeline`` construct, after ``build_pipeline()``.
+        access_logs: the artifact bucket's access-log bucket.
+    """
+    skip_access_logging(access_logs)
+    file_role = pipeline.node.find_child("Assets").node.find_child("FileRole")
+    skip_checkov(file_role.node.find_child("DefaultPolicy"), "CKV_AWS_111", ASSET_BUILDS_REASON)

@@ -1,11 +1,14 @@
-"""The pipeline's artifact store: a customer-managed key and a logged, encrypted bucket."""
+"""The pipeline's artifact store and build logs: a customer-managed key, a logged, encrypted
+bucket and an encrypted log group."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+from stacks.encrypted_logs import EncryptedLogs
 
 
 class PipelineArtifacts(Construct):
@@ -13,7 +16,9 @@ class PipelineArtifacts(Construct):
 
     The key is what ``cross_account_keys`` would create: the deploy roles in the target
     accounts decrypt the artifacts with it. Artifacts are only needed while an execution runs,
-    so they expire; nothing here is worth retaining once the pipeline is deleted.
+    so they expire; nothing here is worth retaining once the pipeline is deleted. Every
+    CodeBuild project of the pipeline logs to ``build_logs``, encrypted with the same key
+    (the builds print the tests' output and the synthesized stacks).
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -24,6 +29,9 @@ class PipelineArtifacts(Construct):
             description="Encrypts the GitOps pipeline's artifacts, shared with the target accounts",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.build_logs = EncryptedLogs(self.key, RemovalPolicy.DESTROY).log_group(
+            self, "BuildLogs", name=f"/aws/codebuild/{Stack.of(self).stack_name}"
         )
         common = {
             "versioned": True,

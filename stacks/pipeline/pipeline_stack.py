@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 from aws_cdk import Environment, Stack, pipelines
+from aws_cdk import aws_codebuild as codebuild
 from constructs import Construct
 
 from stacks.config_schema import PROMOTION_ORDER, SMOKE_TESTED_ENVIRONMENT, ProjectConfig
-from stacks.pipeline.acknowledgements import acknowledge_pipeline_wildcards
+from stacks.pipeline.acknowledgements import acknowledge_pipeline_wildcards, skip_pipeline_checks
 from stacks.pipeline.artifacts import PipelineArtifacts
 from stacks.pipeline.steps import prod_approval, smoke_test_step, synth_step
 from stacks.serving.promotion import cross_account_links
@@ -50,6 +51,14 @@ class PipelineStack(Stack):
             # Asset publishing writes the code every account's jobs run, before the prod
             # approval: a pinned cdk-assets, not whatever npm serves as latest that day.
             cdk_assets_cli_version=CDK_ASSETS_VERSION,
+            # Synth, self-mutation, asset publishing and the smoke test alike.
+            code_build_defaults=pipelines.CodeBuildOptions(
+                logging=codebuild.LoggingOptions(
+                    cloud_watch=codebuild.CloudWatchLoggingOptions(
+                        log_group=self.artifacts.build_logs
+                    )
+                )
+            ),
         )
         self.stages: dict[str, FineTuningStage] = {}
         for name in PROMOTION_ORDER:
@@ -70,6 +79,7 @@ class PipelineStack(Stack):
         acknowledge_pipeline_wildcards(
             self.pipeline, self.get_logical_id(self.artifacts.bucket.node.default_child)
         )
+        skip_pipeline_checks(self.pipeline, self.artifacts.access_logs)
 
 
 # npm's cdk-assets (the asset publisher CDK Pipelines installs in CodeBuild). Move it with the

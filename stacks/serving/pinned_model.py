@@ -14,11 +14,18 @@ from stacks.config_schema import (
     model_package_account,
     model_package_group,
 )
+from stacks.nag import skip_checkov
 from stacks.serving.cross_account_grants import MODEL_OBJECTS, reader_statements
 from stacks.serving.instances import gpus_per_instance
 from stacks.serving.wildcards import acknowledge_wildcard
 from stacks.workflow.images import resolve_images, serving_images
 from stacks.workflow.network import JobNetwork
+
+NOT_ISOLATED_REASON = (
+    "network.network_isolation is off in this environment's configuration "
+    "(config/environments.yaml, docs/configuration.md): a choice made per environment, for the "
+    "jobs and endpoints alike; the environments that turn it on pass this check."
+)
 
 
 class PinnedModel(Construct):
@@ -88,6 +95,8 @@ class PinnedModel(Construct):
         # SageMaker checks the role's permissions when it creates the model, so the policy
         # must be attached first (the role itself is already a dependency through its ARN).
         self.model.node.add_dependency(role.node.find_child("DefaultPolicy"))
+        if not config.network.network_isolation:
+            skip_checkov(self.model, "CKV_AWS_370", NOT_ISOLATED_REASON)
 
     def _read_s3_prefix(self, role: iam.Role, pin: str) -> None:
         """An S3 pin is in this account (docs/gitops.md), in this environment's bucket or in

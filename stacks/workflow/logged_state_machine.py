@@ -6,11 +6,12 @@ here, so they are observed the same way.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+
+from stacks.encrypted_logs import EncryptedLogs
 
 
 def logged_state_machine(
@@ -20,7 +21,7 @@ def logged_state_machine(
     comment: str,
     definition: sfn.IChainable,
     role: iam.IRole,
-    removal: RemovalPolicy,
+    logs: EncryptedLogs,
 ) -> sfn.StateMachine:
     """The state machine ``StateMachine`` in ``scope``, logging to its own group ``Logs``.
 
@@ -29,15 +30,13 @@ def logged_state_machine(
         comment: the definition's comment, shown in the console.
         definition: the first state, chained to the rest.
         role: the role its tasks run as; CDK adds the logging and X-Ray statements to it.
-        removal: what happens to the log group when the stack is deleted.
+        logs: the environment's log groups; the execution data it logs is customer data.
     """
-    log_group = logs.LogGroup(
+    log_group = logs.log_group(
         scope,
         "Logs",
         # Step Functions needs no log resource policy for groups under /aws/vendedlogs/.
-        log_group_name=f"/aws/vendedlogs/states/{Stack.of(scope).stack_name}-{log_name}",
-        retention=logs.RetentionDays.THREE_MONTHS,
-        removal_policy=removal,
+        name=f"/aws/vendedlogs/states/{Stack.of(scope).stack_name}-{log_name}",
     )
     state_machine = sfn.StateMachine(
         scope,

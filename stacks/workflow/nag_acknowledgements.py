@@ -1,18 +1,24 @@
-"""cdk-nag findings of the workflow stack that are accepted, each with its reason.
+"""The workflow stack's accepted findings of both scanners, cdk-nag and checkov, with reasons.
 
 Every wildcard resource in the workflow's roles is acknowledged on its own (AwsSolutions-IAM5,
 one finding each), with the reason of the statement it belongs to, looked up by ``Sid``: a new
-statement with a wildcard and no reason here fails synth until someone writes one down.
+statement with a wildcard and no reason here fails synth until someone writes one down. The
+checkov suppressions (``CHECKOV_REASONS``) follow them.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, skip_checkov
 from stacks.serving.wildcards import acknowledge_wildcard
+
+if TYPE_CHECKING:
+    from stacks.workflow.network import JobNetwork
+    from stacks.workflow.validator import InputValidator
 
 _RUN_NAMED = "is named <run_name>{suffix} when the execution starts; the suffix limits it to "
 REASONS: dict[str, str] = {
@@ -41,6 +47,10 @@ REASONS: dict[str, str] = {
     + _RUN_NAMED.format(suffix="-base")
     + "base endpoints.",
     "DescribeNetwork": "EC2 Describe* actions have no resource types.",
+    "DescribeFunctionNetwork": "EC2 Describe* actions have no resource types.",
+    "ManageFunctionInterfaces": "Lambda creates the validation function's network interfaces, "
+    "with generated ids, as its execution role when the function is deployed; the ec2:Vpc "
+    "condition limits them to the project's VPC.",
     "ManageInterfaces": "SageMaker creates network interfaces with generated ids for each job "
     "and endpoint; the ec2:Vpc condition limits them to the project's VPC.",
     "RunProcessingJobs": "Each processing job "
@@ -98,6 +108,35 @@ RUNTIME_REASON = (
     "project's Python 3.11, and a runtime upgrade is made with its tests, not implied by CDK."
 )
 
+# checkov: (check, what it asks) -> why it does not apply here.
+CHECKOV_REASONS: dict[tuple[str, str], str] = {
+    ("CKV_AWS_116", "validator has a dead-letter queue"): (
+        "Only the two state machines invoke the validation function, synchronously: their "
+        "lambda:invoke tasks set no InvocationType, so Lambda runs RequestResponse and the task "
+        "gets the result or the error, which its Retry and Catch handle "
+        "(https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html). A dead-letter queue "
+        "only receives failed asynchronous invocations "
+        "(https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html)."
+    ),
+    ("CKV_AWS_117", "validator runs in a VPC"): (
+        "network.vpc is off in this environment: there is no VPC to run in. The function makes "
+        "no network calls (standard library only); with network.vpc on it runs in the jobs' "
+        "isolated subnets behind a security group that allows nothing."
+    ),
+    ("CKV_AWS_116", "default security group handler has a dead-letter queue"): (
+        "CDK's handler that empties the VPC's default security group is invoked by CloudFormation "
+        "alone, asynchronously, and reports every outcome, failures included, to CloudFormation's "
+        "callback URL, which fails and rolls back the deployment "
+        "(https://docs.aws.amazon.com/lambda/latest/dg/services-cloudformation.html): a "
+        "dead-letter queue would hold a request nobody can answer any more."
+    ),
+    ("CKV_AWS_117", "default security group handler runs in a VPC"): (
+        "CDK's handler that empties the VPC's default security group calls the EC2 API and "
+        "answers CloudFormation's callback URL in S3; the VPC's isolated subnets have no EC2 "
+        "endpoint and no route out, so inside the VPC it could do neither."
+    ),
+}
+
 
 def acknowledge_role_wildcards(role: iam.Role, statements: list[iam.PolicyStatement]) -> None:
     """One IAM5 acknowledgement per distinct wildcard resource in ``statements``.
@@ -119,15 +158,17 @@ def acknowledge_role_wildcards(role: iam.Role, statements: list[iam.PolicyStatem
 def acknowledge_workflow(
     *,
     policies: list[tuple[iam.Role, list[iam.PolicyStatement]]],
-    validator: lambda_.Function,
+    validator: InputValidator,
+    network: JobNetwork | None,
 ) -> None:
-    """Acknowledges the workflow stack's accepted findings.
+    """Acknowledges the workflow stack's accepted findings, cdk-nag's and checkov's.
 
     Args:
         policies: each role with the statements of its inline policy.
-        validator: the input-validation function.
+        validator: the input-validation function, its role and the role's statements.
+        network: the jobs' VPC (``network.vpc``), or None.
     """
-    for role, statements in policies:
+    for role, statements in [*policies, (validator.role, validator.statements)]:
         acknowledge_role_wildcards(role, statements)
         # Statements CDK adds itself (the state machine's logs and X-Ray) land in DefaultPolicy.
         generated: IConstruct | None = role.node.try_find_child("DefaultPolicy")
@@ -135,4 +176,15 @@ def acknowledge_workflow(
             acknowledge(
                 generated, "AwsSolutions-IAM5", GENERATED_POLICY_REASON, finding="Resource::*"
             )
-    acknowledge(validator, "AwsSolutions-L1", RUNTIME_REASON)
+    acknowledge(validator.function, "AwsSolutions-L1", RUNTIME_REASON)
+    _skip(validator.function, "CKV_AWS_116", "validator has a dead-letter queue")
+    if network is None:
+        _skip(validator.function, "CKV_AWS_117", "validator runs in a VPC")
+    elif network.default_security_group_handler is not None:
+        handler = network.default_security_group_handler
+        _skip(handler, "CKV_AWS_116", "default security group handler has a dead-letter queue")
+        _skip(handler, "CKV_AWS_117", "default security group handler runs in a VPC")
+
+
+def _skip(construct: IConstruct, check: str, what: str) -> None:
+    skip_checkov(construct, check, CHECKOV_REASONS[(check, what)])

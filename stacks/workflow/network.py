@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Fn, RemovalPolicy, Stack
+from aws_cdk import CfnResource, Fn, Stack
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from stacks.encrypted_logs import EncryptedLogs
 
 INTERFACE_ENDPOINTS = {
     "SageMakerApi": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
@@ -27,9 +28,13 @@ INTERFACE_ENDPOINTS = {
 
 
 class JobNetwork(Construct):
-    """A two-AZ VPC of isolated subnets, VPC endpoints, flow logs and the jobs' security group."""
+    """A two-AZ VPC of isolated subnets, VPC endpoints, flow logs and the jobs' security group.
 
-    def __init__(self, scope: Construct, construct_id: str, *, removal: RemovalPolicy) -> None:
+    ``logs`` makes the flow logs' group and the log group of the function that empties the
+    VPC's default security group, both encrypted with the environment's key.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, logs: EncryptedLogs) -> None:
         super().__init__(scope, construct_id)
         self.vpc = ec2.Vpc(
             self,
@@ -43,10 +48,9 @@ class JobNetwork(Construct):
                 )
             ],
         )
-        _drop_redundant_dependency(self)
-        flow_logs = logs.LogGroup(
-            self, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal
-        )
+        self.default_security_group_handler = _harden_default_security_group_handler(self, logs)
+        stack_name = Stack.of(self).stack_name
+        flow_logs = logs.log_group(self, "FlowLogs", name=f"/aws/vpc/{stack_name}-flow-logs")
         self.vpc.add_flow_log(
             "FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs)
         )
@@ -93,12 +97,32 @@ class JobNetwork(Construct):
         }
 
 
-def _drop_redundant_dependency(scope: Construct) -> None:
+# CloudFormation calls the function once per deployment that creates, updates or deletes the
+# VPC's default-security-group resource.
+DEFAULT_SECURITY_GROUP_HANDLER_CONCURRENCY = 1
+
+
+def _harden_default_security_group_handler(
+    scope: Construct, logs: EncryptedLogs
+) -> CfnResource | None:
     """The Lambda that strips the VPC's default security group (CDK's custom resource, kept so
-    the default group allows nothing) names its role in both DependsOn and Fn::GetAtt; the
-    first is redundant (cfn-lint W3005)."""
+    the default group allows nothing) logs to an encrypted group of its own (Lambda would make
+    an unencrypted one that never expires) and runs one at a time. It names its role in both
+    DependsOn and Fn::GetAtt; the first is redundant (cfn-lint W3005)."""
     provider = Stack.of(scope).node.try_find_child(
         "Custom::VpcRestrictDefaultSGCustomResourceProvider"
     )
-    if provider is not None:
-        provider.node.find_child("Handler").add_deletion_override("DependsOn")
+    if provider is None:
+        return None
+    handler: CfnResource = provider.node.find_child("Handler")
+    handler.add_deletion_override("DependsOn")
+    log_group = logs.log_group(
+        scope,
+        "DefaultSecurityGroupHandlerLogs",
+        name=f"/aws/lambda/{Stack.of(scope).stack_name}-vpc-default-security-group",
+    )
+    handler.add_property_override("LoggingConfig", {"LogGroup": log_group.log_group_name})
+    handler.add_property_override(
+        "ReservedConcurrentExecutions", DEFAULT_SECURITY_GROUP_HANDLER_CONCURRENCY
+    )
+    return handler

@@ -15,12 +15,12 @@ straight to its notification.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks.encrypted_logs import EncryptedLogs
 from stacks.workflow.logged_state_machine import logged_state_machine
 from stacks.workflow.steps.cleanup import Cleanup
 from stacks.workflow.steps.common import (
@@ -60,7 +60,7 @@ class TrainingStateMachine(Construct):
         topic_arn: str,
         model_package_group: str,
         role: iam.IRole,
-        removal: RemovalPolicy,
+        logs: EncryptedLogs,
     ) -> None:
         super().__init__(scope, construct_id)
         self.state_machine = logged_state_machine(
@@ -70,7 +70,7 @@ class TrainingStateMachine(Construct):
             "register, clean up. Input contract: docs/execution-input.md",
             definition=self._definition(ctx, validator, topic_arn, model_package_group),
             role=role,
-            removal=removal,
+            logs=logs,
         )
 
     def _definition(

@@ -34,12 +34,12 @@ this machine's failed-executions alarm.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks.encrypted_logs import EncryptedLogs
 from stacks.workflow.logged_state_machine import logged_state_machine
 from stacks.workflow.steps.cleanup import Teardown, a_delete_failed, record_cleanup_failure
 from stacks.workflow.steps.common import (
@@ -69,7 +69,7 @@ class StoppedRunCleanup(Construct):
         validator: lambda_.IFunction,
         topic_arn: str,
         role: iam.IRole,
-        removal: RemovalPolicy,
+        logs: EncryptedLogs,
     ) -> None:
         super().__init__(scope, construct_id)
         self.state_machine = logged_state_machine(
@@ -80,7 +80,7 @@ class StoppedRunCleanup(Construct):
             "(docs/workflow.md, 'Stopping a run')",
             definition=self._definition(validator, topic_arn),
             role=role,
-            removal=removal,
+            logs=logs,
         )
 
     def _definition(self, validator: lambda_.IFunction, topic_arn: str) -> sfn.IChainable:

@@ -74,7 +74,7 @@ class TrainingWorkflowStack(Stack):
         )
         # VPC mode is for real accounts: the local cloud has no VPC endpoints to offer.
         self.network = (
-            JobNetwork(self, "Network", removal=self.removal)
+            JobNetwork(self, "Network", logs=storage.logs)
             if config.network.vpc and not config.is_local
             else None
         )
@@ -92,7 +92,8 @@ class TrainingWorkflowStack(Stack):
             self,
             "InputValidator",
             environment=self._validator_environment(storage),
-            removal=self.removal,
+            logs=storage.logs,
+            network=self.network,
         )
         state_machine_role = self._roles(storage)
         self.state_machine = self._state_machine(storage, state_machine_role)
@@ -105,7 +106,9 @@ class TrainingWorkflowStack(Stack):
             topic=self.topic,
         )
         self._outputs()
-        acknowledge_workflow(policies=self._policies, validator=self.validator.function)
+        acknowledge_workflow(
+            policies=self._policies, validator=self.validator, network=self.network
+        )
 
     def _model_registry(self, config: EnvironmentConfig) -> str:
         """The model package group the gate registers into; returns its name."""
@@ -222,7 +225,7 @@ class TrainingWorkflowStack(Stack):
             topic_arn=self.topic.topic_arn,
             model_package_group=self.model_package_group_name,
             role=role,
-            removal=self.removal,
+            logs=storage.logs,
         ).state_machine
 
     def _stopped_run_cleanup(self, storage: StorageStack) -> sfn.StateMachine:
@@ -244,7 +247,7 @@ class TrainingWorkflowStack(Stack):
             validator=self.validator.function,
             topic_arn=self.topic.topic_arn,
             role=role,
-            removal=self.removal,
+            logs=storage.logs,
         ).state_machine
 
     def _validator_environment(self, storage: StorageStack) -> dict[str, str]:
