@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cli import runs
+from cli.stages import stage_durations, stage_table
 from cli.target import Target
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,8 +71,11 @@ def demo_input(data_uri: str, model_uri: str, *, max_steps: int | None, samples:
     return execution_input
 
 
-def summarise(report: dict[str, Any], timeline: runs.Timeline, where: str) -> str:
-    """A person-readable ending: the gate, before/after metrics and stage durations."""
+def summarise(
+    report: dict[str, Any], timeline: runs.Timeline, where: str, setup_s: float | None = None
+) -> str:
+    """A person-readable ending: the gate, before/after metrics and each stage's duration
+    (``setup_s``: the demo's own start, deploy and upload, before the execution)."""
     lines = [""]
     gate = report.get("gate", {})
     metrics = report.get("metrics", {})
@@ -90,9 +94,9 @@ def summarise(report: dict[str, Any], timeline: runs.Timeline, where: str) -> st
             f"Quality gate: {gate.get('metric')} {gate.get('value'):.3f} vs threshold "
             f"{gate.get('threshold')}: {verdict}"
         )
-    lines.append("Stage durations:")
-    for state, seconds in timeline.durations().items():
-        lines.append(f"  {state:<40}{seconds:7.1f} s")
+    before = {"start the local cloud, deploy, upload": setup_s} if setup_s is not None else {}
+    lines.append("Stages:")
+    lines.append(stage_table(timeline.states, before))
     lines.append(f"Report: {where}")
     return "\n".join(lines)
 
@@ -129,6 +133,7 @@ def run_demo(*, model: str, max_steps: int | None, samples: int, keep_running: b
         print(f"[{_t(started)}] uploaded the dataset and base model; execution input:")
         print(json.dumps(execution_input, indent=2))
         name = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+        setup_s = time.monotonic() - started
         arn = runs.start(target, execution_input, name=name)
         print(f"[{_t(started)}] started {arn}")
         timeline = runs.follow(target, arn)
@@ -141,12 +146,13 @@ def run_demo(*, model: str, max_steps: int | None, samples: int, keep_running: b
         except FileNotFoundError as error:
             print(f"no report: {error}")
             return 1
-        print(summarise(report, timeline, str(out_dir / "report.html")))
+        print(summarise(report, timeline, str(out_dir / "report.html"), setup_s))
         (out_dir / "timeline.json").write_text(
             json.dumps(
                 {
                     "status": timeline.status,
                     "durations_s": timeline.durations(),
+                    "stages_s": stage_durations(timeline.states),
                     "total_s": time.monotonic() - started,
                 },
                 indent=2,

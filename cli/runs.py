@@ -26,8 +26,11 @@ sanitise_run_name = load_script(
     / "validate_input"
     / "workflow_contract.py"
 ).sanitise_run_name
-# Job log lines worth showing while a run is followed: training steps, data and evaluation counts.
-_PROGRESS = re.compile(r"(loss|step|epoch|records|samples|exact_match|error|Error|wrote|split)")
+# Job log lines worth showing while a run is followed: training steps, data and evaluation counts
+# ("[<endpoint>] 40/100 answered (0 failed, 1.25 samples/s)", per endpoint).
+_PROGRESS = re.compile(
+    r"(loss|step|epoch|records|samples|answered|exact_match|error|Error|wrote|split)"
+)
 
 
 def start(target: Target, execution_input: dict[str, Any], name: str | None = None) -> str:
@@ -55,6 +58,8 @@ class Timeline:
     error: str | None = None
     cause: str | None = None
     output: dict[str, Any] | None = None
+    # Lines said once only: a look-up's "not found", which its retries would repeat.
+    said: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def durations(self) -> dict[str, float]:
         totals: dict[str, float] = {}
@@ -139,21 +144,34 @@ def _on_event(event: dict, entered: dict, timeline: Timeline, jobs: dict, say: C
         details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
         if details.get("error"):
             cause = str(details.get("cause", ""))
-            say(failure_line(details["error"], cause, details.get("resource", "")))
+            line = failure_line(details["error"], cause, details.get("resource", ""))
+            if line.startswith(_NOT_FOUND):
+                # The same answer to each retry, but for its request id.
+                answer = _REQUEST_ID.sub("", f"{details.get('resource')} {line}")
+                if answer in timeline.said:
+                    return
+                timeline.said.add(answer)
+            say(line)
+
+
+_NOT_FOUND = "    · not found: "
+_REQUEST_ID = re.compile(r"Request ID: [\w-]+", re.IGNORECASE)
 
 
 def failure_line(error: str, cause: str, resource: str = "") -> str:
     """One line for a failed task. "Could not find" from a look-up or a delete is an answer the
     workflow expects (the run-name check, the cleanup of what a run never created), not a
-    failure; a job's cause is its whole description, whose FailureReason is what went wrong."""
+    failure; a job's cause is its whole description, whose FailureReason is what went wrong,
+    and a Lambda function's is its error payload, whose errorMessage is."""
     if resource.startswith(("describe", "delete")) and "Could not find" in cause:
-        return f"    · not found: {cause[:160]}"
+        return f"{_NOT_FOUND}{cause[:160]}"
     try:
         described = json.loads(cause)
     except ValueError:
         described = None
-    if isinstance(described, dict) and isinstance(described.get("FailureReason"), str):
-        cause = described["FailureReason"]
+    for reason in ("FailureReason", "errorMessage"):
+        if isinstance(described, dict) and isinstance(described.get(reason), str):
+            cause = described[reason]
     if len(cause) > 500:
         cause = cause[:500] + " ..."
     return f"    ✗ {error}: {cause}"

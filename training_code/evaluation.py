@@ -90,10 +90,15 @@ def run_endpoint(args: argparse.Namespace, name: str, samples: list[dict]) -> tu
     client = make_client(args.region, args.endpoint_url, args.request_timeout, args.concurrency)
     caller = EndpointCaller(client, name, args.max_tokens)
     step = max(1, len(samples) // 10)
+    started = time.perf_counter()
 
     def progress(done: int, failed: int, total: int) -> None:
         if done % step == 0 or done == total:
-            print(f"[{name}] {done}/{total} answered ({failed} failed)", flush=True)
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            line = f"[{name}] {done}/{total} answered ({failed} failed, {rate:.2f} samples/s)"
+            # One write with its newline: both endpoints' threads print, and print's separate
+            # write of the line end would let their lines run together.
+            print(line + "\n", end="", flush=True)
 
     answers, wall_s = ask_all(caller, [s["prompt"] for s in samples], args.concurrency, progress)
     results = []

@@ -156,6 +156,18 @@ def test_the_endpoint_and_its_baseline_are_asked_at_the_same_time(first_run):
     assert min(start for start, _ in base) < max(end for _, end in tuned)
 
 
+def test_progress_names_each_endpoint_with_its_rate(first_run):
+    result, _, _ = first_run
+    for endpoint in ("tuned", "base"):
+        lines = [line for line in result.stdout.splitlines() if line.startswith(f"[{endpoint}] ")]
+        assert lines, result.stdout
+        total = len(CASES + CHATS)
+        pattern = rf"\[{endpoint}\] \d+/{total} answered \(\d+ failed, \d+\.\d\d samples/s\)"
+        for line in lines:
+            assert re.fullmatch(pattern, line), line
+        assert lines[-1].startswith(f"[{endpoint}] {len(CASES + CHATS)}/")
+
+
 def test_html_report_has_plots_and_escaped_failures(first_run):
     _, out, _ = first_run
     page = (out / "report.html").read_text()
