@@ -52,6 +52,13 @@ def check(value: Any, shape: Shape, rules: Rules = Rules()) -> list[Violation]:
     return found
 
 
+def _free_form(shape: Shape) -> bool:
+    """A document, or a JSON value sent in a header: any JSON, as botocore checks it."""
+    if shape.type_name == "structure" and shape.is_document_type:
+        return True
+    return bool(shape.serialization.get("jsonvalue"))
+
+
 def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
@@ -66,7 +73,7 @@ class _Walker:
         self.report = report
 
     def walk(self, value: Any, shape: Shape, api: str, aws: str) -> None:
-        if self._any_json(api) or (shape.type_name == "structure" and shape.is_document_type):
+        if self._any_json(api) or _free_form(shape):
             return
         problem = type_error(value, shape)
         if problem is not None:

@@ -85,18 +85,25 @@ class LenientRestJSON(RestJSONParser):
                     final_parsed[name] = document[wire_name]
 
 
+def _text(node_or_string: Any) -> Any:
+    """The text of an XML node (empty for ``<a></a>``), or the header/URI string itself."""
+    if hasattr(node_or_string, "text"):
+        return node_or_string.text or ""
+    return node_or_string
+
+
 class LenientRestXML(RestXMLParser):
-    def _parse_integer(self, shape, text):  # type: ignore[no-untyped-def]
-        return _number(int, text)
+    def _parse_integer(self, shape, node):  # type: ignore[no-untyped-def]
+        return _number(int, _text(node))
 
-    def _parse_float(self, shape, text):  # type: ignore[no-untyped-def]
-        return _number(float, text)
+    def _parse_float(self, shape, node):  # type: ignore[no-untyped-def]
+        return _number(float, _text(node))
 
-    def _parse_boolean(self, shape, text):  # type: ignore[no-untyped-def]
-        return _boolean(text)
+    def _parse_boolean(self, shape, node):  # type: ignore[no-untyped-def]
+        return _boolean(_text(node))
 
-    def _parse_timestamp(self, shape, text):  # type: ignore[no-untyped-def]
-        return text
+    def _parse_timestamp(self, shape, node):  # type: ignore[no-untyped-def]
+        return _text(node)
 
     _parse_double = _parse_float
     _parse_long = _parse_integer

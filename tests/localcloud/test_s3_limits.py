@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -71,6 +72,19 @@ def test_a_storage_class_outside_the_model_is_invalid(
     error = refused(lambda: put("FROZEN"))
     assert error["Code"] == "InvalidStorageClass"
     assert put("STANDARD_IA")["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_requests_with_xml_bodies_are_read_and_pass(
+    aws: Callable[[str], BaseClient], bucket: str
+) -> None:
+    """A multipart upload's completion, a batch delete and tags travel as XML documents."""
+    client = aws("s3")
+    client.upload_fileobj(io.BytesIO(b"w" * (9 * 1024 * 1024)), bucket, "runs/a/model.safetensors")
+    client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "run", "Value": "a"}]})
+    deleted = client.delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": "runs/a/model.safetensors"}]}
+    )
+    assert [item["Key"] for item in deleted["Deleted"]] == ["runs/a/model.safetensors"]
 
 
 @pytest.fixture
