@@ -21,6 +21,7 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 import localcloud.sagemaker as local_sagemaker
+from localcloud import validation
 
 HERE = Path(__file__).resolve().parent
 STANDIN_SERVER = HERE / "standin_server.py"
@@ -128,6 +129,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     previous_port = os.environ.get("MOTO_PORT")
     os.environ["MOTO_PORT"] = str(port)  # moto's Step Functions calls the services here
     state_dir = tmp_path_factory.mktemp("localcloud")
+    validation.install()  # every request checked against botocore's model, as serve.py does
     local_sagemaker.install(
         state_dir,
         endpoint_server=STANDIN_SERVER,
