@@ -7,10 +7,9 @@ one, so a state machine deployed by the CDK was invisible to the executing API. 
 point at the executing backend, and the CloudFormation resource understands what CDK emits
 (``DefinitionSubstitutions``, ``Definition`` as an object, type, logging and tracing).
 
-Limits as AWS applies them: a definition whose service tasks' static Parameters break the
-API's model is refused (``InvalidDefinition``, ``localcloud.validation.definitions``); a state
-input, task result or state output over 262,144 bytes of UTF-8 fails the execution with
-``States.DataLimitExceeded``, which ``States.ALL`` does not catch (nor ``States.Runtime``).
+A definition whose service tasks' static Parameters break the API's model is refused
+(``InvalidDefinition``, ``localcloud.validation.definitions``), and AWS's payload limit and
+catch rules apply (``stepfunctions_limits``).
 """
 
 from __future__ import annotations
@@ -24,14 +23,12 @@ from moto.core.responses import ActionResult
 from moto.moto_api._internal.models import moto_api_backend
 from moto.stepfunctions import models, responses
 from moto.stepfunctions.models import StateMachine
-from moto.stepfunctions.parser import quotas
 from moto.stepfunctions.parser.api import (
     ExecutionStatus,
     HistoryEventType,
     InvalidDefinition,
     TaskFailedEventDetails,
 )
-from moto.stepfunctions.parser.asl.component.common.error_name import error_equals_decl
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
     CustomErrorName,
 )
@@ -39,17 +36,6 @@ from moto.stepfunctions.parser.asl.component.common.error_name.error_name import
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
     FailureEventException,
-)
-from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
-    StatesErrorName,
-)
-from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
-    StatesErrorNameType,
-)
-from moto.stepfunctions.parser.asl.component.state import state as state_module
-from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_lambda
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-    state_task_service,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
     StateTaskServiceAwsSdk,
@@ -65,6 +51,7 @@ from moto.stepfunctions.parser.models import (
 from moto.stepfunctions.responses import StepFunctionResponse
 from moto.stepfunctions.utils import cfn_to_api_tags
 
+from localcloud import stepfunctions_limits
 from localcloud.validation import definitions
 
 EXECUTE_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
@@ -256,67 +243,6 @@ def _validate_definition(definition: str) -> None:
         raise InvalidDefinition(message, _INVALID_DEFINITION)
 
 
-# "Maximum input or output size for a task, activity, or execution: 256 KiB of data as a UTF-8
-# encoded string" (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html);
-# payloads "over 262,144 bytes" fail (https://docs.aws.amazon.com/step-functions/latest/dg/avoid-exec-failures.html).
-# moto also refused exactly 262,144 bytes.
-MAX_PAYLOAD_BYTES = 262_144
-
-
-def within_payload_limit(value: Any) -> bool:
-    """Whether ``value``, as compact JSON text, fits Step Functions' payload limit.
-
-    A string is a JSON string too (moto measured it without its quotes and escapes), and a
-    character outside ASCII counts its UTF-8 bytes, not the six of a ``\\u`` escape.
-    """
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-    return len(text.encode("utf-8")) <= MAX_PAYLOAD_BYTES
-
-
-_original_state_input = state_module.CommonStateField._eval_state_input
-
-
-def _eval_state_input(self: Any, env: Environment) -> None:
-    # A state's input is checked too: the execution's input reaches the first state this way.
-    _original_state_input(self, env)
-    if within_payload_limit(env.stack[-1]):
-        return
-    error = StatesErrorNameType.StatesStatesDataLimitExceeded
-    cause = (
-        f"The state '{self.name}' received an input with a size exceeding the maximum number "
-        f"of bytes service limit ({MAX_PAYLOAD_BYTES})."
-    )
-    raise FailureEventException(
-        failure_event=FailureEvent(
-            env=env,
-            error_name=StatesErrorName(typ=error),
-            event_type=HistoryEventType.TaskFailed,
-            event_details=EventDetails(
-                taskFailedEventDetails=TaskFailedEventDetails(error=error.to_name(), cause=cause)
-            ),
-        )
-    )
-
-
-_original_error_equals = error_equals_decl.ErrorEqualsDecl._eval_body
-# "States.ALL ... The States.ALL error type can't catch the States.DataLimitExceeded terminal
-# error type and runtime error types" (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html);
-# moto lets States.ALL (and States.TaskFailed) match them, so a Catch would hide them.
-_UNCATCHABLE = {
-    StatesErrorNameType.StatesStatesDataLimitExceeded,
-    StatesErrorNameType.StatesRuntime,
-}
-
-
-def _error_equals(self: error_equals_decl.ErrorEqualsDecl, env: Environment) -> None:
-    error_name = env.stack[-1]
-    if isinstance(error_name, StatesErrorName) and error_name.typ in _UNCATCHABLE:
-        env.stack.pop()
-        env.stack.append(error_name in self.error_names)
-        return
-    _original_error_equals(self, env)
-
-
 def install() -> None:
     """Route every state machine to the executing backend and turn execution on (idempotent).
 
@@ -336,8 +262,5 @@ def install() -> None:
     StateFail._eval_state = _fail_state  # type: ignore[method-assign]
     StateTaskServiceAwsSdk._eval_service_task = _aws_sdk_task  # type: ignore[method-assign]
     StepFunctionsParserBackend._validate_definition = staticmethod(_validate_definition)  # type: ignore[method-assign]
-    for module in (quotas, state_module, state_task_lambda, state_task_service):
-        module.is_within_size_quota = within_payload_limit  # type: ignore[attr-defined]
-    state_module.CommonStateField._eval_state_input = _eval_state_input  # type: ignore[method-assign]
-    error_equals_decl.ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
+    stepfunctions_limits.install()
     moto_api_backend.set_config(EXECUTE_CONFIG)
