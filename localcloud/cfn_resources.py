@@ -6,17 +6,24 @@
   a name and an ARN that references resolve to, a warning in ``server.log``, and no behaviour.
 - ``AWS::KMS::Key`` with ``Tags`` (every CDK key once stack tags are set) failed with
   ``KeyError: 'TagKey'``: moto handed CloudFormation's ``{Key, Value}`` tags to a tagger that
-  expects KMS's ``{TagKey, TagValue}``.
+  expects KMS's ``{TagKey, TagValue}``; and its ``KeyPolicy`` was kept as an object, where KMS's
+  calls read JSON text (``DescribeKey`` failed with an HTTP 500).
+- ``AWS::Logs::LogGroup`` dropped ``KmsKeyId`` and accepted any key, ``AWS::KMS::Key`` kept its
+  first policy through updates, ``AWS::Lambda::Function`` dropped ``KmsKeyArn``
+  (``kms_resources``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.kms.models import Key
+
+from localcloud import kms_resources
 
 LOG = logging.getLogger(__name__)
 _original_class_from_type = parsing.resource_class_from_type
@@ -115,6 +122,8 @@ def _key_create(
         {"TagKey": tag["Key"], "TagValue": tag["Value"]} if "Key" in tag else tag
         for tag in properties.get("Tags", [])
     ]
+    if isinstance(properties.get("KeyPolicy"), dict):
+        properties["KeyPolicy"] = json.dumps(properties["KeyPolicy"])
     return _original_key_create(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
     )
@@ -124,3 +133,4 @@ def install() -> None:
     """Patch the resource models (idempotent)."""
     parsing.resource_class_from_type = _resource_class_from_type
     Key.create_from_cloudformation_json = classmethod(_key_create)  # type: ignore[method-assign,assignment]
+    kms_resources.install()
