@@ -373,3 +373,22 @@ def test_a_task_request_that_breaks_the_api_fails_the_state_as_sagemaker_does(
     )
     assert "Error Code: ValidationException" in failed["cause"]
     assert succeeded["status"] == "SUCCEEDED"
+
+
+def test_an_aws_sdk_task_request_is_checked_by_the_service_it_reaches(
+    aws: Callable[[str], BaseClient],
+) -> None:
+    task = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint"}
+    definition = {
+        "StartAt": "Look up",
+        "States": {"Look up": {**task, "Parameters": {"EndpointName.$": "$.name"}, "End": True}},
+    }
+    machine = create_machine(aws, definition)
+    sfn = aws("stepfunctions")
+
+    invalid = run_execution(sfn, machine, {"name": "run_1"})
+    valid = run_execution(sfn, machine, {"name": "run-1"})
+
+    assert (invalid["status"], invalid["error"]) == ("FAILED", "SageMaker.SageMakerException")
+    assert "Value 'run_1' at 'endpointName' failed to satisfy constraint" in invalid["cause"]
+    assert "Could not find endpoint" in valid["cause"]  # it reached SageMaker: moto's answer
