@@ -27,6 +27,15 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-ml.txt training_cod
 	$(BIN)/pip install --quiet --no-deps --upgrade --target $(VENV)/serving-transformers $$(PYTHONPATH=inference_code $(BIN)/python -c 'import serving_images as s; print(*s.SERVING_LIBRARIES)')
 	touch $@
 
+# checkov (tests/infra/test_checkov.py) pins boto3 and packaging below the project's pins:
+# a virtual environment of its own, which the tests run as a command.
+CHECKOV := $(VENV)/checkov/bin/checkov
+setup: $(CHECKOV)
+$(CHECKOV): requirements-checkov.txt
+	test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 node_modules/.package-lock.json: package.json package-lock.json $(STAMP)
 	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
 

@@ -1,4 +1,5 @@
-"""cdk-nag's AwsSolutions pack: no finding may pass unacknowledged, in any environment."""
+"""cdk-nag's AwsSolutions pack: no finding may pass unacknowledged, in any environment; and
+checkov's suppressions, which ``stacks/nag.py`` writes into the resources' metadata."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_s3 as s3
 
-from stacks.nag import acknowledge, add_checks
+from stacks.nag import acknowledge, add_checks, skip_checkov
 
 
 def test_no_unacknowledged_findings(any_env):
@@ -45,3 +46,23 @@ def test_an_acknowledgement_needs_a_reason():
     bucket = s3.Bucket(Stack(app, "Lazy"), "Bucket")
     with pytest.raises(ValueError, match="real reason"):
         acknowledge(bucket, "AwsSolutions-S1", "ok")
+
+
+def test_a_checkov_suppression_is_one_check_on_one_resource_with_a_reason():
+    app = App()
+    bucket = s3.Bucket(Stack(app, "Suppressed"), "Bucket")
+    skip_checkov(bucket, "CKV_AWS_18", "A test bucket that only exists during this test.")
+    skip_checkov(bucket, "CKV_AWS_21", "Versioning would keep the test's objects around.")
+
+    template = app.synth().get_stack_by_name("Suppressed").template
+    (resource,) = template["Resources"].values()
+    assert resource["Metadata"]["checkov"]["skip"] == [
+        {"id": "CKV_AWS_18", "comment": "A test bucket that only exists during this test."},
+        {"id": "CKV_AWS_21", "comment": "Versioning would keep the test's objects around."},
+    ]
+    with pytest.raises(ValueError, match="already suppressed"):
+        skip_checkov(bucket, "CKV_AWS_18", "The same check twice on one resource is a mistake.")
+    with pytest.raises(ValueError, match="real reason"):
+        skip_checkov(bucket, "CKV_AWS_19", "ok")
+    with pytest.raises(ValueError, match="not a checkov AWS check id"):
+        skip_checkov(bucket, "AwsSolutions-S1", "A cdk-nag rule is acknowledged, not skipped.")
