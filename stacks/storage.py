@@ -90,6 +90,13 @@ class StorageStack(Stack):
             value=self.artifacts.bucket_name,
             description="Runs write data splits, checkpoints, models and reports here",
         )
+        CfnOutput(
+            self,
+            "KeyArn",
+            value=self.key.key_arn,
+            description="Encrypts the buckets, the topic, the log groups and function settings; "
+            "SageMaker's job log groups take it too (docs/security.md)",
+        )
 
     def _keep_models_write_once(self, config: EnvironmentConfig) -> None:
         """Kept models are what registered packages and every serving account load: nobody

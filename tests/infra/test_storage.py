@@ -158,3 +158,10 @@ def test_only_the_workflow_s_role_may_write_the_kept_models(any_env):
         r["Properties"].get("RoleName") for r in role.values() if r["Type"] == "AWS::IAM::Role"
     ]
     assert writer in names
+
+
+def test_the_key_is_a_stack_output(any_env):
+    """docs/security.md encrypts SageMaker's job log groups with it."""
+    template = any_env.templates["Storage"]
+    (key_id,) = [lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Key"]
+    assert template["Outputs"]["KeyArn"]["Value"] == {"Fn::GetAtt": [key_id, "Arn"]}
