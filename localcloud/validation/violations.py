@@ -4,9 +4,12 @@
 members in camelCase, a list of structures as ``tags.1.member.key``, a list (or map) of scalars
 at the list itself with ``Member must satisfy constraint: [...]`` (``Map value ...``, ``Map keys
 ...``) naming every constraint of its items, values printed as Java prints them (``[a, b]``,
-``{k=v}``), and ``N validation errors detected: ...; ...`` in front; as in the messages AWS
-returns, e.g. ACM's ``subjectAlternativeNames`` and Lambda's ``cors.allowMethods`` errors quoted
-in https://github.com/aws/aws-cli/issues and moto's own Lambda tests.
+``{k=v}``), and ``N validation errors detected: ...; ...`` in front. These are the forms AWS
+returns, e.g. IAM's ``1 validation error detected: Value '...' at 'roleName' failed to satisfy
+constraint: Member must have length less than or equal to 64``
+(https://github.com/NixOS/nixops/issues/328) and Lambda's ``Value '[GET, POST, OPTIONS]' at
+'cors.allowMethods' failed to satisfy constraint: Member must satisfy constraint: [Member must
+have length less than or equal to 6, ...]``.
 """
 
 from __future__ import annotations

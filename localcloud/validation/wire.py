@@ -20,11 +20,13 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import zlib
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from botocore.model import OperationModel, ServiceModel
+from botocore.model import OperationModel, OperationNotFoundError, ServiceModel
+from moto.core.parse import RequestParserError
 from moto.core.request import Request
 from moto.core.routing import NotFound, get_service_router
 from moto.core.utils import get_service_model
@@ -34,6 +36,16 @@ from moto.s3.utils import bucket_name_from_url
 from localcloud.validation.parsers import LenientQuery, LenientRestJSON, LenientRestXML
 
 LOG = logging.getLogger(__name__)
+_UNREADABLE = (
+    ValueError,  # JSON and base64 errors among them
+    OSError,  # gzip.BadGzipFile
+    zlib.error,
+    NotFound,
+    NotImplementedError,
+    LookupError,
+    OperationNotFoundError,
+    RequestParserError,
+)
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,7 @@ def read(service: str, request: Request) -> Call | None:
             return None
         if service_model(service).protocol in ("rest-json", "rest-xml"):
             return _rest(service, request)
-    except (ValueError, UnicodeDecodeError, NotFound, NotImplementedError, LookupError) as err:
+    except _UNREADABLE as err:  # moto answers these requests as it always has
         LOG.debug("%s request not validated: %s", service, err)
     return None
 

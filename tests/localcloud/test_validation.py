@@ -224,6 +224,16 @@ def test_cloudwatch_logs_answers_invalid_parameter_exception(
     aws("logs").create_log_group(logGroupName=f"/good/{name(8)}")
 
 
+def test_ecr_words_a_refused_parameter_its_own_way(aws: Callable[[str], BaseClient]) -> None:
+    error = refused(lambda: aws("ecr").create_repository(repositoryName="Jobs Image"))
+    assert error["Code"] == "InvalidParameterException"
+    assert error["Message"].startswith(
+        "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'Member must "
+        "satisfy regular expression pattern: "
+    )
+    aws("ecr").create_repository(repositoryName=f"jobs-image-{name(8)}")
+
+
 def test_cloudwatch_keeps_its_query_error_code_over_json(aws: Callable[[str], BaseClient]) -> None:
     def put(namespace: str) -> dict:
         data = [{"MetricName": "Loss", "Value": 1.0}]
