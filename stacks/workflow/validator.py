@@ -24,7 +24,8 @@ RESERVED_CONCURRENCY = 10
 class InputValidator(Construct):
     """``validate_input.handler`` on Python 3.12: standard library only, no AWS calls.
 
-    Its role may only write its own logs. The log group is declared here (not left to Lambda),
+    Its role may only write its own logs (and, in VPC mode, manage the function's network
+    interfaces in the project's VPC). The log group is declared here (not left to Lambda),
     so it is encrypted with the environment's key, retention is set, and the local cloud needs
     no custom resource to create it. The environment variables are encrypted with the same key.
     In VPC mode (``network``) the function runs in the jobs' isolated subnets with a security
