@@ -57,23 +57,23 @@ _REASONS: tuple[tuple[str, str, str], ...] = (
         "Self-mutation runs cdk deploy, which reads stack status (DescribeStacks) and lists "
         "the bootstrap bucket before it knows their names.",
     ),
-    # One role publishes every file asset, through one generated CodeBuild project per asset.
+    # One role publishes every file asset, through the CodeBuild project CDK Pipelines generates.
     (
         r"Resource::arn:[^:]+:logs:[^:]+:{account}:log-group:/aws/codebuild/\*",
         ".*/Assets/FileRole/.*",
-        "The shared asset-publishing role writes the logs of every asset project CDK Pipelines "
-        "generates (one per asset), all CodeBuild log groups of the tooling account.",
+        "The shared asset-publishing role writes the logs of the asset project CDK Pipelines "
+        "generates, whose log group it cannot name: every CodeBuild log group of the account.",
     ),
     (
         r"Resource::arn:[^:]+:codebuild:[^:]+:{account}:report-group/\*",
         ".*/Assets/FileRole/.*",
-        "The shared asset-publishing role may report for every generated asset project; "
-        "their report groups are named after projects created with the pipeline.",
+        "The shared asset-publishing role may report for the generated asset project; its "
+        "report groups are named after a project created with the pipeline.",
     ),
     (
         r"Resource::\*",
         ".*/Assets/FileRole/.*",
-        "The asset-publishing actions start and watch their generated CodeBuild projects "
+        "The asset-publishing action starts and watches its generated CodeBuild project "
         "(StartBuild, BatchGetBuilds, StopBuild) through this shared role.",
     ),
 )
@@ -105,7 +105,7 @@ def acknowledge_pipeline_wildcards(pipeline: Construct, bucket_id: str) -> None:
 
 ASSET_BUILDS_REASON = (
     "CDK Pipelines' shared asset-publishing role starts, watches and stops the builds of the "
-    "CodeBuild projects it generates, one per asset (codebuild:StartBuild, BatchGetBuilds, "
+    "CodeBuild project it generates for the file assets (codebuild:StartBuild, BatchGetBuilds, "
     "StopBuild on every project): the same grant as the AwsSolutions-IAM5 finding above."
 )
 

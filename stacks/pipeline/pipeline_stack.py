@@ -51,6 +51,9 @@ class PipelineStack(Stack):
             # Asset publishing writes the code every account's jobs run, before the prod
             # approval: a pinned cdk-assets, not whatever npm serves as latest that day.
             cdk_assets_cli_version=CDK_ASSETS_VERSION,
+            # The job wheels are one file asset per wheel (stacks/workflow/job_wheels.py): one
+            # CodeBuild project publishes them all instead of one project per asset.
+            publish_assets_in_parallel=False,
             # Synth, self-mutation, asset publishing and the smoke test alike.
             code_build_defaults=pipelines.CodeBuildOptions(
                 logging=codebuild.LoggingOptions(

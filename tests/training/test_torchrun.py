@@ -47,6 +47,7 @@ def test_two_processes_train_together_and_only_rank_0_writes(train_argv, tmp_pat
         "config.json",
         "generation_config.json",
         "model.safetensors",
+        "system_prompts.json",
         "tokenizer.json",
         "tokenizer_config.json",
         "training_metrics.json",

@@ -191,9 +191,9 @@ def test_a_region_without_the_images_is_named_with_its_line(tmp_path):
     line = _line_of(path, "region: us-east-9", nth=2)  # the first is the pipeline's
     with pytest.raises(ConfigError) as error:
         load_config(path)
-    assert f"line {line}: environments.local.region: no Hugging Face training image" in str(
-        error.value
-    )
+    message = str(error.value)
+    assert f"line {line}: environments.local.region: the job image " in message
+    assert "is not published in region 'us-east-9'" in message
 
 
 @pytest.mark.parametrize("instance", ["ml.g5.2xlarg", "ml.g5.huge", "ml.g5.0xlarge"])

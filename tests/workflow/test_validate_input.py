@@ -295,27 +295,6 @@ def test_hyperparameters_are_strings_and_distribution_follows_instance_count():
     assert several["sagemaker_torch_distributed_enabled"] == "true"
 
 
-def test_the_contract_names_every_train_py_setting_with_its_kind():
-    """The Lambda cannot import training_code; its copy of the settings must match."""
-    from dataclasses import fields
-
-    from train_config import SECTIONS
-
-    kinds = {
-        "bool": "flag",
-        "int": "whole",
-        "int | None": "whole_or_none",
-        "float": "number",
-        "str": "text",
-        "str | None": "text",
-        "list[str] | str": "names",
-    }
-    annotations = {f.name: f.type for cls in SECTIONS.values() for f in fields(cls)}
-    assert {name: kinds[str(kind)] for name, kind in annotations.items()} == (
-        contract.TRAINING_SETTINGS
-    )
-
-
 def test_values_train_py_reads_pass():
     """Each kind's accepted spellings, as config_values.convert reads them."""
     good = {

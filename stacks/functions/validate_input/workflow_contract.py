@@ -109,59 +109,6 @@ RESERVED_HYPERPARAMETERS = (
     "output_data_dir",
 )
 RESERVED_HYPERPARAMETER_PREFIX = "sagemaker_"
-# train.py's settings and the kind of value each takes (training_code/train_config.py; a test
-# keeps the two equal): a run that names any other hyperparameter, or gives one a value of the
-# wrong kind, fails at its start, not minutes later in the training job. Kinds: "flag" (true or
-# false), "whole" (an integer), "whole_or_none", "number", "text", "names" (comma-separated).
-TRAINING_SETTINGS: dict[str, str] = {
-    "activation_memory_budget": "number",
-    "assistant_only_loss": "flag",
-    "attn_implementation": "text",
-    "base_model_reference": "text",
-    "checkpoint_dir": "text",
-    "compile_layers": "flag",
-    "dataloader_num_workers": "whole",
-    "eval_on_start": "flag",
-    "eval_steps": "whole_or_none",
-    "fsdp": "flag",
-    "fused_lora": "flag",
-    "gradient_accumulation_steps": "whole",
-    "gradient_checkpointing": "flag",
-    "learning_rate": "number",
-    "logging_steps": "whole",
-    "lora_alpha": "whole",
-    "lora_dropout": "number",
-    "lora_r": "whole",
-    "lora_target_modules": "names",
-    "lr_scheduler_type": "text",
-    "max_eval_samples": "whole_or_none",
-    "max_grad_norm": "number",
-    "max_seq_length": "whole",
-    "max_steps": "whole",
-    "max_train_samples": "whole_or_none",
-    "method": "text",
-    "model_dir": "text",
-    "model_name_or_path": "text",
-    "num_train_epochs": "number",
-    "offload_input_embeddings": "flag",
-    "output_data_dir": "text",
-    "packing": "flag",
-    "per_device_eval_batch_size": "whole",
-    "per_device_train_batch_size": "whole",
-    "precision": "text",
-    "resume": "flag",
-    "save_merged": "flag",
-    "save_steps": "whole",
-    "save_total_limit": "whole",
-    "seed": "whole",
-    "train_dir": "text",
-    "truncate": "flag",
-    "trust_remote_code": "flag",
-    "use_liger_kernel": "flag",
-    "validation_dir": "text",
-    "warmup_ratio": "number",
-    "weight_decay": "number",
-}
 # SageMaker's CreateTrainingJob limits.
 MAX_HYPERPARAMETERS = 100
 MAX_HYPERPARAMETER_KEY = 256

@@ -12,7 +12,7 @@ endpoint, the model package and every serving account use that copy::
     Use the kept model                  $.training.model_data = the copy's prefix
 
 A model is a folder of a few files (configuration, tokenizer, weights in shards of at most
-5 GB as ``save_pretrained`` writes them, within CopyObject's 5 GiB).
+4 GB, ``model_export.MAX_SHARD_SIZE``, within CopyObject's 5 GB limit).
 """
 
 from __future__ import annotations
