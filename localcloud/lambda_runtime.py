@@ -43,6 +43,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.awslambda.responses import LambdaResponse
 from moto.utilities.aws_headers import amz_crc32
 
+from localcloud.iam import credentials
 from localcloud.lambda_bootstrap import DEADLINE_ENV, REQUEST_ID_ENV, RESULT_ENV
 from localcloud.processes import kill_tree
 
@@ -78,8 +79,6 @@ def _environment(function: LambdaFunction, request_id: str, deadline_ms: int) ->
     env.update(
         {
             "AWS_ENDPOINT_URL": _settings["endpoint_url"],
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
             "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
@@ -95,6 +94,10 @@ def _environment(function: LambdaFunction, request_id: str, deadline_ms: int) ->
             "PYTHONUNBUFFERED": "1",
         }
     )
+    # Lambda gives the handler its execution role's session (AWS_SESSION_TOKEN included):
+    # https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+    keys = credentials.for_role(function.role, credentials.LAMBDA, function.function_name)
+    env.update(keys.env())
     return env
 
 

@@ -15,6 +15,7 @@ catch rules apply (``stepfunctions_limits``).
 from __future__ import annotations
 
 import datetime
+import importlib
 import json
 import uuid
 from typing import Any
@@ -43,6 +44,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.fail.state_fail import StateFail
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.models import (
     StepFunctionsParserBackend,
@@ -52,9 +54,28 @@ from moto.stepfunctions.responses import StepFunctionResponse
 from moto.stepfunctions.utils import cfn_to_api_tags
 
 from localcloud import stepfunctions_limits
+from localcloud.iam import credentials
 from localcloud.validation import definitions
 
 EXECUTE_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+# Where moto's interpreter imported ``boto_client_for`` by name: each gets the role's version.
+_CLIENT_USERS = (
+    "state_map.result_writer.resource_eval.resource_eval_s3",
+    "state_map.item_reader.eval.resource_eval_s3",
+    "state_task.lambda_eval_utils",
+    "state_task.service.state_task_service_unsupported",
+    "state_task.service.state_task_service_events",
+    "state_task.service.state_task_service_sqs",
+    "state_task.service.state_task_service_sfn",
+    "state_task.service.state_task_service_dynamodb",
+    "state_task.service.state_task_service_batch",
+    "state_task.service.state_task_service_sns",
+    "state_task.service.state_task_service_aws_sdk",
+    "state_task.service.state_task_service_glue",
+    "state_task.service.state_task_service_ecs",
+)
+_STATES_PACKAGE = "moto.stepfunctions.parser.asl.component.state.exec."
+_original_boto_client_for = moto_boto_client.boto_client_for
 _FINISHED = (
     ExecutionStatus.SUCCEEDED,
     ExecutionStatus.FAILED,
@@ -243,6 +264,28 @@ def _validate_definition(definition: str) -> None:
         raise InvalidDefinition(message, _INVALID_DEFINITION)
 
 
+def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's client for a task's service call, with the state machine role's credentials.
+
+    Step Functions makes a task's calls with the state machine's role (or the state's
+    ``Credentials.RoleArn``) (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html);
+    moto signs them with made-up keys. A call without credentials (the local cloud stopping a
+    job whose execution ended) is the service's own.
+    """
+    client = _original_boto_client_for(region, service, state_credentials)
+    role = getattr(state_credentials, "role_arn", None)
+    keys = credentials.for_role(role, credentials.STATES, "StepFunctions")
+    if keys is credentials.ADMIN:
+        return client
+    return moto_boto_client.boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=client.meta.endpoint_url,
+        config=client.meta.config,
+        **keys.client_kwargs(),
+    )
+
+
 def install() -> None:
     """Route every state machine to the executing backend and turn execution on (idempotent).
 
@@ -263,4 +306,6 @@ def install() -> None:
     StateTaskServiceAwsSdk._eval_service_task = _aws_sdk_task  # type: ignore[method-assign]
     StepFunctionsParserBackend._validate_definition = staticmethod(_validate_definition)  # type: ignore[method-assign]
     stepfunctions_limits.install()
+    for name in _CLIENT_USERS:
+        importlib.import_module(_STATES_PACKAGE + name).boto_client_for = boto_client_for
     moto_api_backend.set_config(EXECUTE_CONFIG)

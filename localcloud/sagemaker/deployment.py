@@ -10,6 +10,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from localcloud.iam import credentials
+from localcloud.iam.credentials import SAGEMAKER
 from localcloud.sagemaker import s3io
 from localcloud.sagemaker.logsink import LogSink
 from localcloud.sagemaker.opt_ml import OptMl, rewrite
@@ -64,8 +66,11 @@ class Deployment:
         variant: str,
         region: str,
         sink: LogSink,
+        role_arn: str | None = None,
     ):
         self.settings = settings
+        # SageMaker fetches the model and runs the container with the model's execution role.
+        self.keys = credentials.for_role(role_arn, SAGEMAKER, "SageMaker")
         self.sandbox = sandbox
         self.container = container
         self.variant = variant
@@ -82,7 +87,9 @@ class Deployment:
         self.sandbox.model_dir.mkdir(parents=True, exist_ok=True)
         try:
             fetch_model(
-                self.settings.client("s3", self.region), self.container, self.sandbox.model_dir
+                self.settings.client("s3", self.region, self.keys),
+                self.container,
+                self.sandbox.model_dir,
             )
         except Exception as error:
             raise DeploymentError(
@@ -100,7 +107,7 @@ class Deployment:
             HOST,
         ]
         environment = rewrite(self.container.get("Environment") or {}, self.sandbox.root)
-        env = self.settings.process_env(self.region, environment)
+        env = self.settings.process_env(self.region, environment, self.keys)
         self.sink.write(f"[localcloud] running: {' '.join(argv)}")
         self.process = ManagedProcess(argv, cwd=self.sandbox.root, env=env, sink=self.sink)
 

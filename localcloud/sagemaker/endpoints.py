@@ -145,6 +145,7 @@ class EndpointRun:
             variant["VariantName"],
             self.backend.region_name,
             sink,
+            model.execution_role_arn,
         )
 
     def _watch(self, deployment: Deployment) -> None:

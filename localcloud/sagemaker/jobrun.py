@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from localcloud.iam import credentials
+from localcloud.iam.credentials import Keys
 from localcloud.sagemaker import contract, isolation, launcher, registry, settings
 from localcloud.sagemaker.launcher import Launch
 from localcloud.sagemaker.logsink import LogSink
@@ -82,6 +84,8 @@ class JobRun(abc.ABC):
         self._sinks: dict[str, LogSink] = {}
         self._thread = threading.Thread(target=self._run, name=f"{self.kind}-{name}", daemon=True)
         self._key = registry.key(self.kind, account, region, name)
+        self._keys: Keys | None = None
+        self._encrypt_checked = threading.Event()
 
     @property
     def sandbox(self) -> OptMl:
@@ -125,8 +129,37 @@ class JobRun(abc.ABC):
     def stop_requested(self) -> bool:
         return self._stop_requested.is_set()
 
+    def role_keys(self) -> Keys:
+        """The job role's session: SageMaker stages data and runs the job with its RoleArn."""
+        if self._keys is None:
+            role = (getattr(self, "request", None) or {}).get("RoleArn")
+            self._keys = credentials.for_role(role, credentials.SAGEMAKER, "SageMaker")
+        return self._keys
+
     def s3(self):
-        return self.settings.client("s3", self.region)
+        """An S3 client acting for the job's role, for staging inputs and uploading outputs.
+
+        With an output KMS key, the first upload asks KMS to encrypt with it first, as the role
+        must be allowed to: "the SageMaker execution role must include permissions to call
+        kms:Encrypt" (``OutputDataConfig.KmsKeyId``,
+        https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_OutputDataConfig.html).
+        """
+        client = self.settings.client("s3", self.region, self.role_keys())
+        request = getattr(self, "request", None) or {}
+        output = request.get("OutputDataConfig") or request.get("ProcessingOutputConfig") or {}
+        key_id = output.get("KmsKeyId")
+        if key_id:
+            for operation in ("PutObject", "CreateMultipartUpload"):
+                client.meta.events.register(
+                    f"before-call.s3.{operation}", lambda **_: self._may_encrypt(key_id)
+                )
+        return client
+
+    def _may_encrypt(self, key_id: str) -> None:
+        if not self._encrypt_checked.is_set():
+            kms = self.settings.client("kms", self.region, self.role_keys())
+            kms.encrypt(KeyId=key_id, Plaintext=b"SageMaker output")
+            self._encrypt_checked.set()
 
     def pip_report(self, host: str) -> Path:
         """Where pip in ``host``'s process reports what it would install (``PIP_REPORT``)."""
@@ -197,6 +230,8 @@ class JobRun(abc.ABC):
             if on_line is not None:
                 on_line(line)
 
+        env = {k: v for k, v in env.items() if k != "AWS_SESSION_TOKEN"}
+        env.update(self.role_keys().env())  # the container has its execution role's keys
         process = ManagedProcess(command, cwd=cwd, env=env, sink=sink, on_line=observe)
         self._processes[launch.host] = process
         return process

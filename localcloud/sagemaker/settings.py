@@ -12,15 +12,17 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from moto.settings import moto_server_port
 
+from localcloud.iam.credentials import ADMIN, Keys
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_SERVER = REPO_ROOT / "inference_code" / "local_server.py"
 # The pinned job libraries the project's jobs install (training_code/requirements.txt reads it).
 JOB_LOCK = REPO_ROOT / "training_code" / "requirements.lock"
 
-# The local cloud does not check credentials; these are what its own clients and the processes
-# it starts present.
-ACCESS_KEY = "testing"
-SECRET_KEY = "testing"
+# The local cloud's own keys (an account administrator's, never evaluated): what its clients
+# present when they act for no role.
+ACCESS_KEY = ADMIN.access_key_id
+SECRET_KEY = ADMIN.secret_access_key
 
 
 @dataclass(frozen=True)
@@ -51,22 +53,29 @@ class Settings:
         """The interpreter jobs run with: the one serving the local cloud (the project venv)."""
         return sys.executable
 
-    def client(self, service: str, region: str) -> BaseClient:
-        """A boto3 client for the local cloud; a fresh session, so it is safe in any thread."""
+    def client(self, service: str, region: str, keys: Keys = ADMIN) -> BaseClient:
+        """A boto3 client for the local cloud; a fresh session, so it is safe in any thread.
+
+        ``keys``: a role session's (``localcloud.iam.credentials.for_role``) when the client
+        acts for that role, as SageMaker acts with a job's execution role.
+        """
         return boto3.session.Session().client(
             service,
             endpoint_url=self.endpoint_url,
             region_name=region,
-            aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
+            **keys.client_kwargs(),
             config=Config(retries={"max_attempts": 3, "mode": "standard"}),
         )
 
-    def process_env(self, region: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    def process_env(
+        self, region: str, extra: dict[str, str] | None = None, keys: Keys = ADMIN
+    ) -> dict[str, str]:
         """The environment of a job or endpoint process: this one's, pointed at the local cloud.
 
         The venv's ``bin`` goes first on ``PATH`` so ``python3`` inside a ``bash -c`` script is
-        the project's interpreter, and the Hugging Face libraries are kept offline.
+        the project's interpreter, and the Hugging Face libraries are kept offline. The process
+        presents ``keys``: its role's session, as a SageMaker container has its execution
+        role's credentials.
         """
         env = dict(os.environ)
         venv_bin = str(Path(self.python).parent)
@@ -74,8 +83,6 @@ class Settings:
         env.update(
             {
                 "AWS_ENDPOINT_URL": self.endpoint_url,
-                "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-                "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
                 "AWS_DEFAULT_REGION": region,
                 "AWS_REGION": region,
                 "HF_HUB_OFFLINE": "1",
@@ -86,11 +93,16 @@ class Settings:
         )
         env.pop("AWS_PROFILE", None)
         env.pop("AWS_SESSION_TOKEN", None)
+        env.update(keys.env())
         env.update(extra or {})
         return env
 
     def job_env(
-        self, region: str, extra: dict[str, str] | None = None, pip_report: Path | None = None
+        self,
+        region: str,
+        extra: dict[str, str] | None = None,
+        pip_report: Path | None = None,
+        keys: Keys = ADMIN,
     ) -> dict[str, str]:
         """The environment of a training or processing job: :meth:`process_env`, and pip tamed.
 
@@ -104,7 +116,7 @@ class Settings:
         satisfy what the job's channel does not hold. The request's ``Environment`` (``extra``)
         may set other ``PIP_*`` options.
         """
-        inherited = self.process_env(region).items()
+        inherited = self.process_env(region, keys=keys).items()
         env = {name: value for name, value in inherited if not name.startswith("PIP_")}
         env.update(extra or {})
         env.update({"PIP_CONFIG_FILE": os.devnull, "PIP_DRY_RUN": "1"})

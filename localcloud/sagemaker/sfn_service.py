@@ -54,10 +54,10 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.utils import camel_to_snake_case
 
+from localcloud.stepfunctions import boto_client_for
 from localcloud.validation.constraints import check, summary
 
 # action (lower case) -> (Describe* call, name parameter, status field) for .sync; None: no .sync

@@ -7,7 +7,9 @@ A request to a service in ``checks.CHECKED`` is read into its operation and para
 (``constraints``: required members, types, enums, lengths, counts, ranges, patterns), and a
 request AWS would refuse is answered with AWS's error in the protocol's shape (``responses``);
 moto never sees it. ``definitions`` applies the same check to the static Parameters of a state
-machine's service tasks (used when a state machine is created, and by the infra tests).
+machine's service tasks (used when a state machine is created, and by the infra tests). A
+request that passes is then checked against IAM when a role session signed it
+(``localcloud.iam.hook``).
 
 ``set_enabled(False)`` exists for ``benchmarks/validation_overhead.py`` only, to measure the
 cost against the same server without the check.
@@ -50,10 +52,22 @@ def _refused() -> tuple[int, dict[str, str], bytes] | None:
     except Exception:  # a bug here must not take the request down with it
         LOG.exception("%s request not validated: the check itself failed", service)
         return None
+    if why is None and call is not None:
+        why = _iam_refusal(service, call)
     if why is None or call is None:
         return None
     LOG.info("refused %s %s: %s %s", service, call.operation.name, why.code, why.message[:500])
     return render(call, why)
+
+
+def _iam_refusal(service: str, call: Any) -> Any:
+    from localcloud.iam import hook  # imports this package's modules: loaded on first use
+
+    try:
+        return hook.refusal(call, flask_request.headers, flask_request.args)
+    except Exception:  # a bug here must not take the request down with it
+        LOG.exception("%s request not checked against IAM: the check itself failed", service)
+        return None
 
 
 def _checked_call(self: convert_to_flask_response, args: Any = None, **kwargs: Any) -> Any:
@@ -68,3 +82,6 @@ def _checked_call(self: convert_to_flask_response, args: Any = None, **kwargs: A
 def install() -> None:
     """Check every request before moto handles it (idempotent)."""
     convert_to_flask_response.__call__ = _checked_call  # type: ignore[method-assign]
+    from localcloud import iam
+
+    iam.install()
