@@ -6,7 +6,8 @@ that passes its model is handed to :func:`refusal`. The caller is the access key
 session in moto's STS is evaluated against the role's policies as deployed (inline and
 attached managed policies) and the resource's policy (S3 bucket policy, KMS key policy), with
 ``localcloud.iam.policy``. Any other key (the deployer's ``testing`` keys, an IAM user's) is an
-account administrator's and is not evaluated.
+account administrator's and is not evaluated; nor are the sessions of the CDK bootstrap roles
+the CDK CLI assumes to deploy (the deployer's tooling).
 
 A denied request is answered as AWS answers it
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html, the message
@@ -42,6 +43,9 @@ from localcloud.validation.wire import Call
 LOG = logging.getLogger(__name__)
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/")
 _CODES = {"sns": "AuthorizationError"}
+# The roles ``cdk bootstrap`` creates (cdk-<qualifier>-deploy-role-..., -file-publishing-role-...),
+# which the CDK CLI assumes to deploy: not evaluated, as the deployer's own keys are not.
+_BOOTSTRAP_ROLE = re.compile(r":role/cdk-[a-z0-9]+-[a-z-]+-role-\d{12}-")
 
 
 def _caller(headers: Mapping[str, str], args: Mapping[str, str]) -> tuple[str, str] | None:
@@ -107,6 +111,8 @@ def refusal(call: Call, headers: Mapping[str, str], args: Mapping[str, str]) -> 
     if session is None:
         return None
     role_arn: str = session.role_arn
+    if _BOOTSTRAP_ROLE.search(role_arn):
+        return None  # the CDK CLI's own roles: the deployer's tooling, as the testing keys
     account = role_arn.split(":")[4]
     region = caller[1] if caller else "us-east-1"
     role_name = role_arn.rsplit("/", 1)[-1]

@@ -210,6 +210,21 @@ def _kms(call: Call, account: str, region: str) -> list[str]:
     return []  # the hook resolves KeyId (an id, alias or ARN) to the key's ARN
 
 
+def _ssm(call: Call, account: str, region: str) -> list[str]:
+    names = call.params.get("Names") or [call.params.get("Name")]
+    # A parameter's ARN holds its name without the leading slash of a path-like name.
+    return [f"arn:aws:ssm:{region}:{account}:parameter/{str(n).lstrip('/')}" for n in names if n]
+
+
+def _cloudformation(call: Call, account: str, region: str) -> list[str]:
+    name = call.params.get("StackName")
+    if not name:
+        return []
+    if str(name).startswith("arn:"):
+        return [str(name)]
+    return [f"arn:aws:cloudformation:{region}:{account}:stack/{name}/*"]
+
+
 def _iam(call: Call, account: str, region: str) -> list[str]:
     role = call.params.get("RoleName")
     return [f"arn:aws:iam::{account}:role/{role}"] if role else []
@@ -224,6 +239,8 @@ _BUILDERS: dict[str, Callable[[Call, str, str], list[str]]] = {
     "logs": _logs,
     "kms": _kms,
     "iam": _iam,
+    "ssm": _ssm,
+    "cloudformation": _cloudformation,
 }
 
 __all__ = ["FREE", "PASSED_ROLES", "PREFIXES", "Needed", "needed"]

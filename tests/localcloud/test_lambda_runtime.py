@@ -14,6 +14,19 @@ from localcloud.processes import alive
 from localcloud.server import LocalCloud
 from tests.localcloud.helpers import zip_of
 
+# The function's role: Lambda may assume it, and it may do anything (the handlers use S3).
+ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
 HANDLER = """
 import json, os, subprocess, time
 import boto3
@@ -37,8 +50,11 @@ def handler(event, context):
 @pytest.fixture(scope="module")
 def function(aws: Callable[[str], BaseClient]) -> str:
     role = aws("iam").create_role(
-        RoleName=f"fn-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps({})
+        RoleName=f"fn-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
     )["Role"]["Arn"]
+    aws("iam").put_role_policy(
+        RoleName=role.rsplit("/", 1)[-1], PolicyName="all", PolicyDocument=json.dumps(ALL)
+    )
     name = f"runtime-test-{uuid.uuid4().hex[:8]}"
     aws("lambda").create_function(
         FunctionName=name,
@@ -106,8 +122,11 @@ def test_logs_reach_cloudwatch(aws: Callable[[str], BaseClient], function: str) 
 
 def test_non_python_function_fails_clearly(aws: Callable[[str], BaseClient]) -> None:
     role = aws("iam").create_role(
-        RoleName=f"node-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps({})
+        RoleName=f"node-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
     )["Role"]["Arn"]
+    aws("iam").put_role_policy(
+        RoleName=role.rsplit("/", 1)[-1], PolicyName="all", PolicyDocument=json.dumps(ALL)
+    )
     name = f"node-{uuid.uuid4().hex[:8]}"
     aws("lambda").create_function(
         FunctionName=name,
