@@ -44,7 +44,8 @@ def workflow(aws: Callable[[str], BaseClient], synth_env) -> dict:  # noqa: F811
     function_arn = definition["States"]["Validate the input"]["Parameters"]["FunctionName"]
     topic_arn = definition["States"]["Report the rejected input"]["Parameters"]["TopicArn"]
     role = aws("iam").create_role(
-        RoleName=f"validator-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument="{}"
+        RoleName=f"validator-{uuid.uuid4().hex[:8]}",
+        AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST),
     )["Role"]["Arn"]
     aws("lambda").create_function(
         FunctionName=function_arn.rsplit(":", 1)[1],
@@ -66,6 +67,19 @@ def workflow(aws: Callable[[str], BaseClient], synth_env) -> dict:  # noqa: F811
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/StateMachineRole",
     )["stateMachineArn"]
     return {"function": function_arn, "machine": machine, "queue": queue}
+
+
+# Lambda may assume the function's role (the local cloud reads the trust policy, as AWS does).
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
 
 
 def test_the_lambda_error_payload_is_aws_s(aws, workflow):
