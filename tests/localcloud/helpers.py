@@ -50,3 +50,28 @@ def create_stack(cfn: BaseClient, name: str, template: dict[str, Any], **kwargs:
     )
     cfn.execute_change_set(ChangeSetName=change_set["Id"])
     return cfn.describe_stacks(StackName=name)["Stacks"][0]
+
+
+# A function's role as AWS requires it: Lambda may assume it (the local cloud reads the trust
+# policy), and here it may do anything, for handlers that call other services.
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+ALLOW_ALL = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+
+
+def lambda_role(iam: BaseClient, name: str) -> str:
+    """A role Lambda may assume, allowed everything; returns its ARN."""
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    iam.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=json.dumps(ALLOW_ALL))
+    return arn["Role"]["Arn"]

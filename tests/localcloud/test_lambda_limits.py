@@ -10,7 +10,7 @@ import pytest
 from botocore.client import BaseClient
 
 from localcloud.lambda_runtime import MAX_SYNC_RESPONSE_BYTES
-from tests.localcloud.helpers import zip_of
+from tests.localcloud.helpers import lambda_role, zip_of
 
 # The handler answers a JSON string of exactly event["size"] bytes (its quotes included).
 HANDLER = """
@@ -21,9 +21,7 @@ def handler(event, context):
 
 @pytest.fixture(scope="module")
 def function(aws: Callable[[str], BaseClient]) -> str:
-    role = aws("iam").create_role(
-        RoleName=f"fn-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps({})
-    )["Role"]["Arn"]
+    role = lambda_role(aws("iam"), f"fn-{uuid.uuid4().hex[:8]}")
     name = f"limits-{uuid.uuid4().hex[:8]}"
     aws("lambda").create_function(
         FunctionName=name,

@@ -18,7 +18,7 @@ import pytest
 
 from localcloud.processes import alive
 from localcloud.server import STATE_FILE, find, start
-from tests.localcloud.helpers import zip_of
+from tests.localcloud.helpers import lambda_role, zip_of
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,9 +66,7 @@ def test_stop_ends_the_server_and_a_running_lambda(tmp_path: Path) -> None:
         kwargs = {"endpoint_url": env["AWS_ENDPOINT_URL"], "region_name": cloud.region}
         kwargs.update(aws_access_key_id="testing", aws_secret_access_key="testing")
         s3, lam = boto3.client("s3", **kwargs), boto3.client("lambda", **kwargs)
-        role = boto3.client("iam", **kwargs).create_role(
-            RoleName="slow", AssumeRolePolicyDocument="{}"
-        )["Role"]["Arn"]
+        role = lambda_role(boto3.client("iam", **kwargs), "slow")
         s3.create_bucket(Bucket="pids")
         lam.create_function(
             FunctionName="slow",
