@@ -1,6 +1,6 @@
 """Resource types in CloudFormation templates that moto's models get wrong or lack.
 
-- A type moto does not model (``AWS::CloudWatch::Alarm``, ``AWS::S3::BucketPolicy``,
+- A type moto does not model (``AWS::CloudWatch::Alarm``,
   ``AWS::ApplicationAutoScaling::*`` ...) was skipped, so any ``Ref``/``Fn::GetAtt`` to it failed
   the whole stack ("references undefined resource"). It is now *recorded, not emulated*: it gets
   a name and an ARN that references resolve to, a warning in ``server.log``, and no behaviour.
@@ -11,6 +11,7 @@
 - ``AWS::Logs::LogGroup`` dropped ``KmsKeyId`` and accepted any key, ``AWS::KMS::Key`` kept its
   first policy through updates, ``AWS::Lambda::Function`` dropped ``KmsKeyArn``
   (``kms_resources``).
+- ``AWS::S3::BucketPolicy`` was not modelled at all; it is now applied (``s3_bucket_policy``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.kms.models import Key
 
-from localcloud import kms_resources
+from localcloud import kms_resources, s3_bucket_policy
 
 LOG = logging.getLogger(__name__)
 _original_class_from_type = parsing.resource_class_from_type
@@ -99,6 +100,8 @@ class Unemulated(CloudFormationModel):
 
 
 def _resource_class_from_type(resource_type: str) -> type[CloudFormationModel]:
+    if resource_type == s3_bucket_policy.RESOURCE_TYPE:
+        return s3_bucket_policy.BucketPolicy
     if resource_type in parsing.NULL_MODELS or resource_type.startswith("Custom::"):
         return _original_class_from_type(resource_type)
     if resource_type not in parsing.get_model_map():
