@@ -7,7 +7,8 @@
 It checks that the credentials reach the environment's account and region, that the account is
 CDK-bootstrapped (trusting the pipeline's account, for the environments the pipeline deploys),
 that the job and serving images exist in the region, that SageMaker's quotas cover each
-configured instance type and usage, and that the buckets and models the configuration (and
+configured instance type and usage, that Lambda's unreserved concurrency leaves room for
+the input validator's reservation, and that the buckets and models the configuration (and
 ``--input``) names can be read. Each finding is one line; a problem's line ends with its fix.
 A denial is "cannot tell", not a problem. Exit status 1 when any problem was found.
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 from cli.errors import CliError
 from cli.preflight.bootstrap import BootstrapNames, check_account, check_bootstrap
+from cli.preflight.concurrency import check_concurrency, reserved_by
 from cli.preflight.findings import STATUSES, Finding
 from cli.preflight.images import check_images, image_uses
 from cli.preflight.locations import check_buckets, check_input, check_serving_model
@@ -71,6 +73,9 @@ def run_checks(
 
         findings += check_images(ecr_in, images)
         findings += check_quotas(client("service-quotas"), env)
+        findings += check_concurrency(
+            client("lambda"), client("cloudformation"), target.stage, reserved_by(env)
+        )
     findings += check_buckets(client("cloudformation"), client("s3"), target.stage)
     findings += check_serving_model(client("s3"), client("sagemaker"), env)
     if execution_input is not None:

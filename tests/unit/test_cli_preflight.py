@@ -20,6 +20,7 @@ import cli.__main__ as cli_main
 from cli.errors import CliError
 from cli.preflight import preflight, report
 from cli.preflight.bootstrap import BootstrapNames, check_account, check_bootstrap
+from cli.preflight.concurrency import check_concurrency, reserved_by
 from cli.preflight.findings import Finding
 from cli.preflight.images import check_images
 from cli.preflight.locations import check_buckets, check_input, check_serving_model
@@ -534,3 +535,51 @@ def test_denied_stack_and_model_package_lookups_cannot_tell():
     assert storage.detail == "DescribeStacks was denied (AccessDenied)"
     assert denied.detail == f"DescribeModelPackage was denied (AccessDeniedException) for {package}"
     assert (found.status, found.detail) == ("ok", f"{package} exists (Approved)")
+
+
+# --- Lambda concurrency ----------------------------------------------------------------------
+
+
+def _settings(stub: Stubber, unreserved: int, total: int = 1000) -> None:
+    limit = {"ConcurrentExecutions": total, "UnreservedConcurrentExecutions": unreserved}
+    stub.add_response("get_account_settings", {"AccountLimit": limit})
+
+
+def test_room_for_the_validators_reservation_is_ok():
+    with stubbed("lambda") as (lam, stub), stubbed("cloudformation") as (cfn, _):
+        _settings(stub, unreserved=110)
+        finding = _one(check_concurrency(lam, cfn, "Dev"))
+    assert finding.status == "ok" and "110 unreserved of 1000" in finding.detail
+
+
+def test_a_new_accounts_low_concurrency_is_a_problem_naming_the_quota():
+    with stubbed("lambda") as (lam, stub), stubbed("cloudformation") as (cfn, cfn_stub):
+        _settings(stub, unreserved=10, total=10)
+        cfn_stub.add_client_error(
+            "describe_stacks", "ValidationError", "Stack with id Dev-Workflow does not exist"
+        )
+        finding = _one(check_concurrency(lam, cfn, "Dev"))
+    assert finding.status == "problem"
+    assert "10 unreserved of 10" in finding.detail
+    assert "'Concurrent executions' to at least 110" in finding.fix
+
+
+def test_a_deployed_workflow_already_holds_its_reservation():
+    with stubbed("lambda") as (lam, stub), stubbed("cloudformation") as (cfn, cfn_stub):
+        _settings(stub, unreserved=100, total=110)
+        cfn_stub.add_response("describe_stacks", {"Stacks": []}, {"StackName": "Dev-Workflow"})
+        finding = _one(check_concurrency(lam, cfn, "Dev"))
+    assert finding.status == "ok" and "already holds" in finding.detail
+
+
+def test_a_denied_account_settings_call_cannot_tell():
+    with stubbed("lambda") as (lam, stub), stubbed("cloudformation") as (cfn, _):
+        stub.add_client_error("get_account_settings", "AccessDeniedException")
+        finding = _one(check_concurrency(lam, cfn, "Dev"))
+    assert finding.status == "cannot tell"
+
+
+def test_vpc_mode_reserves_one_more_for_the_security_group_handler():
+    prod, dev = PROJECT.environment("prod"), PROJECT.environment("dev")
+    assert prod.network.vpc and not dev.network.vpc
+    assert reserved_by(prod) == reserved_by(dev) + 1
