@@ -12,6 +12,8 @@
   first policy through updates, ``AWS::Lambda::Function`` dropped ``KmsKeyArn``
   (``kms_resources``).
 - ``AWS::S3::BucketPolicy`` was not modelled at all; it is now applied (``s3_bucket_policy``).
+- A VPC's security group egress rules and CDK's default-security-group resource
+  (``ec2_resources``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.kms.models import Key
 
-from localcloud import kms_resources, s3_bucket_policy
+from localcloud import ec2_resources, kms_resources, s3_bucket_policy
 
 LOG = logging.getLogger(__name__)
 _original_class_from_type = parsing.resource_class_from_type
@@ -102,6 +104,8 @@ class Unemulated(CloudFormationModel):
 def _resource_class_from_type(resource_type: str) -> type[CloudFormationModel]:
     if resource_type == s3_bucket_policy.RESOURCE_TYPE:
         return s3_bucket_policy.BucketPolicy
+    if resource_type in ec2_resources.MODELS:
+        return ec2_resources.MODELS[resource_type]
     if resource_type in parsing.NULL_MODELS or resource_type.startswith("Custom::"):
         return _original_class_from_type(resource_type)
     if resource_type not in parsing.get_model_map():
@@ -137,3 +141,4 @@ def install() -> None:
     parsing.resource_class_from_type = _resource_class_from_type
     Key.create_from_cloudformation_json = classmethod(_key_create)  # type: ignore[method-assign,assignment]
     kms_resources.install()
+    ec2_resources.install()
