@@ -1,17 +1,16 @@
 """Resource types in CloudFormation templates that moto's models get wrong or lack.
 
-- A type moto does not model (``AWS::CloudWatch::Alarm``,
-  ``AWS::ApplicationAutoScaling::*`` ...) was skipped, so any ``Ref``/``Fn::GetAtt`` to it failed
-  the whole stack ("references undefined resource"). It is now *recorded, not emulated*: it gets
-  a name and an ARN that references resolve to, a warning in ``server.log``, and no behaviour.
-- ``AWS::KMS::Key`` with ``Tags`` (every CDK key once stack tags are set) failed with
-  ``KeyError: 'TagKey'``: moto handed CloudFormation's ``{Key, Value}`` tags to a tagger that
-  expects KMS's ``{TagKey, TagValue}``; and its ``KeyPolicy`` was kept as an object, where KMS's
-  calls read JSON text (``DescribeKey`` failed with an HTTP 500).
-- ``AWS::Logs::LogGroup`` dropped ``KmsKeyId`` and accepted any key, ``AWS::KMS::Key`` kept its
-  first policy through updates, ``AWS::Lambda::Function`` dropped ``KmsKeyArn``
-  (``kms_resources``).
-- ``AWS::S3::BucketPolicy`` was not modelled at all; it is now applied (``s3_bucket_policy``).
+- A type moto does not model (``AWS::CloudWatch::Alarm``, ``AWS::ApplicationAutoScaling::*``
+  ...) would fail any stack that references it ("references undefined resource"): such a type
+  is *recorded, not emulated*: it gets a name and an ARN that references resolve to, a warning
+  in ``server.log``, and no behaviour.
+- ``AWS::KMS::Key`` with ``Tags`` (every CDK key once stack tags are set): moto hands
+  CloudFormation's ``{Key, Value}`` tags to a tagger that expects KMS's ``{TagKey, TagValue}``
+  (``KeyError: 'TagKey'``), and keeps ``KeyPolicy`` as an object where KMS's calls read JSON
+  text (``DescribeKey`` answers HTTP 500): both are converted here.
+- ``AWS::Logs::LogGroup``'s ``KmsKeyId``, a key's policy on update, ``AWS::Lambda::Function``'s
+  ``KmsKeyArn`` (``kms_resources``).
+- ``AWS::S3::BucketPolicy``, which moto does not model, is applied (``s3_bucket_policy``).
 - A VPC's security group egress rules and CDK's default-security-group resource
   (``ec2_resources``).
 """

@@ -1,14 +1,15 @@
 """KMS keys, and the log groups and functions encrypted with them, as CloudFormation makes them.
 
-Moto's ``AWS::Logs::LogGroup`` dropped ``KmsKeyId`` (it reads the API's ``kmsKeyId``), so a
-template's encrypted log group came out unencrypted, and any key was accepted. CloudWatch Logs
+Moto's ``AWS::Logs::LogGroup`` reads the API's ``kmsKeyId``, not CloudFormation's ``KmsKeyId``,
+so a template's encrypted log group would come out unencrypted with any key. CloudWatch Logs
 refuses a key that does not exist, or whose policy does not let the regional service principal
 ``logs.<region>.amazonaws.com`` use it for this log group (a condition on
 ``kms:EncryptionContext:aws:logs:arn`` may name the groups,
-https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html): so does
-the local cloud now, with CloudWatch Logs' message. Moto also ignored a key's new
-``KeyPolicy`` on a stack update (the policy is now replaced, as CloudFormation does in place),
-and an ``AWS::Lambda::Function``'s ``KmsKeyArn`` (now the function's ``KMSKeyArn``).
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html), and so
+does this module, with CloudWatch Logs' message. Moto also ignores a key's new ``KeyPolicy``
+on a stack update and an ``AWS::Lambda::Function``'s ``KmsKeyArn``: here the policy is
+replaced in place, as CloudFormation does, and ``KmsKeyArn`` becomes the function's
+``KMSKeyArn``.
 
 Not like CloudFormation: moto creates a stack update's new resources before it updates the
 changed ones, so a key policy change and the new log group it allows must not be one stack's

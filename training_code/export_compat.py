@@ -62,6 +62,17 @@ def make_readable_by_serving(model_dir: Path) -> None:
 
 def legacy_config(config: dict[str, Any]) -> dict[str, Any]:
     """``config`` with the RoPE keys 4.x reads derived from ``rope_parameters``."""
+    nested = [
+        key
+        for key, value in config.items()
+        if isinstance(value, dict) and "rope_parameters" in value
+    ]
+    if nested:
+        # A composite config (Gemma 3's text_config, ...): 4.x reads RoPE there in its own way.
+        raise ValueError(
+            f"config.json of model_type {config.get('model_type')!r} holds rope_parameters in "
+            f"{', '.join(nested)}: the export cannot write it for the serving image's transformers"
+        )
     rope = config.get("rope_parameters")
     if not isinstance(rope, dict) or not rope:
         return config

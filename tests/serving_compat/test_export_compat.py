@@ -54,6 +54,14 @@ def test_a_layout_4x_cannot_express_is_refused_with_the_model_type():
         legacy_config({"model_type": "odd", "rope_parameters": rope})
 
 
+def test_rope_parameters_in_a_sub_config_are_refused_not_passed_through():
+    nested = {"rope_parameters": {"rope_type": "default", "rope_theta": 1e6}}
+    with pytest.raises(
+        ValueError, match=r"model_type 'gemma3' holds rope_parameters in text_config"
+    ):
+        legacy_config({"model_type": "gemma3", "text_config": nested})
+
+
 def test_a_config_without_rope_parameters_is_left_as_it_is():
     assert legacy_config({"model_type": "gpt2", "n_embd": 8}) == {"model_type": "gpt2", "n_embd": 8}
 

@@ -6,7 +6,6 @@ import io
 import json
 import re
 import tarfile
-import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -219,7 +218,6 @@ def test_several_instances_run_under_torchrun_and_gzip_output_is_a_tarball(cloud
     request = training_request(cloud, name, sagemaker_torch_distributed_enabled="true")
     request["ResourceConfig"]["InstanceCount"] = 2
     request["OutputDataConfig"] = {"S3OutputPath": f"s3://{cloud.bucket}/output"}  # GZIP default
-    started = time.monotonic()
     cloud.client("sagemaker").create_training_job(**request)
     job = wait_done(cloud, name, timeout_s=120)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
@@ -229,7 +227,6 @@ def test_several_instances_run_under_torchrun_and_gzip_output_is_a_tarball(cloud
         reports = [json.load(tar.extractfile(n)) for n in names if n.startswith("report-")]
     assert names == ["config.json", "report-0.json", "report-1.json"]
     assert {report["world_size"] for report in reports} == {"2"}
-    assert time.monotonic() - started < 120
 
 
 def test_a_failure_file_written_by_the_job_is_its_failure_reason(cloud: Cloud) -> None:
