@@ -72,11 +72,8 @@ class TrainingWorkflowStack(Stack):
             lock=ROOT / "training_code" / "requirements.lock",
             image=None if config.is_local else JOB_IMAGE,
         )
-        # VPC mode is for real accounts: the local cloud has no VPC endpoints to offer.
         self.network = (
-            JobNetwork(self, "Network", logs=storage.logs)
-            if config.network.vpc and not config.is_local
-            else None
+            JobNetwork(self, "Network", logs=storage.logs) if config.network.vpc else None
         )
         # Named exports rather than CDK's generated ones, so the cdk-nag acknowledgements of
         # the wildcard prefixes in these buckets can name them as the template does.
