@@ -201,6 +201,11 @@ def _invoke_response(self: LambdaResponse) -> tuple[int, dict[str, str], str | b
         return 404, headers, "{}"
     invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
     data = payload.encode("utf-8") if isinstance(payload, str) else payload
+    if "x-amz-function-error" in headers:
+        # An exception the handler raised: Lambda answers "Unhandled" (moto says "Handled",
+        # a value only Node.js callback errors once had;
+        # https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_ResponseSyntax).
+        headers["x-amz-function-error"] = "Unhandled"
     if invocation_type == "RequestResponse" and len(data) > MAX_SYNC_RESPONSE_BYTES:
         headers["x-amz-function-error"] = "Unhandled"
         payload = json.dumps(RESPONSE_TOO_LARGE).encode("utf-8")

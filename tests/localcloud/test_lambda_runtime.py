@@ -92,7 +92,7 @@ def test_exception_is_a_function_error_with_its_type(
     aws: Callable[[str], BaseClient], function: str
 ) -> None:
     error, payload = invoke(aws, function, {"fail": "s3://secret"})
-    assert error is not None
+    assert error == "Unhandled"
     assert payload["errorType"] == "PermissionError"
     assert payload["errorMessage"] == "no access to s3://secret"
 

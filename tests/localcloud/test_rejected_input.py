@@ -88,7 +88,7 @@ def test_the_lambda_error_payload_is_aws_s(aws, workflow):
         Payload=json.dumps({"input": BAD_INPUT, "execution_name": "e"}),
     )
     payload = json.loads(response["Payload"].read())
-    assert response["FunctionError"]  # moto says "Handled" where AWS says "Unhandled"
+    assert response["FunctionError"] == "Unhandled"
     assert list(payload) == ["errorMessage", "errorType", "requestId", "stackTrace"]
     assert payload["errorType"] == "InvalidInputError"
     assert payload["errorMessage"].startswith(PROBLEMS)
