@@ -12,20 +12,7 @@ from botocore.client import BaseClient
 
 from localcloud.processes import alive
 from localcloud.server import LocalCloud
-from tests.localcloud.helpers import zip_of
-
-# The function's role: Lambda may assume it, and it may do anything (the handlers use S3).
-ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-LAMBDA_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+from tests.localcloud.helpers import lambda_role, zip_of
 
 HANDLER = """
 import json, os, subprocess, time
@@ -49,12 +36,7 @@ def handler(event, context):
 
 @pytest.fixture(scope="module")
 def function(aws: Callable[[str], BaseClient]) -> str:
-    role = aws("iam").create_role(
-        RoleName=f"fn-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
-    )["Role"]["Arn"]
-    aws("iam").put_role_policy(
-        RoleName=role.rsplit("/", 1)[-1], PolicyName="all", PolicyDocument=json.dumps(ALL)
-    )
+    role = lambda_role(aws("iam"), f"fn-{uuid.uuid4().hex[:8]}")
     name = f"runtime-test-{uuid.uuid4().hex[:8]}"
     aws("lambda").create_function(
         FunctionName=name,
@@ -121,12 +103,7 @@ def test_logs_reach_cloudwatch(aws: Callable[[str], BaseClient], function: str) 
 
 
 def test_non_python_function_fails_clearly(aws: Callable[[str], BaseClient]) -> None:
-    role = aws("iam").create_role(
-        RoleName=f"node-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
-    )["Role"]["Arn"]
-    aws("iam").put_role_policy(
-        RoleName=role.rsplit("/", 1)[-1], PolicyName="all", PolicyDocument=json.dumps(ALL)
-    )
+    role = lambda_role(aws("iam"), f"node-{uuid.uuid4().hex[:8]}")
     name = f"node-{uuid.uuid4().hex[:8]}"
     aws("lambda").create_function(
         FunctionName=name,

@@ -14,7 +14,7 @@ from botocore.client import BaseClient
 
 from stacks.workflow.validator_code import bundle_files
 from tests.infra.conftest import synth_env  # noqa: F401  (the session's one synth)
-from tests.localcloud.helpers import run_execution, zip_of
+from tests.localcloud.helpers import LAMBDA_TRUST, run_execution, zip_of
 from tests.workflow.template_values import (
     ACCOUNT,
     Resolver,
@@ -67,19 +67,6 @@ def workflow(aws: Callable[[str], BaseClient], synth_env) -> dict:  # noqa: F811
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/StateMachineRole",
     )["stateMachineArn"]
     return {"function": function_arn, "machine": machine, "queue": queue}
-
-
-# Lambda may assume the function's role (the local cloud reads the trust policy, as AWS does).
-LAMBDA_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 
 
 def test_the_lambda_error_payload_is_aws_s(aws, workflow):
