@@ -26,13 +26,16 @@ from moto.core.common_models import CloudFormationModel
 from moto.kms.models import Key
 
 from localcloud import ec2_resources, kms_resources, s3_bucket_policy
+from localcloud.cfn_model import LocalResource
 
 LOG = logging.getLogger(__name__)
 _original_class_from_type = parsing.resource_class_from_type
 
 
-class Unemulated(CloudFormationModel):
+class Unemulated(LocalResource):
     """A resource of a type moto does not model: named, given an ARN, otherwise inert."""
+
+    RESOURCE_TYPE = "AWS::LocalCloud::Unemulated"
 
     def __init__(self, resource_type: str, name: str, account_id: str, region: str) -> None:
         self.resource_type = resource_type
@@ -43,14 +46,6 @@ class Unemulated(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::LocalCloud::Unemulated"
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
@@ -96,12 +91,9 @@ class Unemulated(CloudFormationModel):
     def delete(self, account_id: str, region_name: str) -> None:
         return None
 
-    def is_created(self) -> bool:
-        return True
-
 
 def _resource_class_from_type(resource_type: str) -> type[CloudFormationModel]:
-    if resource_type == s3_bucket_policy.RESOURCE_TYPE:
+    if resource_type == s3_bucket_policy.BucketPolicy.RESOURCE_TYPE:
         return s3_bucket_policy.BucketPolicy
     if resource_type in ec2_resources.MODELS:
         return ec2_resources.MODELS[resource_type]

@@ -33,6 +33,8 @@ from moto.ec2.exceptions import InvalidPermissionNotFoundError, InvalidSubnetIdE
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.security_groups import SecurityGroup
 
+from localcloud.cfn_model import LocalResource
+
 LOG = logging.getLogger(__name__)
 EGRESS_TYPE = "AWS::EC2::SecurityGroupEgress"
 RESTRICT_DEFAULT_SG_TYPE = "Custom::VpcRestrictDefaultSG"
@@ -83,8 +85,10 @@ def _group_create(
     return group
 
 
-class SecurityGroupEgress(CloudFormationModel):
+class SecurityGroupEgress(LocalResource):
     """One egress rule added to an existing group; deleting the resource revokes it."""
+
+    RESOURCE_TYPE = EGRESS_TYPE
 
     def __init__(self, name: str, arguments: dict[str, Any]) -> None:
         self.name = name
@@ -93,10 +97,6 @@ class SecurityGroupEgress(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.name
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return EGRESS_TYPE
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -119,8 +119,10 @@ class SecurityGroupEgress(CloudFormationModel):
                 backend.revoke_security_group_egress(**self.arguments)
 
 
-class RestrictDefaultSecurityGroup(CloudFormationModel):
+class RestrictDefaultSecurityGroup(LocalResource):
     """What CDK's ``Custom::VpcRestrictDefaultSG`` function does to the VPC's default group."""
+
+    RESOURCE_TYPE = RESTRICT_DEFAULT_SG_TYPE
 
     def __init__(self, group_id: str, account: str) -> None:
         self.group_id = group_id
@@ -129,10 +131,6 @@ class RestrictDefaultSecurityGroup(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return f"restrict-default-sg-{self.group_id}"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return RESTRICT_DEFAULT_SG_TYPE
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:

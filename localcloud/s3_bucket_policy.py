@@ -1,8 +1,8 @@
 """``AWS::S3::BucketPolicy`` applied, not only recorded.
 
-moto has no CloudFormation model for it, so a deployed stack's bucket policy was never set:
-the artifacts bucket's Deny on ``models/`` (stacks/storage.py) did not exist locally, and
-IAM enforcement (``localcloud/iam``) could not evaluate it. Here the policy is put on the
+moto has no CloudFormation model for it: without one, a deployed stack's bucket policy is never
+set, so the artifacts bucket's Deny on ``models/`` (stacks/storage.py) would not exist locally
+and IAM enforcement (``localcloud/iam``) could not evaluate it. Here the policy is put on the
 bucket with moto's own ``put_bucket_policy`` on create and update, and removed on delete.
 """
 
@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.core.common_models import CloudFormationModel
 from moto.s3.models import s3_backends
 
-RESOURCE_TYPE = "AWS::S3::BucketPolicy"
+from localcloud.cfn_model import LocalResource
 
 
 def _backend(account_id: str) -> Any:
@@ -29,8 +28,10 @@ def _put(properties: dict[str, Any], account_id: str) -> str:
     return bucket
 
 
-class BucketPolicy(CloudFormationModel):
+class BucketPolicy(LocalResource):
     """One bucket's policy, as CloudFormation sets it."""
+
+    RESOURCE_TYPE = "AWS::S3::BucketPolicy"
 
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
@@ -38,14 +39,6 @@ class BucketPolicy(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.bucket
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return RESOURCE_TYPE
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -57,20 +50,6 @@ class BucketPolicy(CloudFormationModel):
         **kwargs: Any,
     ) -> BucketPolicy:
         return cls(_put(cloudformation_json["Properties"], account_id))
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: BucketPolicy,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> BucketPolicy:
-        bucket = _put(cloudformation_json["Properties"], account_id)
-        if bucket != original_resource.bucket:
-            original_resource.delete(account_id, region_name)
-        return cls(bucket)
 
     @classmethod
     def delete_from_cloudformation_json(  # type: ignore[misc]
@@ -86,6 +65,3 @@ class BucketPolicy(CloudFormationModel):
         # The bucket may already be gone (a stack deletion removes both).
         if self.bucket in _backend(account_id).buckets:
             _backend(account_id).delete_bucket_policy(self.bucket)
-
-    def is_created(self) -> bool:
-        return True
