@@ -20,6 +20,11 @@ PROMOTION_ORDER = ("dev", "staging", "prod")
 SMOKE_TESTED_ENVIRONMENT = "staging"
 EVALUATION_METRICS = ("exact_match", "rouge_l", "execution_match", "sql_valid")
 APPROVAL_STATUSES = ("Approved", "PendingManualApproval")
+# What an execution compares the new model with by default (its input may say otherwise).
+COMPARISONS = ("none", "base", "champion")
+# Where the champion comes from: the newest Approved package of the environment's model
+# package group, or the model the serving stack pins (serving_model).
+CHAMPION_SOURCES = ("registry", "serving")
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -181,12 +186,30 @@ class EvaluationConfig:
     max_samples: int = 200
     endpoint_timeout_minutes: int = 30
     endpoint_poll_seconds: int = 30
+    compare_with: Literal["none", "base", "champion"] = "none"
+    champion: Literal["registry", "serving"] = "registry"
+    min_improvement: float = 0.0
 
     def __post_init__(self) -> None:
         _check(
             bool(_INSTANCE.match(self.instance_type)),
             "instance_type",
             f"must look like ml.g5.xlarge, got {self.instance_type!r}",
+        )
+        _check(
+            self.compare_with in COMPARISONS,
+            "compare_with",
+            f"must be one of {', '.join(COMPARISONS)}, got {self.compare_with!r}",
+        )
+        _check(
+            self.champion in CHAMPION_SOURCES,
+            "champion",
+            f"must be one of {', '.join(CHAMPION_SOURCES)}, got {self.champion!r}",
+        )
+        _check(
+            0.0 <= self.min_improvement <= 1.0,
+            "min_improvement",
+            f"must be between 0 and 1 (absolute, on the gate metric), got {self.min_improvement}",
         )
         try:  # the evaluation endpoint runs the same GPU serving container
             gpus_per_instance(self.instance_type)

@@ -27,14 +27,18 @@ def merge_predictions(
     samples: list[dict[str, Any]],
     results: list[dict[str, Any]],
     baseline_results: list[dict[str, Any]] | None,
+    champion_results: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per sample for predictions.jsonl: the sample, its answer, scores, baseline."""
+    """One row per sample for predictions.jsonl: the sample, its answer, scores, baseline and
+    champion."""
     rows = []
     for i, (sample, result) in enumerate(zip(samples, results, strict=True)):
         row = {k: sample[k] for k in ("index", "line", "question", "reference")}
         row.update(task=sample["metadata"].get("task", "chat"), **result)
         if baseline_results is not None:
             row["baseline"] = baseline_results[i]
+        if champion_results is not None:
+            row["champion"] = champion_results[i]
         rows.append(row)
     return rows
 
@@ -64,38 +68,42 @@ def _png(figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def _metric_plot(metrics: dict, baseline: dict | None, labels: tuple[str, str]) -> str:
+def _columns(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, metrics) of every model evaluated: the new one, the champion, the base model."""
+    columns = [(f"new ({report['endpoint']})", report["metrics"])]
+    for key, word in (("champion", "champion"), ("baseline", "baseline")):
+        block = report.get(key) or {}
+        if block.get("metrics"):
+            source = block.get("source")
+            columns.append((f"{word} ({source})" if source else word, block["metrics"]))
+    return columns
+
+
+def _metric_plot(columns: list[tuple[str, dict[str, Any]]]) -> str:
+    metrics = columns[0][1]
     names = [m for m in GATE_METRICS if metrics.get(m) is not None]
     figure, ax = plt.subplots(figsize=(6, 3))
-    width = 0.4 if baseline else 0.6
-    xs = range(len(names))
-    ax.bar(
-        [x - (width / 2 if baseline else 0) for x in xs],
-        [metrics[m] for m in names],
-        width,
-        label=labels[0],
-    )
-    if baseline:
-        values = [baseline.get(m) or 0.0 for m in names]
-        ax.bar([x + width / 2 for x in xs], values, width, label=labels[1])
-    ax.set_xticks(list(xs), names)
+    width = 0.8 / len(columns)
+    for i, (label, values) in enumerate(columns):
+        offset = (i - (len(columns) - 1) / 2) * width
+        heights = [values.get(m) or 0.0 for m in names]
+        ax.bar([x + offset for x in range(len(names))], heights, width, label=label)
+    ax.set_xticks(list(range(len(names))), names)
     ax.set_ylim(0, 1)
     ax.set_title("Quality metrics")
     ax.legend()
     return _png(figure)
 
 
-def _latency_plot(predictions: list[dict[str, Any]], labels: tuple[str, str]) -> str:
+def _latency_plot(predictions: list[dict[str, Any]], labels: list[str]) -> str:
     figure, ax = plt.subplots(figsize=(6, 3))
     latencies = [p["latency_s"] for p in predictions if p["error"] is None]
     ax.hist(latencies, bins=20, alpha=0.7, label=labels[0])
-    baseline = [
-        p["baseline"]["latency_s"]
-        for p in predictions
-        if p.get("baseline") and p["baseline"]["error"] is None
-    ]
-    if baseline:
-        ax.hist(baseline, bins=20, alpha=0.5, label=labels[1])
+    compared = [key for key in ("champion", "baseline") if any(p.get(key) for p in predictions)]
+    for key, label in zip(compared, labels[1:], strict=False):
+        other = [p[key]["latency_s"] for p in predictions if p.get(key) and p[key]["error"] is None]
+        if other:
+            ax.hist(other, bins=20, alpha=0.5, label=label)
     ax.set_xlabel("seconds per request")
     ax.set_ylabel("requests")
     ax.set_title("Latency")
@@ -111,27 +119,52 @@ def _cell(value: Any) -> str:
     return f"<td>{html.escape(str(value))}</td>"
 
 
-def _metrics_table(metrics: dict, baseline: dict | None, labels: tuple[str, str]) -> str:
-    names = "".join(f"<th>{html.escape(label)}</th>" for label in labels)
-    rows = [f"<tr><th>metric</th>{names}<th>change</th></tr>"]
-    for name, value in metrics.items():
-        base = baseline.get(name) if baseline else None
-        both = isinstance(value, int | float) and isinstance(base, int | float)
-        change = value - base if both else None
-        rows.append(f"<tr><td>{name}</td>{_cell(value)}{_cell(base)}{_cell(change)}</tr>")
+def _metrics_table(columns: list[tuple[str, dict[str, Any]]]) -> str:
+    """One row per metric, one column per model; "change" is the new model's gain over the
+    first model it is compared with (the champion where there is one)."""
+    names = "".join(f"<th>{html.escape(label)}</th>" for label, _ in columns)
+    change = "<th>change</th>" if len(columns) > 1 else ""
+    rows = [f"<tr><th>metric</th>{names}{change}</tr>"]
+    for name, value in columns[0][1].items():
+        others = [metrics.get(name) for _, metrics in columns[1:]]
+        cells = "".join(_cell(v) for v in (value, *others))
+        if others:
+            first = others[0]
+            both = isinstance(value, int | float) and isinstance(first, int | float)
+            cells += _cell(value - first if both else None)
+        rows.append(f"<tr><td>{name}</td>{cells}</tr>")
     return "<table>" + "".join(rows) + "</table>"
+
+
+def _champion_line(gate: dict[str, Any]) -> str:
+    """What the gate said of the champion, or "" where the run compared with none."""
+    if "note" in gate:
+        return f"<p>{html.escape(gate['note'])}</p>"
+    champion = gate.get("champion")
+    if not champion:
+        return ""
+    if champion.get("bar") is None:
+        return f"<p>Champion {html.escape(str(champion['source']))}: not measured.</p>"
+    verdict = "beaten" if champion["beaten"] else "NOT beaten"
+    return (
+        f"<p>Champion {html.escape(str(champion['source']))}: {gate['metric']} = "
+        f"{champion['value']:.4f}; the new model needed {champion['bar']:.4f} "
+        f"(min_improvement {champion['min_improvement']}): {verdict}.</p>"
+    )
 
 
 def _failed_table(predictions: list[dict[str, Any]]) -> str:
     failed = [p for p in predictions if not p["exact_match"]][:MAX_FAILED_SHOWN]
     head = (
-        "<tr><th>#</th><th>question</th><th>reference</th><th>prediction</th><th>baseline</th></tr>"
+        "<tr><th>#</th><th>question</th><th>reference</th><th>prediction</th><th>champion</th>"
+        "<th>baseline</th></tr>"
     )
     rows = [head]
     for p in failed:
         prediction = p["prediction"] if p["error"] is None else f"[error] {p['error']}"
+        champion = (p.get("champion") or {}).get("prediction")
         baseline = (p.get("baseline") or {}).get("prediction")
-        cells = [p["index"], p["question"], p["reference"], prediction, baseline]
+        cells = [p["index"], p["question"], p["reference"], prediction, champion, baseline]
         rows.append(
             "<tr>"
             + "".join(
@@ -145,10 +178,9 @@ def _failed_table(predictions: list[dict[str, Any]]) -> str:
 
 def write_html(report: dict[str, Any], predictions: list[dict[str, Any]], out: Path) -> None:
     """report.html: summary, plots and failed samples, readable without anything else."""
-    metrics = report["metrics"]
     source = (report.get("baseline") or {}).get("source")
-    baseline = (report.get("baseline") or {}).get("metrics")
-    labels = (report["endpoint"], f"baseline ({source})" if source else "baseline")
+    columns = _columns(report)
+    labels = [label for label, _ in columns]
     g = report["gate"]
     verdict = "PASSED" if g["passed"] else "FAILED"
     value = f"{g['value']:.4f}" if isinstance(g["value"], float) else g["value"]
@@ -164,8 +196,9 @@ pre{{white-space:pre-wrap;margin:0;max-width:40em}} .PASSED{{color:#070}} .FAILE
 <p>{report["samples"]} samples from {html.escape(report["settings"]["test_file"])};
 baseline: {html.escape(source or "none")}; started {report["started_at"]}.</p>
 <h2 class="{verdict}">Gate {verdict}: {g["metric"]} = {value} (threshold {g["threshold"]})</h2>
-<h2>Metrics</h2>{_metrics_table(metrics, baseline, labels)}
-<img alt="metric summary" src="data:image/png;base64,{_metric_plot(metrics, baseline, labels)}">
+{_champion_line(g)}
+<h2>Metrics</h2>{_metrics_table(columns)}
+<img alt="metric summary" src="data:image/png;base64,{_metric_plot(columns)}">
 <h2>Latency</h2>
 <img alt="latency histogram" src="data:image/png;base64,{_latency_plot(predictions, labels)}">
 <h2>Samples not matched exactly ({failed_count}, first {MAX_FAILED_SHOWN} shown)</h2>

@@ -1,17 +1,21 @@
 """Evaluates a model endpoint on the held-out test split (runs as a SageMaker Processing job).
 
     python evaluation.py --test-dir DIR --output-dir DIR --endpoint-name NAME
-        [--baseline-endpoint-name NAME | --baseline-report PATH] [--metric exact_match]
-        [--threshold 0.5] [--max-samples N] [--concurrency 8] [--max-tokens 128]
-        [--region R] [--endpoint-url URL] [--request-timeout 120]
+        [--baseline-endpoint-name NAME | --baseline-report PATH]
+        [--champion-endpoint-name NAME [--min-improvement 0.0] | --no-champion]
+        [--metric exact_match] [--threshold 0.5] [--max-samples N] [--concurrency 8]
+        [--max-tokens 128] [--region R] [--endpoint-url URL] [--request-timeout 120]
 
 Reads DIR/test.jsonl (records ``{"messages": [...], "metadata": {"task", "schema"}}`` as
 data preparation writes them), asks the endpoint for each answer with boto3
 ``sagemaker-runtime`` (greedy, bounded concurrency, retries), scores them and writes
 ``report.json``, ``predictions.jsonl`` and ``report.html`` to the output directory. The gate
-is ``report["gate"] = {"metric", "value", "threshold", "passed"}``; the last stdout line is a
-JSON summary. Exit codes: 0 whether the gate passed or not (the state machine decides from
-the report), 1 when no request got an answer, 2 when the input or arguments are wrong.
+is ``report["gate"] = {"metric", "value", "threshold", "passed"}``, plus, where the run compares
+with a champion, ``"champion": {"source", "value", "min_improvement", "bar", "beaten"}``
+(``champion_gate.py``; ``--no-champion``: the run looked for one and there is none yet). The
+last stdout line is a JSON summary. Exit codes: 0 whether the gate passed or not (the state
+machine decides from the report), 1 when no request got an answer, 2 when the input or
+arguments are wrong.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import chat_format
+from champion_gate import champion_gate
 from eval_client import EndpointCaller, ask_all, make_client
 from eval_metrics import GATE_METRICS, gate, score_sample, summarise
 from eval_report import merge_predictions, summary_line, write_html, write_json
@@ -125,6 +130,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--endpoint-name", required=True)
     p.add_argument("--baseline-endpoint-name", help="base model endpoint, same samples")
     p.add_argument("--baseline-report", type=Path, help="an earlier report.json to compare")
+    p.add_argument("--champion-endpoint-name", help="the champion's endpoint, same samples")
+    p.add_argument(
+        "--min-improvement",
+        type=float,
+        default=0.0,
+        help="how much the gate metric must exceed the champion's (absolute)",
+    )
+    p.add_argument(
+        "--no-champion", action="store_true", help="the run compares with a champion; none exists"
+    )
     p.add_argument("--metric", default="exact_match", choices=GATE_METRICS)
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--max-samples", type=int, default=None)
@@ -139,6 +154,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.baseline_endpoint_name and args.baseline_report:
         p.error("give --baseline-endpoint-name or --baseline-report, not both")
+    if args.champion_endpoint_name and args.no_champion:
+        p.error("give --champion-endpoint-name or --no-champion, not both")
+    if not 0.0 <= args.min_improvement <= 1.0:
+        p.error(f"--min-improvement must be in [0, 1], got {args.min_improvement}")
     for name in ("concurrency", "max_tokens", "max_samples"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -187,26 +206,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evaluation input error: {exc}", file=sys.stderr)
         return 2
     print(f"evaluating {args.endpoint_name} on {len(samples)} samples from {test_file}", flush=True)
-    # The two endpoints are separate servers (instances on SageMaker): ask them at once, so the
-    # evaluation takes as long as the slower one and both endpoints are billed that long only.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # The endpoints are separate servers (instances on SageMaker): ask them at once, so the
+    # evaluation takes as long as the slowest one and every endpoint is billed that long only.
+    with ThreadPoolExecutor(max_workers=3) as pool:
         candidate = pool.submit(run_endpoint, args, args.endpoint_name, samples)
-        base = None
+        base = champion_run = None
         if args.baseline_endpoint_name:
             base = pool.submit(run_endpoint, args, args.baseline_endpoint_name, samples)
+        if args.champion_endpoint_name:
+            champion_run = pool.submit(run_endpoint, args, args.champion_endpoint_name, samples)
         results, metrics = candidate.result()
-        baseline_results = None
+        baseline_results = champion_results = None
         if base is not None:
             baseline_results, baseline_metrics = base.result()
             baseline = {"source": args.baseline_endpoint_name, "metrics": baseline_metrics}
+        champion = None
+        if champion_run is not None:
+            champion_results, champion_metrics = champion_run.result()
+            champion = {"source": args.champion_endpoint_name, "metrics": champion_metrics}
 
-    predictions = merge_predictions(samples, results, baseline_results)
+    predictions = merge_predictions(samples, results, baseline_results, champion_results)
+    verdict = gate(metrics, args.metric, args.threshold)
+    if champion is not None or args.no_champion:
+        verdict = champion_gate(
+            verdict,
+            champion["metrics"] if champion else None,
+            source=args.champion_endpoint_name,
+            min_improvement=args.min_improvement,
+        )
     report = {
         "endpoint": args.endpoint_name,
         "samples": len(samples),
         "metrics": metrics,
         "baseline": baseline,
-        "gate": gate(metrics, args.metric, args.threshold),
+        "champion": champion,
+        "gate": verdict,
         "settings": {
             "test_file": str(test_file),
             "max_tokens": args.max_tokens,

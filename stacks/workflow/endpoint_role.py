@@ -1,4 +1,4 @@
-"""The read-only execution role of the temporary endpoints' models (evaluation and base).
+"""The read-only execution role of the temporary endpoints' models (evaluation, base, champion).
 
 A model server runs code that comes with the model (``trust_remote_code``), so its role may read
 what serving needs and write nothing to S3: the kept models under ``models/`` are what
@@ -16,7 +16,9 @@ from stacks.workflow.contract import contract
 from stacks.workflow.roles import statement
 from stacks.workflow.sagemaker_role import log_group_arns, pull_images, write_logs
 
-ENDPOINT_NAME_SUFFIXES = tuple(contract.NAME_SUFFIXES[key] for key in ("endpoint", "base_endpoint"))
+ENDPOINT_NAME_SUFFIXES = tuple(
+    contract.NAME_SUFFIXES[key] for key in ("endpoint", "base_endpoint", "champion_endpoint")
+)
 
 
 def endpoint_execution_statements(

@@ -34,7 +34,7 @@ REASONS: dict[str, str] = {
     "(a name chosen when the execution starts; read-only, models/ is the fixed part), or a "
     "base model, which may be anywhere in the project's data bucket.",
     "WriteEndpointLogs": "SageMaker names an endpoint's log group after the endpoint, "
-    "/aws/sagemaker/Endpoints/<run_name>-eval or -base, and its streams after the variant and "
+    "/aws/sagemaker/Endpoints/<run_name>-eval, -base or -champion, and its streams after the variant and "
     "instance; the run name is chosen when the execution starts.",
     "PutMetrics": "cloudwatch:PutMetricData has no resource type; the cloudwatch:namespace "
     "condition limits it to SageMaker's namespaces.",
@@ -46,6 +46,9 @@ REASONS: dict[str, str] = {
     "InvokeBaseEndpoint": "The base model's endpoint, which the evaluation job compares with, "
     + _RUN_NAMED.format(suffix="-base")
     + "base endpoints.",
+    "InvokeChampionEndpoint": "The champion's endpoint, which the evaluation job compares with, "
+    + _RUN_NAMED.format(suffix="-champion")
+    + "champion endpoints.",
     "DescribeNetwork": "EC2 Describe* actions have no resource types.",
     "DescribeFunctionNetwork": "EC2 Describe* actions have no resource types.",
     "ManageFunctionInterfaces": "Lambda creates the validation function's network interfaces, "
@@ -75,6 +78,18 @@ REASONS: dict[str, str] = {
     "ManageBaseEndpoint": "The base endpoint "
     + _RUN_NAMED.format(suffix="-base")
     + "base endpoints.",
+    "ManageChampionModel": "The champion deployed for comparison "
+    + _RUN_NAMED.format(suffix="-champion")
+    + "champion models.",
+    "ManageChampionEndpointConfig": "The champion endpoint config "
+    + _RUN_NAMED.format(suffix="-champion")
+    + "champion endpoint configs.",
+    "ManageChampionEndpoint": "The champion endpoint "
+    + _RUN_NAMED.format(suffix="-champion")
+    + "champion endpoints.",
+    "CreateChampionEndpointFromItsConfig": "CreateEndpoint names the champion endpoint config "
+    + _RUN_NAMED.format(suffix="-champion")
+    + "champion endpoint configs.",
     "CreateEvaluationEndpointFromItsConfig": "CreateEndpoint names the evaluation endpoint "
     "config " + _RUN_NAMED.format(suffix="-eval") + "evaluation configs.",
     "CreateBaseEndpointFromItsConfig": "CreateEndpoint names the base endpoint config "
@@ -88,12 +103,14 @@ REASONS: dict[str, str] = {
     "run name, chosen when the execution starts, is open.",
     "RegisterModel": "Model package versions are numbered when registered; the group name "
     "limits registration to the project's model package group.",
+    "FindChampion": "The champion is the newest Approved version of the project's model package "
+    "group, whose number is known only once listed; the group name limits it to that group.",
 }
 # The stopped-run cleanup (stopped_run_cleanup_role.py) deletes the same resources under the
 # same names: CleanUpEvaluationModel has ManageEvaluationModel's reason, and so on.
 REASONS |= {
     f"CleanUp{endpoint}{kind}": REASONS[f"Manage{endpoint}{kind}"]
-    for endpoint in ("Evaluation", "Base")
+    for endpoint in ("Evaluation", "Base", "Champion")
     for kind in ("Model", "EndpointConfig", "Endpoint")
 }
 REASONS["FindWhoStartedTheRun"] = (

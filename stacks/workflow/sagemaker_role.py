@@ -87,6 +87,12 @@ def sagemaker_execution_statements(
             ["sagemaker:InvokeEndpoint"],
             [run_suffix_arn(scope, "endpoint", "base_endpoint")],
         ),
+        # The champion's endpoint, when the evaluation compares with it.
+        statement(
+            "InvokeChampionEndpoint",
+            ["sagemaker:InvokeEndpoint"],
+            [run_suffix_arn(scope, "endpoint", "champion_endpoint")],
+        ),
     ]
 
 

@@ -3,9 +3,9 @@
     Validate the input -> Check that the run name is new -> Prepare the data -> Train the model
     -> Keep the trained model (a copy under models/, which no job can write)
     -> Create the evaluation model
-    -> ... endpoint config -> ... endpoint -> (the same for the base model, if compared)
-    -> (poll until InService) -> Evaluate the model -> Read the evaluation report -> (gate)
-    -> Register the model -> cleanup -> notify
+    -> ... endpoint config -> ... endpoint -> (the same for the base model and the champion,
+       if compared) -> (poll until InService) -> Evaluate the model
+    -> Read the evaluation report -> (gate) -> Register the model -> cleanup -> notify
 
 Every task after validation catches every error into ``$.error`` and goes to the cleanup,
 which deletes the temporary endpoints, configs and models, then notifies and fails with the
@@ -127,7 +127,7 @@ class TrainingStateMachine(Construct):
 
         prepare = prepare_data(self, ctx)
         train = train_model(self, ctx)
-        endpoints = EvaluationEndpoints(self, ctx)
+        endpoints = EvaluationEndpoints(self, ctx, model_package_group=model_package_group)
         evaluation = Evaluation(self, ctx)
         gate = QualityGate(self, ctx, model_package_group=model_package_group)
         keep = KeepModel(self)

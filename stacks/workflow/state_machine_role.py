@@ -37,10 +37,12 @@ def state_machine_statements(
     key: kms.IKey,
     topic_arn: str,
     model_package_group: str,
+    champion_pin: str | None = None,
 ) -> list[iam.PolicyStatement]:
     """Exactly the calls the state machine's tasks make.
 
-    It passes ``sagemaker_role`` to the jobs and ``endpoint_role`` to the temporary models.
+    It passes ``sagemaker_role`` to the jobs and ``endpoint_role`` to the temporary models;
+    ``champion_pin`` is the served model package it reads as the champion, if any.
     """
     stack = Stack.of(scope)
 
@@ -81,6 +83,24 @@ def state_machine_statements(
         ),
         *_temporary_endpoint_statements(arn, "Evaluation", ""),
         *_temporary_endpoint_statements(arn, "Base", "base_"),
+        *_temporary_endpoint_statements(arn, "Champion", "champion_"),
+        # The champion: the newest Approved version of this environment's group, read back. Both
+        # actions authorize on the group's ARN and its versions' (the Service Authorization
+        # Reference, https://docs.aws.amazon.com/service-authorization/latest/reference/
+        # list_amazonsagemaker.html; a group's resource policy grants them on the same ARNs).
+        statement(
+            "FindChampion",
+            ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
+            [
+                sagemaker_arn(scope, "model-package-group", model_package_group),
+                sagemaker_arn(scope, "model-package", f"{model_package_group}/*"),
+            ],
+        ),
+        *(
+            [statement("ReadServedChampion", ["sagemaker:DescribeModelPackage"], [champion_pin])]
+            if champion_pin
+            else []
+        ),
         statement(
             "PassExecutionRole",
             ["iam:PassRole"],

@@ -16,6 +16,7 @@ ends without a message. The EventBridge rule on those status changes
                                                 the name; its endpoints are left alone)
     Look up the evaluation endpoint -> (settle) -> Delete the evaluation endpoint, config, model
     Look up the base endpoint -> (settle) -> Delete the base endpoint, config, model
+    Look up the champion endpoint -> (settle) -> Delete the champion endpoint, config, model
     Was everything deleted or never created?
         FAILED and nothing was there: The failed run had cleaned up (no message)
         yes: Report the cleanup -> Cleanup done
@@ -27,7 +28,7 @@ it away shares its run name with an earlier run, and only the execution that sta
 deletes under its names. A failed look-up deletes nothing and fails the cleanup.
 
 The deletes are the training machine's own (``steps.cleanup.Teardown``), so both clean up the
-same way under the same names. Both endpoints are always tried: how far the run got is unknown,
+same way under the same names. All three endpoints are always tried: how far the run got is unknown,
 and "not found" is only recorded. Any other failed delete fails the execution, which raises
 this machine's failed-executions alarm.
 """
@@ -55,7 +56,7 @@ from stacks.workflow.steps.notify import (
     notify_stopped_run_cleanup_failed,
 )
 from stacks.workflow.steps.processing import STARTED_BY
-from stacks.workflow.steps.temporary_endpoints import BASE, EVALUATION
+from stacks.workflow.steps.temporary_endpoints import BASE, CHAMPION, EVALUATION
 
 
 class StoppedRunCleanup(Construct):
@@ -103,8 +104,8 @@ class StoppedRunCleanup(Construct):
             result_path="$.run",
             comment="The names the run plan gave the stopped execution's resources",
         )
-        teardowns = [Teardown(self, EVALUATION), Teardown(self, BASE)]
-        evaluation, base = teardowns
+        teardowns = [Teardown(self, EVALUATION), Teardown(self, BASE), Teardown(self, CHAMPION)]
+        evaluation, base, champion = teardowns
         nothing = sfn.Succeed(self, "Nothing to clean up")
         named = sfn.Choice(self, "Was the run named?")
         named.when(sfn.Condition.is_null("$.run.run_name"), nothing)
@@ -112,7 +113,8 @@ class StoppedRunCleanup(Construct):
         named.otherwise(ownership)
         outcome = sfn.Choice(self, "Was everything deleted or never created?")
         evaluation.then(base.start)
-        base.then(outcome)
+        base.then(champion.start)
+        champion.then(outcome)
 
         failed = sfn.Fail(
             self, "Cleanup failed", error_path="$.error.Error", cause_path="$.error.Cause"

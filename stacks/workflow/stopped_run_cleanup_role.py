@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.workflow.roles import run_suffix_arn, statement
-from stacks.workflow.steps.temporary_endpoints import BASE, EVALUATION
+from stacks.workflow.steps.temporary_endpoints import BASE, CHAMPION, EVALUATION
 
 # (Sid ending, SageMaker actions, resource type, the resource's key in the run plan)
 _DELETES = (
@@ -47,7 +47,7 @@ def stopped_run_cleanup_statements(
             [run_suffix_arn(scope, "processing-job", "prepare_job")],
         ),
     ]
-    for endpoint in (EVALUATION, BASE):
+    for endpoint in (EVALUATION, BASE, CHAMPION):
         statements += [
             statement(
                 f"CleanUp{endpoint.label.capitalize()}{what}",

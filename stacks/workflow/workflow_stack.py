@@ -146,6 +146,7 @@ class TrainingWorkflowStack(Stack):
                 key=storage.key,
                 topic_arn=self.topic.topic_arn,
                 model_package_group=self.model_package_group_name,
+                champion_pin=self._champion_pin(),
             ),
             # The one role the artifacts bucket lets write models/ (storage.py).
             role_name=kept_models_writer_name(self.config),
@@ -200,6 +201,13 @@ class TrainingWorkflowStack(Stack):
             image_repository=self.images.serving_repository_arn(self.partition),
         )
         return statements + self._network_statements()
+
+    def _champion_pin(self) -> str | None:
+        """The model package the serving stack pins, where it is the champion (else None)."""
+        pin = self.config.serving_model
+        if self.config.evaluation.champion != "serving" or not pin or not pin.startswith("arn:"):
+            return None
+        return pin
 
     def _network_statements(self) -> list[iam.PolicyStatement]:
         """The VPC's network interfaces, for the jobs and models that run in it."""
@@ -260,6 +268,8 @@ class TrainingWorkflowStack(Stack):
             contract.ENV_DEFAULT_METRIC: config.evaluation.metric,
             contract.ENV_DEFAULT_THRESHOLD: str(config.evaluation.threshold),
             contract.ENV_DEFAULT_MAX_SAMPLES: str(config.evaluation.max_samples),
+            contract.ENV_DEFAULT_COMPARE_WITH: config.evaluation.compare_with,
+            contract.ENV_DEFAULT_MIN_IMPROVEMENT: str(config.evaluation.min_improvement),
             contract.ENV_INTERNET_ACCESS: "false" if offline else "true",
         }
 

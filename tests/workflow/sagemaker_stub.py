@@ -8,7 +8,8 @@ goes through ``endpoint_statuses``, or through ``statuses_by_suffix`` for the on
 ends with that suffix (``-base``: the base model's endpoint). For the stopped-run cleanup, a test
 seeds the run's first job (``run_started``) and what the stopped run left behind
 (``left_behind``), and may refuse an endpoint's delete (``refused_deletes``) or the first job's
-look-up (``refused_lookups``).
+look-up (``refused_lookups``). A champion is an Approved model package in the registry
+(``approved_package``), which the evaluation job scores at ``champion_value``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ _OPERATIONS = {
         "describe_endpoint",
         "delete_endpoint",
         "create_model_package",
+        "list_model_packages",
+        "describe_model_package",
     )
 }
 
@@ -72,6 +75,7 @@ class SageMakerStub:
     statuses_by_suffix: dict[str, list[str]] = field(default_factory=dict)
     endpoint_failure_reason: str = "The primary container did not pass the ping health check"
     gate_value: Any = 0.9
+    champion_value: Any = 0.5
     calls: list[tuple[str, dict]] = field(default_factory=list)
     jobs: dict[str, dict] = field(default_factory=dict)
     models: set[str] = field(default_factory=set)
@@ -105,6 +109,36 @@ class SageMakerStub:
         self.models.add(name)
         self.endpoint_configs.add(name)
         self.endpoints[name] = list(statuses or ["InService"])
+
+    def approved_package(self, group: str, model_data: str, container: bool = True) -> str:
+        """An Approved version in ``group`` serving ``model_data``, as the gate registers one
+        (``container=False``: a package with no S3 model prefix); returns its ARN."""
+        spec = {
+            "Containers": [
+                {
+                    "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:1",
+                    "ModelDataSource": {
+                        "S3DataSource": {
+                            "S3Uri": model_data,
+                            "S3DataType": "S3Prefix",
+                            "CompressionType": "None",
+                        }
+                    },
+                }
+                if container
+                else {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:1"}
+            ],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        }
+        self.model_packages.append(
+            {
+                "ModelPackageGroupName": group,
+                "ModelApprovalStatus": "Approved",
+                "InferenceSpecification": spec,
+            }
+        )
+        return f"{ARN_PREFIX}:model-package/{group}/{len(self.model_packages)}"
 
     def run_started(self, run_name: str, execution_arn: str | None) -> None:
         """The run's first job, ``<run_name>-prepare``, as the execution ``execution_arn``
@@ -220,8 +254,13 @@ class SageMakerStub:
     def _write_report(self, params: dict) -> None:
         target = params["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
         bucket, _, prefix = target.removeprefix("s3://").partition("/")
-        metric = params["AppSpecification"]["ContainerArguments"]
-        gate = {"metric": metric[metric.index("--metric") + 1], "value": self.gate_value}
+        arguments = params["AppSpecification"]["ContainerArguments"]
+        gate = {"metric": arguments[arguments.index("--metric") + 1], "value": self.gate_value}
+        if "--champion-endpoint-name" in arguments:
+            gain = float(arguments[arguments.index("--min-improvement") + 1])
+            value = self.champion_value
+            bar = round(value + gain, 9) if isinstance(value, int | float) else None
+            gate["champion"] = {"value": value, "bar": bar}
         body = json.dumps({"gate": gate, "metrics": {gate["metric"]: self.gate_value}})
         self._s3().put_object(Bucket=bucket, Key=f"{prefix}report.json", Body=body.encode())
 
@@ -323,3 +362,39 @@ class SageMakerStub:
             )
         arn = f"{ARN_PREFIX}:model-package/{group}/{len(self.model_packages)}"
         return {"ModelPackageArn": arn}
+
+    def _list_model_packages(self, **params: Any) -> dict:
+        """Newest first by creation (the order versions are made in), filtered by status."""
+        group = params["ModelPackageGroupName"]
+        assert (params.get("SortBy"), params.get("SortOrder")) == ("CreationTime", "Descending")
+        found = [
+            {
+                "ModelPackageGroupName": group,
+                "ModelPackageVersion": version,
+                "ModelPackageArn": f"{ARN_PREFIX}:model-package/{group}/{version}",
+                "CreationTime": "2026-01-01T00:00:00Z",
+                "ModelPackageStatus": "Completed",
+                "ModelApprovalStatus": package.get("ModelApprovalStatus", "PendingManualApproval"),
+            }
+            for version, package in enumerate(self.model_packages, 1)
+            if package["ModelPackageGroupName"] == group
+            and package.get("ModelApprovalStatus")
+            == params.get("ModelApprovalStatus", package.get("ModelApprovalStatus"))
+        ]
+        return {"ModelPackageSummaryList": found[::-1][: params.get("MaxResults", 100)]}
+
+    def _describe_model_package(self, ModelPackageName: str) -> dict:
+        group, _, version = ModelPackageName.rsplit(":model-package/", 1)[-1].partition("/")
+        number = int(version) if version.isdigit() else 0
+        if not 1 <= number <= len(self.model_packages):
+            raise _not_found("DescribeModelPackage", f"model package {ModelPackageName}")
+        package = self.model_packages[number - 1]
+        return {
+            "ModelPackageName": group,
+            "ModelPackageGroupName": group,
+            "ModelPackageVersion": number,
+            "ModelPackageArn": ModelPackageName,
+            "ModelPackageStatus": "Completed",
+            "ModelApprovalStatus": package.get("ModelApprovalStatus", "PendingManualApproval"),
+            "InferenceSpecification": package["InferenceSpecification"],
+        }

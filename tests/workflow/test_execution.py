@@ -104,11 +104,12 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
         "Create the evaluation endpoint",
     ]
     assert execution.visited.count("Check the evaluation endpoint status") == 3
-    assert _after(execution.visited, "Evaluate the model")[:5] == [
+    assert _after(execution.visited, "Evaluate the model")[:6] == [
         "Evaluate the model",
         "Read the evaluation report",
         "Is the evaluation report complete?",
         "Is the model good enough?",
+        "Does the model beat the champion?",  # none compared: the threshold alone decides
         "Register the model",
     ]
     assert execution.visited[-3:] == [
@@ -127,6 +128,14 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
         "Wait for the base endpoint too?",
         "Clean up the base endpoint too?",
     ]
+    # Nor with a champion (compare_with is none in the local config): no look-up.
+    assert [s for s in execution.visited if "champion" in s] == [
+        "Compare with the champion?",
+        "Wait for the champion endpoint too?",
+        "Does the model beat the champion?",
+        "Clean up the champion endpoint too?",
+    ]
+    assert "ListModelPackages" not in stub.operations()
     assert _base_calls(stub) == []
     assert stub.operations().count("CreateEndpoint") == 1
     (package,) = stub.model_packages
@@ -268,13 +277,14 @@ def test_compared_with_base_both_endpoints_serve_and_both_are_deleted(runner, go
     execution = runner.run(_compared(good_input), stub)
 
     assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
-    deployment = _after(execution.visited, "Create the evaluation model")[:11]
+    deployment = _after(execution.visited, "Create the evaluation model")[:12]
     assert deployment == [
         "Create the evaluation model",
         "Create the evaluation endpoint config",
         "Create the evaluation endpoint",
         "Deploy the base model too?",
         *BASE_DEPLOYMENT,
+        "Compare with the champion?",
         "Start waiting for the evaluation endpoint",
         "Wait for the evaluation endpoint",
         "Check the evaluation endpoint status",

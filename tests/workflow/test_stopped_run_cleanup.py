@@ -162,6 +162,12 @@ def test_the_cleanup_role_may_only_find_names_delete_and_report(resolver_for):
             [f"{SAGEMAKER}:endpoint-config/*-base"],
         ),
         "CleanUpBaseModel": (["sagemaker:DeleteModel"], [f"{SAGEMAKER}:model/*-base"]),
+        "CleanUpChampionEndpoint": (endpoint_actions, [f"{SAGEMAKER}:endpoint/*-champion"]),
+        "CleanUpChampionEndpointConfig": (
+            ["sagemaker:DeleteEndpointConfig"],
+            [f"{SAGEMAKER}:endpoint-config/*-champion"],
+        ),
+        "CleanUpChampionModel": (["sagemaker:DeleteModel"], [f"{SAGEMAKER}:model/*-champion"]),
         "Notify": (
             ["sns:Publish"],
             ["arn:aws:sns:us-east-1:123456789012:NotificationsTopicAE679CBD"],
@@ -198,13 +204,12 @@ def test_every_sagemaker_call_of_the_cleanup_is_allowed(resolver_for, cleanup_de
             continue
         ((parameter, path),) = state["Parameters"].items()
         key = path.removeprefix("$.run.names.")
-        suffix = {"prepare_job": "-prepare"}.get(
-            key, "-base" if key.startswith("base_") else "-eval"
-        )
+        prefix = key.split("_")[0] if key.startswith(("base_", "champion_")) else None
+        suffix = {"prepare_job": "-prepare"}.get(key, f"-{prefix}" if prefix else "-eval")
         resource = f"{SAGEMAKER}:{kinds.get(parameter[:-2], 'model')}/*{suffix}"
         assert (f"sagemaker:{action[0].upper()}{action[1:]}", resource) in allowed, name
         checked += 1
-    assert checked == 9  # the first job's look-up, 2 endpoints x (1 look-up, 3 deletes)
+    assert checked == 13  # the first job's look-up, 3 endpoints x (1 look-up, 3 deletes)
 
 
 def test_the_cleanup_definition_is_valid_asl(resolver_for, tmp_path):
@@ -216,8 +221,8 @@ def test_the_cleanup_definition_is_valid_asl(resolver_for, tmp_path):
 
 
 def test_the_deletes_are_the_training_machines_own(cleanup_definition, local_definition):
-    """The same Teardown states, under the same names, for both endpoints."""
-    for label in ("evaluation", "base"):
+    """The same Teardown states, under the same names, for every endpoint."""
+    for label in ("evaluation", "base", "champion"):
         for what in ("endpoint", "endpoint config", "model"):
             name = f"Delete the {label} {what}"
             assert (
@@ -284,7 +289,10 @@ def test_a_stopped_run_s_evaluation_endpoint_is_deleted(runner):
         "Fine-tuning execution exec-1 (run sql-demo) ended ABORTED without its own cleanup"
         in (notification["Message"])
     )
-    assert "sql-demo-eval (evaluation) and sql-demo-base (base model)" in notification["Message"]
+    assert (
+        "sql-demo-eval (evaluation), sql-demo-base (base model) and sql-demo-champion (champion)"
+        in notification["Message"]
+    )
     assert 'Could not find endpoint \\"sql-demo-base\\"' in notification["Message"]
     attributes = {k: v["Value"] for k, v in notification["MessageAttributes"].items()}
     assert attributes == {"status": "ABORTED", "run_name": "sql-demo", "cleanup": "SUCCEEDED"}
@@ -300,12 +308,30 @@ def test_a_compared_run_s_base_endpoint_is_deleted_too(runner):
 
     assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
     assert stub.left_running() == NOTHING_LEFT
-    assert _deleted(stub) == [
+    assert [(op, name) for op, name in _deleted(stub) if not name.endswith("-champion")] == [
         (op, name) for name in ("sql-demo-eval", "sql-demo-base") for op, _ in DELETES
     ]
     (notification,) = execution.notifications
     assert notification["Subject"] == "Run sql-demo TIMED_OUT: nothing left running"
-    assert "Could not find endpoint" not in notification["Message"]
+    assert 'Could not find endpoint \\"sql-demo-base\\"' not in notification["Message"]
+
+
+def test_a_stopped_run_s_champion_endpoint_is_deleted_too(runner):
+    stub = SageMakerStub(s3_endpoint=runner.endpoint)
+    stub.run_started("sql-demo", _arn("exec-1"))
+    stub.left_behind("sql-demo-eval")
+    stub.left_behind("sql-demo-champion", ["Creating", "InService"])  # settles, then goes
+    compared = {"run_name": "sql-demo", "evaluation": {"compare_with": "champion"}}
+    execution = runner.run(_stopped(compared), stub)
+
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    assert stub.left_running() == NOTHING_LEFT
+    assert [(op, name) for op, name in _deleted(stub) if name == "sql-demo-champion"] == [
+        (op, "sql-demo-champion") for op, _ in DELETES
+    ]
+    assert "Wait for the champion endpoint to settle" in execution.visited
+    (notification,) = execution.notifications
+    assert notification["Subject"] == "Run sql-demo ABORTED: nothing left running"
 
 
 def test_without_run_name_the_execution_names_the_run(runner):

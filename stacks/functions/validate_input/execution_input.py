@@ -19,6 +19,7 @@ from typing import Any
 import field_mapping
 import train_config
 import workflow_contract as contract
+from comparison import comparisons
 from config_values import ConfigError, shown
 from input_checks import Checker, InvalidInputError, kind
 from run_settings import Settings
@@ -206,14 +207,21 @@ def _evaluation(check: Checker, value: Any) -> dict[str, Any]:
     check.keys(
         "evaluation",
         value,
-        ("metric", "threshold", "max_samples", "max_tokens", "compare_with_base"),
+        (
+            "metric",
+            "threshold",
+            "max_samples",
+            "max_tokens",
+            "compare_with",
+            "compare_with_base",
+            "min_improvement",
+        ),
     )
     settings = check.settings
     metric = value.get("metric", settings.default_metric)
     threshold = value.get("threshold", settings.default_threshold)
     max_samples = value.get("max_samples", settings.default_max_samples)
     max_tokens = value.get("max_tokens", contract.DEFAULT_EVAL_MAX_TOKENS)
-    compare_with_base = value.get("compare_with_base", False)
     check.choice("evaluation.metric", metric, contract.METRICS)
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
         check.fail("evaluation.threshold", f"must be a number, got {kind(threshold)}")
@@ -233,16 +241,12 @@ def _evaluation(check: Checker, value: Any) -> dict[str, Any]:
             f"must be a whole number from 1 to {contract.MAX_EVAL_MAX_TOKENS}, "
             f"got {shown(max_tokens)}",
         )
-    if not isinstance(compare_with_base, bool):
-        check.fail(
-            "evaluation.compare_with_base", f"must be true or false, got {kind(compare_with_base)}"
-        )
     return {
         "metric": metric,
         "threshold": threshold,
         "max_samples": max_samples,
         "max_tokens": max_tokens,
-        "compare_with_base": compare_with_base is True,
+        **comparisons(check, value),
     }
 
 
@@ -256,18 +260,18 @@ def _check_comparison(
         return
     if not base_model.startswith("s3://"):
         check.fail(
-            "evaluation.compare_with_base",
-            f"needs an s3:// base_model: the base endpoint loads the model from S3, and "
+            "evaluation.compare_with",
+            f"base needs an s3:// base_model: the base endpoint loads the model from S3, and "
             f"{shown(base_model)} is a Hugging Face Hub id; copy the model to the data bucket and "
-            "give its s3:// prefix, or leave compare_with_base out",
+            "give its s3:// prefix, or leave base out of compare_with",
         )
         return
     bucket, _, key = base_model.removeprefix("s3://").partition("/")
     if bucket == settings.artifacts_bucket and not fnmatch.fnmatchcase(key, contract.MODEL_OBJECTS):
         check.fail(
-            "evaluation.compare_with_base",
-            f"the base endpoint reads only the data bucket and earlier runs' kept models "
+            "evaluation.compare_with",
+            f"base: the base endpoint reads only the data bucket and earlier runs' kept models "
             f"(s3://{bucket}/{contract.KEPT_MODELS_PREFIX}{contract.RUNS_PREFIX}<run>/...), and "
             f"{shown(base_model)} is elsewhere in the artifacts bucket; copy the model to the data "
-            "bucket, or leave compare_with_base out",
+            "bucket, or leave base out of compare_with",
         )

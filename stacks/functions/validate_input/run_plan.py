@@ -174,4 +174,14 @@ def _evaluate(
     if evaluation["compare_with_base"]:
         # The same samples go to the base model's endpoint; report.json gets baseline.metrics.
         arguments += ["--baseline-endpoint-name", names["base_endpoint"]]
-    return {"inputs": inputs, "arguments": arguments}
+    planned: dict[str, Any] = {"inputs": inputs, "arguments": arguments}
+    if evaluation["compare_with_champion"]:
+        # Whether there is a champion is known only once the state machine has looked: it
+        # takes these arguments where there is one, and the others (no champion yet) where not.
+        planned["arguments"] = [*arguments, "--no-champion"]
+        planned["champion_arguments"] = [
+            *arguments,
+            "--champion-endpoint-name", names["champion_endpoint"],
+            "--min-improvement", hyperparameter_value(evaluation["min_improvement"]),
+        ]  # fmt: skip
+    return planned

@@ -30,6 +30,8 @@ class Settings:
     default_threshold: float
     default_max_samples: int
     internet_access: bool
+    default_compare_with: str = contract.NO_COMPARISON
+    default_min_improvement: float = 0.0
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -61,4 +63,10 @@ class Settings:
             default_threshold=float(number(contract.ENV_DEFAULT_THRESHOLD, float)),
             default_max_samples=int(number(contract.ENV_DEFAULT_MAX_SAMPLES, int)),
             internet_access=get(contract.ENV_INTERNET_ACCESS) == "true",
+            default_compare_with=environ.get(
+                contract.ENV_DEFAULT_COMPARE_WITH, contract.NO_COMPARISON
+            ),
+            default_min_improvement=float(number(contract.ENV_DEFAULT_MIN_IMPROVEMENT, float))
+            if environ.get(contract.ENV_DEFAULT_MIN_IMPROVEMENT)
+            else 0.0,
         )

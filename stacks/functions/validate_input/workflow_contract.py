@@ -20,10 +20,16 @@ ENV_DEFAULT_METRIC = "DEFAULT_METRIC"
 ENV_DEFAULT_THRESHOLD = "DEFAULT_THRESHOLD"
 ENV_DEFAULT_MAX_SAMPLES = "DEFAULT_MAX_SAMPLES"
 ENV_INTERNET_ACCESS = "INTERNET_ACCESS"
+# Optional: the environment's evaluation.compare_with and evaluation.min_improvement.
+ENV_DEFAULT_COMPARE_WITH = "DEFAULT_COMPARE_WITH"
+ENV_DEFAULT_MIN_IMPROVEMENT = "DEFAULT_MIN_IMPROVEMENT"
 
 INPUT_KEYS = ("run_name", "base_model", "dataset", "recipe", "hyperparameters", "evaluation")
 RECIPES = ("lora", "qlora", "full")
 METRICS = ("exact_match", "rouge_l", "execution_match", "sql_valid")
+# What the new model is evaluated against besides the threshold (evaluation.compare_with).
+COMPARISONS = ("base", "champion")
+NO_COMPARISON = "none"
 # Tokens the evaluation lets the model generate per answer (evaluation.py's --max-tokens).
 DEFAULT_EVAL_MAX_TOKENS = 128
 MAX_EVAL_MAX_TOKENS = 8192
@@ -31,7 +37,8 @@ DATASET_FORMATS = ("auto", "jsonl", "csv", "parquet")
 BAD_RECORD_POLICIES = ("fail", "skip")
 
 # Every SageMaker resource of a run is named <run_name><suffix>; SageMaker allows 63 characters.
-# The base_* names are used only when evaluation.compare_with_base deploys the base model too.
+# The base_* names are used only when evaluation.compare_with deploys the base model too, the
+# champion_* names only when it deploys the champion (the newest approved or the served model).
 NAME_SUFFIXES = {
     "prepare_job": "-prepare",
     "training_job": "-train",
@@ -41,6 +48,9 @@ NAME_SUFFIXES = {
     "base_model": "-base",
     "base_endpoint_config": "-base",
     "base_endpoint": "-base",
+    "champion_model": "-champion",
+    "champion_endpoint_config": "-champion",
+    "champion_endpoint": "-champion",
     "evaluation_job": "-evaluate",
 }
 SAGEMAKER_NAME_MAX = 63

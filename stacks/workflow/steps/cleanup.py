@@ -5,12 +5,14 @@ how far the run got: each delete is attempted, and its outcome (``{}`` or the er
 ``$.cleanup``. An endpoint that is still starting (a timed-out deployment, or the base endpoint
 when the evaluation endpoint failed) cannot be deleted yet, so the cleanup waits for it to
 settle first. A run that compares with the base model deletes the base endpoint, config and model
-the same way, whether or not it got as far as creating them. A delete that fails on a successful
+the same way, whether or not it got as far as creating them; a run that found a champion deletes
+the champion's too. A delete that fails on a successful
 run fails the run, so a forgotten endpoint raises the failed-executions alarm instead of going
 unnoticed::
 
     Look up the evaluation endpoint -> (settle) -> Delete the evaluation endpoint, config, model
     Clean up the base endpoint too? --yes--> the same for the base endpoint
+    Clean up the champion endpoint too? --yes--> the same for the champion endpoint
     Did the run fail?
 """
 
@@ -30,8 +32,10 @@ from stacks.workflow.steps.common import (
 from stacks.workflow.steps.endpoint_poll import starting
 from stacks.workflow.steps.temporary_endpoints import (
     BASE,
+    CHAMPION,
     EVALUATION,
     TemporaryEndpoint,
+    champion_found,
     compare_with_base,
 )
 
@@ -143,16 +147,26 @@ def a_delete_failed(keys: list[str]) -> sfn.Condition:
 
 
 class Cleanup:
-    """Tear down the evaluation endpoint, then the base endpoint if any; branch on the outcome."""
+    """Tear down the evaluation endpoint, then the base and champion endpoints if any; branch on
+    the outcome."""
 
     def __init__(self, scope: Construct) -> None:
-        self.teardowns = [Teardown(scope, EVALUATION), Teardown(scope, BASE)]
-        evaluation, base = self.teardowns
+        self.teardowns = [
+            Teardown(scope, EVALUATION),
+            Teardown(scope, BASE),
+            Teardown(scope, CHAMPION),
+        ]
+        evaluation, base, champion = self.teardowns
         base_too = sfn.Choice(scope, "Clean up the base endpoint too?")
+        # Only a champion that was found has names to delete: without one, a "not found" would
+        # fail a successful run.
+        champion_too = sfn.Choice(scope, "Clean up the champion endpoint too?")
         self.outcome = sfn.Choice(scope, "Did the run fail?")
         evaluation.then(base_too)
-        base_too.when(compare_with_base(), base.start).otherwise(self.outcome)
-        base.then(self.outcome)
+        base_too.when(compare_with_base(), base.start).otherwise(champion_too)
+        base.then(champion_too)
+        champion_too.when(champion_found(), champion.start).otherwise(self.outcome)
+        champion.then(self.outcome)
         self.record_failure = record_cleanup_failure(scope)
         # A failed run that also left something behind says both: the run's cause stays first.
         self.record_failure_too = sfn.Pass(

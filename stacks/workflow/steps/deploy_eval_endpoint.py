@@ -1,16 +1,21 @@
-"""Stage 4: deploy the trained model (and, to compare, the base model) on temporary endpoints.
+"""Stage 4: deploy the trained model (and, to compare, the base model and the champion) on
+temporary endpoints.
 
 Each endpoint is CreateModel (the LMI/vLLM serving image on an uncompressed S3 prefix) ->
 CreateEndpointConfig -> CreateEndpoint. With ``evaluation.compare_with_base`` the base model's
 endpoint is created right after the fine-tuned model's, so both start at once; then the poll
 (``endpoint_poll.py``) waits for each in turn until it is InService, has Failed, or
 ``evaluation.endpoint_timeout_minutes`` has passed. Failed and timed-out endpoints record
-``$.error`` and go to the cleanup, which deletes both::
+``$.error`` and go to the cleanup, which deletes them all. With ``evaluation.compare_with:
+champion`` the champion is looked up (``champion.py``) and, if there is one, deployed the same
+way::
 
     Create the evaluation model -> ... endpoint config -> ... endpoint
     Deploy the base model too? --yes--> Create the base model -> ... endpoint config -> ... endpoint
+    Compare with the champion? --yes--> (find it) -> Create the champion model -> ... endpoint
     (wait for the evaluation endpoint)
     Wait for the base endpoint too? --yes--> (wait for the base endpoint)
+    Wait for the champion endpoint too? --yes--> (wait for the champion endpoint)
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ from constructs import Construct
 
 from stacks.serving.instances import gpus_per_instance
 from stacks.workflow.images import serving_images
+from stacks.workflow.steps.champion import ChampionLookup
 from stacks.workflow.steps.common import SAGEMAKER_CREATE, StepContext, run_tags, task
 from stacks.workflow.steps.endpoint_poll import EndpointPoll
 from stacks.workflow.steps.temporary_endpoints import (
     BASE,
+    CHAMPION,
     EVALUATION,
     TemporaryEndpoint,
+    champion_found,
     compare_with_base,
 )
 
@@ -113,31 +121,46 @@ def _deployment(
 class EvaluationEndpoints:
     """The states from the first CreateModel to every endpoint being InService (or not)."""
 
-    def __init__(self, scope: Construct, ctx: StepContext) -> None:
+    def __init__(self, scope: Construct, ctx: StepContext, *, model_package_group: str) -> None:
         timeout_s = ctx.config.evaluation.endpoint_timeout_minutes * 60
         fine_tuned = _deployment(scope, ctx, EVALUATION)
         base = _deployment(scope, ctx, BASE)
+        self.champion = _deployment(scope, ctx, CHAMPION)
         first_s = ctx.config.evaluation.endpoint_poll_seconds
         self.poll = EndpointPoll(scope, EVALUATION, timeout_s, first_s)
         self.base_poll = EndpointPoll(scope, BASE, timeout_s, first_s)
+        self.champion_poll = EndpointPoll(scope, CHAMPION, timeout_s, first_s)
+        self.lookup = ChampionLookup(scope, ctx, model_package_group=model_package_group)
         deploy_base = sfn.Choice(
             scope,
             "Deploy the base model too?",
-            comment="evaluation.compare_with_base: a second endpoint, for the same samples",
+            comment="evaluation.compare_with names base: another endpoint, for the same samples",
         )
         self.wait_for_base = sfn.Choice(scope, "Wait for the base endpoint too?")
+        self.wait_for_champion = sfn.Choice(scope, "Wait for the champion endpoint too?")
         fine_tuned[-1].next(deploy_base)
-        deploy_base.when(compare_with_base(), base[0]).otherwise(self.poll.start)
-        base[-1].next(self.poll.start)
+        deploy_base.when(compare_with_base(), base[0]).otherwise(self.lookup.start)
+        base[-1].next(self.lookup.start)
+        self.champion[-1].next(self.poll.start)
         self.start: sfn.IChainable = fine_tuned[0]
+        polls = (self.poll, self.base_poll, self.champion_poll)
         self.tasks = [
             *fine_tuned,
             *base,
-            *(state for poll in (self.poll, self.base_poll) for state in poll.tasks),
+            *self.champion,
+            *self.lookup.tasks,
+            *(state for poll in polls for state in poll.tasks),
         ]
 
     def then(self, in_service: sfn.IChainable, failed: sfn.IChainable) -> None:
         """Goes on to ``in_service`` once every endpoint is InService; else to ``failed``."""
+        self.lookup.then(deploy=self.champion[0], without=self.poll.start, failed=failed)
         self.poll.then(self.wait_for_base, failed)
-        self.wait_for_base.when(compare_with_base(), self.base_poll.start).otherwise(in_service)
-        self.base_poll.then(in_service, failed)
+        self.wait_for_base.when(compare_with_base(), self.base_poll.start).otherwise(
+            self.wait_for_champion
+        )
+        self.base_poll.then(self.wait_for_champion, failed)
+        self.wait_for_champion.when(champion_found(), self.champion_poll.start).otherwise(
+            in_service
+        )
+        self.champion_poll.then(in_service, failed)

@@ -127,10 +127,12 @@ def notify_stopped_run_cleaned_up(scope: Construct, topic_arn: str) -> sfn.Custo
             "Subject.$": "States.Format('Run {} {}: nothing left running', $.run.run_name, "
             "$.status)",
             "Message.$": f"States.Format('{_STOPPED} This cleanup deleted what it had left of "
-            "the endpoints, endpoint configs and models named {} (evaluation) and {} (base "
-            "model); an error that says Could not find means the run had not created that one."
+            "the endpoints, endpoint configs and models named {} (evaluation), {} (base "
+            "model) and {} (champion); an error that says Could not find means the run had "
+            "not created that one."
             "\n\nOutcome: {}\n\nCleanup execution: {}', $.execution_name, $.run.run_name, "
             "$.status, $.run.names.endpoint, $.run.names.base_endpoint, "
+            "$.run.names.champion_endpoint, "
             "States.JsonToString($.cleanup), $$.Execution.Id)",
             "MessageAttributes": _stopped_run_attributes("SUCCEEDED"),
         },
