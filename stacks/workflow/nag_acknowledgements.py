@@ -34,8 +34,8 @@ REASONS: dict[str, str] = {
     "(a name chosen when the execution starts; read-only, models/ is the fixed part), or a "
     "base model, which may be anywhere in the project's data bucket.",
     "WriteEndpointLogs": "SageMaker names an endpoint's log group after the endpoint, "
-    "/aws/sagemaker/Endpoints/<run_name>-eval, -base or -champion, and its streams after the variant and "
-    "instance; the run name is chosen when the execution starts.",
+    "/aws/sagemaker/Endpoints/<run_name>-eval, -base or -champion, and its streams after the "
+    "variant and instance; the run name is chosen when the execution starts.",
     "PutMetrics": "cloudwatch:PutMetricData has no resource type; the cloudwatch:namespace "
     "condition limits it to SageMaker's namespaces.",
     "EcrLogin": "ecr:GetAuthorizationToken has no resource type; image pulls are limited to the "
