@@ -45,7 +45,10 @@ def test_defaults_come_from_the_environment():
         "threshold": 0.7,
         "max_samples": 1000,
         "max_tokens": 128,
+        "compare_with": [],
         "compare_with_base": False,
+        "compare_with_champion": False,
+        "min_improvement": 0.0,
     }
     assert run["hyperparameters"] == {}
 
@@ -89,7 +92,7 @@ def test_defaults_come_from_the_environment():
         (
             {"evaluation": {"compare": True}},
             "evaluation.compare: unknown key; allowed keys are metric, threshold, max_samples, "
-            "max_tokens, compare_with_base",
+            "max_tokens, compare_with, compare_with_base, min_improvement",
         ),
         ({"hyperparameters": {"recipe": "full"}}, "hyperparameters.recipe: is set by the workflow"),
         ({"hyperparameters": {"sagemaker_program": "x.py"}}, "is set by the workflow"),
@@ -200,6 +203,9 @@ def test_the_plan_names_resources_and_locations_from_the_run_name():
         "base_model": "demo-base",
         "base_endpoint_config": "demo-base",
         "base_endpoint": "demo-base",
+        "champion_model": "demo-champion",
+        "champion_endpoint_config": "demo-champion",
+        "champion_endpoint": "demo-champion",
         "evaluation_job": "demo-evaluate",
     }
     assert planned["uris"]["data"] == "s3://artifacts-bucket/runs/demo/data/"
@@ -231,7 +237,7 @@ def test_comparing_with_the_base_model_sends_the_same_samples_to_its_endpoint():
 def test_comparing_needs_the_base_model_in_s3():
     hub = {**GOOD, "base_model": "org/model", "evaluation": {"compare_with_base": True}}
     (problem,) = _problems(hub)
-    assert problem.startswith("evaluation.compare_with_base: needs an s3:// base_model")
+    assert problem.startswith("evaluation.compare_with: base needs an s3:// base_model")
     assert "'org/model' is a Hugging Face Hub id" in problem
     # A bad base_model is reported once, as itself.
     (problem,) = _problems({**hub, "base_model": "not a model"})
@@ -251,7 +257,7 @@ def test_comparing_needs_a_base_model_the_endpoints_role_reads():
     for elsewhere in (as_trained, data_split):
         (problem,) = _problems({**compared, "base_model": elsewhere})
         assert problem.startswith(
-            "evaluation.compare_with_base: the base endpoint reads only the data bucket and "
+            "evaluation.compare_with: base: the base endpoint reads only the data bucket and "
             "earlier runs' kept models (s3://artifacts-bucket/models/runs/<run>/...)"
         )
 
@@ -334,7 +340,10 @@ def test_the_handler_reads_its_settings_from_the_environment(monkeypatch):
         "threshold": 0.25,
         "max_samples": 50,
         "max_tokens": 128,
+        "compare_with": [],
         "compare_with_base": False,
+        "compare_with_champion": False,
+        "min_improvement": 0.0,
     }
     monkeypatch.setenv(contract.ENV_DEFAULT_THRESHOLD, "high")
     with pytest.raises(SettingsError, match="DEFAULT_THRESHOLD='high' is not a float"):
