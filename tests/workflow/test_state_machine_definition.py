@@ -13,6 +13,7 @@ ENVIRONMENTS = ("local", "dev", "staging", "prod")
 CLEANUP_START = "Look up the evaluation endpoint"
 LAST_DELETE = "Delete the evaluation model"
 LAST_BASE_DELETE = "Delete the base model"
+LAST_CHAMPION_DELETE = "Delete the champion model"
 # Tasks that run after the cleanup or instead of a run: they must not loop back into it.
 AFTER_CLEANUP = {
     "Delete the evaluation endpoint",
@@ -22,6 +23,10 @@ AFTER_CLEANUP = {
     "Delete the base endpoint",
     "Delete the base endpoint config",
     "Delete the base model",
+    "Look up the champion endpoint",
+    "Delete the champion endpoint",
+    "Delete the champion endpoint config",
+    "Delete the champion model",
     "Notify about the failure",
     "Notify about the success",
     "Report the rejected input",
@@ -80,6 +85,20 @@ def test_a_compared_run_cannot_end_without_deleting_the_base_endpoint(definition
     assert _ends_reachable(compared, "Prepare the data", LAST_BASE_DELETE) == set()
 
 
+def test_a_run_with_a_champion_cannot_end_without_deleting_the_champion_endpoint(definition):
+    """Once a champion is found, every way to the end deletes its endpoint's resources."""
+    found = copy.deepcopy(definition)
+    choice = found["States"]["Clean up the champion endpoint too?"]
+    (rule,) = choice["Choices"]
+    assert rule == {
+        "Variable": "$.champion.model_data",
+        "IsPresent": True,
+        "Next": "Look up the champion endpoint",
+    }
+    del choice["Default"]
+    assert _ends_reachable(found, "Prepare the data", LAST_CHAMPION_DELETE) == set()
+
+
 def test_the_base_endpoint_is_deployed_and_awaited_only_when_compared(definition):
     states = definition["States"]
     deploy = states["Deploy the base model too?"]
@@ -87,14 +106,14 @@ def test_the_base_endpoint_is_deployed_and_awaited_only_when_compared(definition
     (rule,) = deploy["Choices"]
     assert (rule["Next"], deploy["Default"]) == (
         "Create the base model",
-        "Start waiting for the evaluation endpoint",
+        "Compare with the champion?",
     )
-    assert states["Create the base endpoint"]["Next"] == "Start waiting for the evaluation endpoint"
+    assert states["Create the base endpoint"]["Next"] == "Compare with the champion?"
     wait = states["Wait for the base endpoint too?"]
     (wait_rule,) = wait["Choices"]
     assert (wait_rule["Next"], wait["Default"]) == (
         "Start waiting for the base endpoint",
-        "Evaluate the model",
+        "Wait for the champion endpoint too?",
     )
     in_service = {
         rule["StringEquals"]: rule["Next"]
@@ -102,10 +121,46 @@ def test_the_base_endpoint_is_deployed_and_awaited_only_when_compared(definition
         if rule.get("Variable") == "$.base_endpoint.status"
     }
     assert in_service == {
-        "InService": "Evaluate the model",
+        "InService": "Wait for the champion endpoint too?",
         "Failed": "Read why the base endpoint failed",
     }
     assert all(_compares_with_base(r) for r in (rule, wait_rule))
+
+
+def test_the_champion_is_looked_up_only_when_compared_and_awaited_only_when_found(definition):
+    states = definition["States"]
+    compare = states["Compare with the champion?"]
+    (rule,) = compare["Choices"]
+    assert (rule["Next"], compare["Default"]) == (
+        "Find the champion",
+        "Start waiting for the evaluation endpoint",
+    )
+    assert rule["And"][1] == {
+        "Variable": "$.run.evaluation.compare_with_champion",
+        "BooleanEquals": True,
+    }
+    assert states["Note that there is no champion"]["Next"] == (
+        "Start waiting for the evaluation endpoint"
+    )
+    assert states["Create the champion endpoint"]["Next"] == (
+        "Start waiting for the evaluation endpoint"
+    )
+    wait = states["Wait for the champion endpoint too?"]
+    (wait_rule,) = wait["Choices"]
+    assert (wait_rule["Next"], wait["Default"]) == (
+        "Start waiting for the champion endpoint",
+        "Evaluate the model",
+    )
+    # The gate compares with the bar the evaluation job wrote: no arithmetic in the state machine.
+    beats = states["Does the model beat the champion?"]
+    (no_champion, compared) = beats["Choices"]
+    assert no_champion["Next"] == "Register the model"
+    assert compared == {
+        "Variable": "$.evaluation.report.gate.value",
+        "NumericGreaterThanEqualsPath": "$.evaluation.report.gate.champion.bar",
+        "Next": "Register the model",
+    }
+    assert beats["Default"] == "Record that the champion was not beaten"
 
 
 def _compares_with_base(rule: dict) -> bool:
@@ -117,7 +172,7 @@ def _compares_with_base(rule: dict) -> bool:
 
 def test_every_task_retries_and_catches(definition):
     tasks = {name: s for name, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) == 30
+    assert len(tasks) == 41
     # Only a rejected input is the user's to fix; any other failure of the validation is not.
     catches = {"Validate the input": [["InvalidInputError"], ["States.ALL"]]}
     for name, state in tasks.items():
@@ -148,12 +203,12 @@ def test_every_work_task_fails_into_the_cleanup_keeping_the_error(definition):
         for name, state in definition["States"].items()
         if state["Type"] == "Task" and name not in AFTER_CLEANUP | NO_RUN_YET | {CLEANUP_START}
     }
-    assert len(work) == 16
+    assert len(work) == 23
     for name, state in work.items():
         (catch,) = state["Catch"]
         assert (catch["Next"], catch["ResultPath"]) == (CLEANUP_START, "$.error"), name
     records = [name for name in definition["States"] if name.startswith("Record ")]
-    assert len(records) == 14
+    assert len(records) == 20
     elsewhere = {
         "Record the cleanup failure": "Notify about the failure",
         "Record the cleanup failure after the run failed": "Notify about the failure",

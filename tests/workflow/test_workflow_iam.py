@@ -112,6 +112,34 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
         "CreateBaseEndpointFromItsConfig": (
             ["sagemaker:CreateEndpoint"], [f"{SAGEMAKER}:endpoint-config/*-base"], None
         ),
+        "ManageChampionModel": (
+            ["sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:DeleteModel",
+             "sagemaker:ListTags"],
+            [f"{SAGEMAKER}:model/*-champion"],
+            None,
+        ),
+        "ManageChampionEndpointConfig": (
+            ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig",
+             "sagemaker:DeleteEndpointConfig", "sagemaker:ListTags"],
+            [f"{SAGEMAKER}:endpoint-config/*-champion"],
+            None,
+        ),
+        "ManageChampionEndpoint": (
+            ["sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint",
+             "sagemaker:DescribeEndpoint"],
+            [f"{SAGEMAKER}:endpoint/*-champion"],
+            None,
+        ),
+        "CreateChampionEndpointFromItsConfig": (
+            ["sagemaker:CreateEndpoint"], [f"{SAGEMAKER}:endpoint-config/*-champion"], None
+        ),
+        # The champion: listed and read in this environment's group only.
+        "FindChampion": (
+            ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
+            [f"{SAGEMAKER}:model-package-group/llm-finetune-local",
+             f"{SAGEMAKER}:model-package/llm-finetune-local/*"],
+            None,
+        ),
         "PassExecutionRole": (
             ["iam:PassRole"],
             [ENDPOINT_ROLE, JOBS_ROLE],
@@ -172,10 +200,15 @@ def test_the_sagemaker_role_is_scoped_to_the_project(resolver_for):
         [f"{SAGEMAKER}:endpoint/*-base"],
         None,
     )
+    assert statements["InvokeChampionEndpoint"] == (
+        ["sagemaker:InvokeEndpoint"],
+        [f"{SAGEMAKER}:endpoint/*-champion"],
+        None,
+    )
     invoked = [
         sid for sid, (actions, _, _) in statements.items() if "sagemaker:InvokeEndpoint" in actions
     ]
-    assert invoked == ["InvokeEvaluationEndpoint", "InvokeBaseEndpoint"]
+    assert invoked == ["InvokeEvaluationEndpoint", "InvokeBaseEndpoint", "InvokeChampionEndpoint"]
     (code_object,) = statements["ReadTrainingCode"][1]
     assert code_object.startswith("arn:aws:s3:::cdk-hnb659fds-assets-123456789012-us-east-1/")
     # Only actions without a resource type may use "*", each under a reason (or a condition).
@@ -201,6 +234,7 @@ def test_the_endpoints_role_reads_models_and_writes_nothing_to_s3(resolver_for):
             ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams",
              "logs:PutLogEvents"],
             [f"{endpoint_logs}/*-base", f"{endpoint_logs}/*-base:*",
+             f"{endpoint_logs}/*-champion", f"{endpoint_logs}/*-champion:*",
              f"{endpoint_logs}/*-eval", f"{endpoint_logs}/*-eval:*"],
             None,
         ),
@@ -317,7 +351,7 @@ def test_every_temporary_resource_the_definition_names_is_allowed(resolver_for, 
         pattern = f"{kind}/*{contract.NAME_SUFFIXES[key]}"
         assert iam_action in allowed.get(pattern, set()), (name, pattern)
         checked += 1
-    assert checked == 18  # 2 endpoints x (3 creates, 2 describes, 1 look-up, 3 deletes)
+    assert checked == 27  # 3 endpoints x (3 creates, 2 describes, 1 look-up, 3 deletes)
 
 
 # What each Step Functions SageMaker integration creates, and the parameter naming it.
@@ -359,8 +393,8 @@ def test_the_sagemaker_integration_may_list_the_tags_of_what_it_creates(resolver
         pattern = f"{kind}/*{contract.NAME_SUFFIXES[key]}"
         assert pattern in listable, (name, pattern)
         created.add(pattern)
-    # prepare, train, evaluate; the evaluation and base models and endpoint configs
-    assert len(created) == 7
+    # prepare, train, evaluate; the evaluation, base and champion models and endpoint configs
+    assert len(created) == 9
     assert listable == created
 
 
