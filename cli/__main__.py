@@ -1,6 +1,7 @@
 """Command-line interface: the same commands for the local cloud and a real AWS account.
 
     python -m cli demo                             # the main job on the local cloud (make demo)
+    python -m cli demo --compare-with champion     # two runs: the second against the first
     python -m cli synth                            # synthesize and check every environment
     python -m cli deploy                           # deploy `local` to a running local cloud
     python -m cli start --input run.json --follow  # start an execution and watch it
@@ -110,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
         default=100,
         help="held-out samples to evaluate, >= 1 (default: %(default)s)",
     )
+    demo.add_argument(
+        "--compare-with",
+        choices=("base", "champion"),
+        default="base",
+        help="base: one execution, against the base model; champion: a second execution, "
+        "against the first one's registered model (default: %(default)s)",
+    )
     demo.add_argument("--keep-running", action="store_true", help="leave the local cloud up")
     commands.add_parser("deploy", help="deploy the local environment to a running local cloud")
     start = commands.add_parser("start", help="start an execution")
@@ -193,6 +201,7 @@ def _demo(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         samples=args.samples,
         keep_running=args.keep_running,
+        compare_with=args.compare_with,
     )
 
 
@@ -238,11 +247,13 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from cli import runs
+    from cli.report_table import report_text
 
     target = _target(args)
     run_name = runs.run_name_of(target, args.run)
     out_dir = args.out / run_name
     report = runs.fetch_report(target, run_name, out_dir)
+    print(report_text(report))
     print(json.dumps(report.get("gate", report), indent=2))
     print(f"files in {out_dir}")
     return 0

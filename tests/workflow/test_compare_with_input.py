@@ -7,6 +7,7 @@ import run_plan
 from execution_input import InvalidInputError, normalise
 from run_settings import Settings
 
+from cli.demo import demo_input, executions
 from tests.workflow.lambda_settings import SETTINGS
 from tests.workflow.test_validate_input import GOOD
 
@@ -92,3 +93,25 @@ def test_the_plan_has_arguments_with_and_without_a_champion():
     plain = run_plan.plan(normalise({**GOOD, "run_name": "demo"}, "e", SETTINGS), SETTINGS)
     assert "champion_arguments" not in plain["evaluate"]
     assert "--no-champion" not in plain["evaluate"]["arguments"]
+
+
+def test_both_demo_executions_send_valid_inputs():
+    """``python -m cli demo --compare-with champion``: the first against the base model, the
+    second against the champion and the base model."""
+    settings = Settings(**{**SETTINGS.__dict__, "data_bucket": "demo-data"})
+    first, second = (
+        normalise(
+            demo_input(
+                "s3://demo-data/x.jsonl",
+                "s3://demo-data/m/",
+                max_steps=None,
+                samples=5,
+                compare_with=c,
+            ),
+            "demo-1",
+            settings,
+        )["evaluation"]
+        for c in executions("champion")
+    )
+    assert (first["compare_with_base"], first["compare_with_champion"]) == (True, False)
+    assert (second["compare_with_base"], second["compare_with_champion"]) == (True, True)
