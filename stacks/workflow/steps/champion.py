@@ -94,7 +94,7 @@ class ChampionLookup:
         self.no_champion = sfn.Pass(
             self.scope,
             "Note that there is no champion",
-            parameters={"source": None, "why": why},
+            parameters={"why": why},
             result_path="$.champion",
         )
         return self.no_champion
