@@ -8,12 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
+import workflow_contract as contract
 from aws_cdk import App, Stack
 from aws_cdk import aws_stepfunctions as sfn
+from run_settings import Settings, SettingsError
 
 from stacks.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from stacks.workflow.steps.champion import ChampionLookup
 from stacks.workflow.steps.common import StepContext
+from tests.workflow.template_values import validator_environment
 
 PIN = "arn:aws:sagemaker:us-east-1:222222222222:model-package/llm-finetune-dev/3"
 
@@ -107,3 +110,16 @@ def test_with_nothing_served_there_is_no_champion():
     note = states["Note that there is no champion"]
     assert note["Parameters"]["why"] == "serving_model pins no model in this environment"
     assert note["Next"] == "Without"
+
+
+def test_the_validation_function_gets_the_environments_defaults(resolver_for):
+    environment = validator_environment(resolver_for("local"))
+    assert environment[contract.ENV_DEFAULT_COMPARE_WITH] == "none"
+    assert environment[contract.ENV_DEFAULT_MIN_IMPROVEMENT] == "0.0"
+    settings = Settings.from_environ(
+        {**environment, contract.ENV_DEFAULT_COMPARE_WITH: "champion",
+         contract.ENV_DEFAULT_MIN_IMPROVEMENT: "0.05"}
+    )  # fmt: skip
+    assert (settings.default_compare_with, settings.default_min_improvement) == ("champion", 0.05)
+    with pytest.raises(SettingsError, match="DEFAULT_MIN_IMPROVEMENT='more' is not a float"):
+        Settings.from_environ({**environment, contract.ENV_DEFAULT_MIN_IMPROVEMENT: "more"})
