@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 import workflow_contract as contract
 from aws_cdk import App, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from run_settings import Settings, SettingsError
 
 from stacks.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from stacks.workflow.state_machine_role import state_machine_statements
 from stacks.workflow.steps.champion import ChampionLookup
 from stacks.workflow.steps.common import StepContext
 from tests.workflow.template_values import validator_environment
@@ -123,3 +126,27 @@ def test_the_validation_function_gets_the_environments_defaults(resolver_for):
     assert (settings.default_compare_with, settings.default_min_improvement) == ("champion", 0.05)
     with pytest.raises(SettingsError, match="DEFAULT_MIN_IMPROVEMENT='more' is not a float"):
         Settings.from_environ({**environment, contract.ENV_DEFAULT_MIN_IMPROVEMENT: "more"})
+
+
+@pytest.mark.parametrize(("pin", "granted"), [(PIN, [PIN]), (None, [])])
+def test_the_served_champion_is_the_one_package_the_state_machine_may_read_beyond_its_group(
+    pin, granted
+):
+    stack = Stack(App(), "Roles")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
+    statements = state_machine_statements(
+        stack,
+        sagemaker_role=role,
+        endpoint_role=role,
+        validator_arn="arn:aws:lambda:us-east-1:123456789012:function:v",
+        artifacts_arn="arn:aws:s3:::artifacts",
+        key=kms.Key(stack, "Key"),
+        topic_arn="arn:aws:sns:us-east-1:123456789012:t",
+        model_package_group="llm-finetune-staging",
+        champion_pin=pin,
+    )
+    by_sid = {s.sid: stack.resolve(s.to_statement_json()) for s in statements}
+    read = by_sid.get("ReadServedChampion")
+    assert ([read["Resource"]] if read else []) == granted
+    if read:
+        assert read["Action"] == "sagemaker:DescribeModelPackage"

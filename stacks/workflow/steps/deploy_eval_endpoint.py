@@ -2,9 +2,9 @@
 temporary endpoints.
 
 Each endpoint is CreateModel (the LMI/vLLM serving image on an uncompressed S3 prefix) ->
-CreateEndpointConfig -> CreateEndpoint. With ``evaluation.compare_with_base`` the base model's
-endpoint is created right after the fine-tuned model's, so both start at once; then the poll
-(``endpoint_poll.py``) waits for each in turn until it is InService, has Failed, or
+CreateEndpointConfig -> CreateEndpoint. With ``evaluation.compare_with`` naming base, the base
+model's endpoint is created right after the fine-tuned model's, so both start at once; then the
+poll (``endpoint_poll.py``) waits for each in turn until it is InService, has Failed, or
 ``evaluation.endpoint_timeout_minutes`` has passed. Failed and timed-out endpoints record
 ``$.error`` and go to the cleanup, which deletes them all. With ``evaluation.compare_with:
 champion`` the champion is looked up (``champion.py``) and, if there is one, deployed the same
