@@ -84,10 +84,10 @@ def state_machine_statements(
         *_temporary_endpoint_statements(arn, "Evaluation", ""),
         *_temporary_endpoint_statements(arn, "Base", "base_"),
         *_temporary_endpoint_statements(arn, "Champion", "champion_"),
-        # The champion: the newest Approved version of this environment's group, read back. Both
-        # actions authorize on the group's ARN and its versions' (the Service Authorization
-        # Reference, https://docs.aws.amazon.com/service-authorization/latest/reference/
-        # list_amazonsagemaker.html; a group's resource policy grants them on the same ARNs).
+        # The champion: the newest Approved version of this environment's group, read back. AWS
+        # grants both actions on the group's ARN and its versions' ARNs in its own model-group
+        # policy ("Set up discoverability", https://docs.aws.amazon.com/sagemaker/latest/dg/
+        # model-registry-ram-discover.html), and so does share_registry in serving/.
         statement(
             "FindChampion",
             ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
