@@ -208,3 +208,27 @@ def test_a_report_without_the_champions_bar_fails_the_gate(runner, champion_inpu
     assert execution.error == "EvaluationReportIncomplete"
     assert "gate.champion.bar" in execution.cause
     assert stub.left_running() == NOTHING_LEFT
+
+
+def test_a_champion_endpoint_that_never_starts_times_out_and_is_deleted_once_settled(
+    runner,  # noqa: F811
+    champion_input,
+    local_definition,
+):
+    schedule = local_definition["States"]["Start waiting for the champion endpoint"]["Parameters"][
+        "schedule"
+    ]
+    # Still Creating for every poll and one cleanup look-up; then SageMaker gives up.
+    stub = _stub(
+        runner, statuses_by_suffix={"-champion": ["Creating"] * (len(schedule) + 1) + ["Failed"]}
+    )
+    stub.approved_package(GROUP, _kept(runner, "earlier"))
+    execution = runner.run(champion_input, stub)
+
+    assert execution.error == "ChampionEndpointTimeout"
+    assert f"The champion endpoint sql-demo-champion was still Creating after {sum(schedule)}" in (
+        execution.cause
+    )
+    assert execution.visited.count("Wait for the champion endpoint to settle") == 1
+    assert "Evaluate the model" not in execution.visited
+    assert stub.left_running() == NOTHING_LEFT
