@@ -1,8 +1,10 @@
 """The environment's monthly cost budget, alerting on the run notifications topic.
 
-AWS Budgets counts the cost of the resources tagged ``project=llm-finetune`` and
-``environment=<name>`` (``stage.py`` tags every resource; SageMaker jobs and endpoints carry the
-tags of ``steps/common.py``'s ``run_tags`` as well). A user-defined tag filters costs only
+AWS Budgets counts the cost of the account's resources tagged ``project=llm-finetune``: the
+stage tags every resource it creates, and every job and endpoint a run creates carries the tag
+(``steps/common.py``, ``run_tags``). Not ``environment`` as well: a run's jobs and endpoints, the
+GPU bill, do not carry it, and each environment has an account of its own, whose budgets count
+that account's costs. A user-defined tag filters costs only
 once it is activated as a cost allocation tag, by the organization's management account (or a
 standalone account) in the Billing console
 (https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/custom-tags.html):
@@ -25,12 +27,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IDependable
 
-from stacks.config_schema import ENVIRONMENT_TAG, PROJECT, PROJECT_TAG, BudgetConfig
+from stacks.config_schema import PROJECT, PROJECT_TAG, BudgetConfig
 
 BUDGETS = "budgets.amazonaws.com"
-# FilterExpression and Metrics, not the older CostFilters and CostTypes: only an expression can
-# require both tags (CostFilters' values of one key are alternatives). AWS takes one pair or the
-# other (https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_CreateBudget.html).
+# FilterExpression and Metrics, which AWS recommends over the older CostFilters and CostTypes; it
+# takes one pair or the other
+# (https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_CreateBudget.html).
 METRIC = "UnblendedCost"
 
 
@@ -62,7 +64,9 @@ class MonthlyBudget(Construct):
                 time_unit="MONTHLY",
                 budget_limit=budgets.CfnBudget.SpendProperty(amount=config.monthly_usd, unit="USD"),
                 filter_expression=budgets.CfnBudget.ExpressionProperty(
-                    and_=[_tag(PROJECT_TAG, PROJECT), _tag(ENVIRONMENT_TAG, environment)]
+                    tags=budgets.CfnBudget.TagValuesProperty(
+                        key=PROJECT_TAG, values=[PROJECT], match_options=["EQUALS"]
+                    )
                 ),
                 metrics=[METRIC],
             ),
@@ -101,12 +105,6 @@ class MonthlyBudget(Construct):
         )
         key.grant(source, "kms:Decrypt", "kms:GenerateDataKey")
         return added.policy_dependable
-
-
-def _tag(key: str, value: str) -> budgets.CfnBudget.ExpressionProperty:
-    return budgets.CfnBudget.ExpressionProperty(
-        tags=budgets.CfnBudget.TagValuesProperty(key=key, values=[value], match_options=["EQUALS"])
-    )
 
 
 def _alert(

@@ -11,6 +11,7 @@ from aws_cdk.assertions import Template
 from stacks.budget import MonthlyBudget
 from stacks.config import load_config
 from stacks.config_schema import BudgetConfig
+from stacks.workflow.steps.common import run_tags
 from tests.infra.templates import resources
 
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
@@ -59,7 +60,7 @@ def test_the_budget_has_the_configured_amount_and_alerts(synth_env, env_name):
 
 
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
-def test_the_budget_counts_only_this_environment_of_the_project(synth_env, env_name):
+def test_the_budget_counts_the_projects_tagged_costs(synth_env, env_name):
     _, budget = _budget(synth_env(env_name).templates["Workflow"])
     data = budget["Properties"]["Budget"]
 
@@ -67,11 +68,10 @@ def test_the_budget_counts_only_this_environment_of_the_project(synth_env, env_n
     assert data["Metrics"] == ["UnblendedCost"]
     assert "CostFilters" not in data and "CostTypes" not in data
     assert data["FilterExpression"] == {
-        "And": [
-            {"Tags": {"Key": "project", "Values": ["llm-finetune"], "MatchOptions": ["EQUALS"]}},
-            {"Tags": {"Key": "environment", "Values": [env_name], "MatchOptions": ["EQUALS"]}},
-        ]
+        "Tags": {"Key": "project", "Values": ["llm-finetune"], "MatchOptions": ["EQUALS"]}
     }
+    # The GPU bill: every job and endpoint a run creates carries the tag the budget counts.
+    assert {"Key": "project", "Value": "llm-finetune"} in run_tags()
 
 
 @pytest.mark.parametrize("env_name", ("dev", "prod"))
