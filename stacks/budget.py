@@ -39,7 +39,7 @@ METRIC = "UnblendedCost"
 class MonthlyBudget(Construct):
     """A COST budget per calendar month, with alerts at the configured percentages.
 
-    ``budget_name`` is ``llm-finetune-<environment>``: it is what the alert's subject names.
+    ``budget_name`` is ``llm-finetune-<environment>``, the name its alerts and the console show.
     """
 
     def __init__(
