@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_kms as kms
@@ -11,6 +13,7 @@ from aws_cdk.assertions import Template
 from stacks.budget import MonthlyBudget
 from stacks.config import load_config
 from stacks.config_schema import BudgetConfig
+from stacks.stage import FineTuningStage
 from stacks.workflow.steps.common import run_tags
 from tests.infra.templates import resources
 
@@ -125,3 +128,15 @@ def test_without_a_forecast_percent_every_alert_is_on_actual_cost():
     notifications = budget["Properties"]["NotificationsWithSubscribers"]
     assert [n["Notification"]["NotificationType"] for n in notifications] == ["ACTUAL"]
     assert budget["Properties"]["Budget"]["BudgetLimit"] == {"Amount": 12.5, "Unit": "USD"}
+
+
+def test_an_environment_without_a_budget_gets_none_and_grants_budgets_nothing(tmp_path):
+    config = dataclasses.replace(load_config().environment("local"), budget=None)
+    stage = FineTuningStage(App(outdir=str(tmp_path)), "Local", config=config)
+
+    workflow = Template.from_stack(stage.workflow).to_json()
+    assert resources(workflow, "AWS::Budgets::Budget") == {}
+    (policy,) = resources(workflow, "AWS::SNS::TopicPolicy").values()
+    assert _statements_for_budgets(policy["Properties"]["PolicyDocument"]) == []
+    (key,) = resources(Template.from_stack(stage.storage).to_json(), "AWS::KMS::Key").values()
+    assert _statements_for_budgets(key["Properties"]["KeyPolicy"]) == []
