@@ -10,6 +10,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks.budget import MonthlyBudget
 from stacks.config_schema import MODEL_PACKAGE_GROUP_PREFIX, EnvironmentConfig
 from stacks.storage import StorageStack, kept_models_writer_name
 from stacks.workflow.code_asset import CodeAsset
@@ -85,6 +86,15 @@ class TrainingWorkflowStack(Stack):
         self.topic = NotificationTopic(
             self, "Notifications", key=storage.key, emails=config.notification_emails
         ).topic
+        if config.budget is not None:
+            MonthlyBudget(
+                self,
+                "Budget",
+                config=config.budget,
+                environment=config.name,
+                topic=self.topic,
+                key=storage.key,
+            )
         self.validator = InputValidator(
             self,
             "InputValidator",
