@@ -115,10 +115,36 @@ def refusal(call: Call, headers: Mapping[str, str], args: Mapping[str, str]) -> 
         return None  # the CDK CLI's own roles: the deployer's tooling, as the testing keys
     account = role_arn.split(":")[4]
     region = caller[1] if caller else "us-east-1"
+    denied = _denial(role_arn, session.session_name, region, needed(call, account, region), call)
+    return _shaped(call, denied[1]) if denied else None
+
+
+def denial(
+    role_arn: str, session_name: str, region: str, needs: list[Needed]
+) -> tuple[Needed, str] | None:
+    """The first of ``needs`` the role's session may not do, with AWS's AccessDenied message.
+
+    For permissions a service needs on the role's behalf beyond the request it forwards
+    (Step Functions' integrations); None when enforcement is off, the role does not exist
+    (see ``credentials.for_role``) or every one is allowed.
+    """
+    if not credentials.enforced():
+        return None
+    try:
+        iam_backends[role_arn.split(":")[4]]["aws"].get_role_by_arn(role_arn)
+    except Exception:
+        return None
+    return _denial(role_arn, session_name, region, needs, None)
+
+
+def _denial(
+    role_arn: str, session_name: str, region: str, needs: list[Needed], call: Call | None
+) -> tuple[Needed, str] | None:
+    account = role_arn.split(":")[4]
     role_name = role_arn.rsplit("/", 1)[-1]
     principal = policy.Principal(
         role_arn=role_arn,
-        session_arn=f"arn:aws:sts::{account}:assumed-role/{role_name}/{session.session_name}",
+        session_arn=f"arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}",
         account=account,
     )
     identity = _identity(account, role_name)
@@ -128,7 +154,7 @@ def refusal(call: Call, headers: Mapping[str, str], args: Mapping[str, str]) -> 
         "aws:securetransport": ["true"],
         "aws:requestedregion": [region],
     }
-    for need in needed(call, account, region):
+    for need in needs:
         resource, resources = _resource(need, call, account, region)
         request = policy.Request(need.action, resource, {**base_context, **need.context})
         decision = policy.evaluate(request, principal, identity, resources)
@@ -138,16 +164,16 @@ def refusal(call: Call, headers: Mapping[str, str], args: Mapping[str, str]) -> 
                 f"on resource: {resource} {decision.reason(need.action)}"
             )
             LOG.info("IAM denied %s", message)
-            return _shaped(call, message)
+            return need, message
     return None
 
 
 def _resource(
-    need: Needed, call: Call, account: str, region: str
+    need: Needed, call: Call | None, account: str, region: str
 ) -> tuple[str, list[policy.ResourcePolicy]]:
     if need.bucket is not None:
         return need.resource, _bucket_policy(account, need.bucket)
-    if need.action.startswith("kms:"):
+    if need.action.startswith("kms:") and call is not None:
         key = _key(account, region, call, need.key_id)
         if key is not None:
             return key.arn, [policy.ResourcePolicy(policy.parse(key.policy), required=True)]
