@@ -48,7 +48,7 @@ _CODES = {"sns": "AuthorizationError"}
 _BOOTSTRAP_ROLE = re.compile(r":role/cdk-[a-z0-9]+-[a-z-]+-role-\d{12}-")
 
 
-def _caller(headers: Mapping[str, str], args: Mapping[str, str]) -> tuple[str, str] | None:
+def caller(headers: Mapping[str, str], args: Mapping[str, str]) -> tuple[str, str] | None:
     """The access key and region of the request's signature."""
     found = _CREDENTIAL.search(headers.get("Authorization", ""))
     if found:
@@ -106,17 +106,17 @@ def refusal(call: Call, headers: Mapping[str, str], args: Mapping[str, str]) -> 
     """Why AWS would deny ``call`` to the role session that signed it, or None."""
     if not credentials.enforced():
         return None
-    caller = _caller(headers, args)
-    session = _session(caller[0]) if caller else None
+    signer = caller(headers, args)
+    session = _session(signer[0]) if signer else None
     if session is None:
         return None
     role_arn: str = session.role_arn
     if _BOOTSTRAP_ROLE.search(role_arn):
         return None  # the CDK CLI's own roles: the deployer's tooling, as the testing keys
     account = role_arn.split(":")[4]
-    region = caller[1] if caller else "us-east-1"
+    region = signer[1] if signer else "us-east-1"
     denied = _denial(role_arn, session.session_name, region, needed(call, account, region), call)
-    return _shaped(call, denied[1]) if denied else None
+    return shaped(call, denied[1]) if denied else None
 
 
 def denial(
@@ -180,7 +180,8 @@ def _resource(
     return need.resource, []
 
 
-def _shaped(call: Call, message: str) -> Refusal:
+def shaped(call: Call, message: str) -> Refusal:
+    """An access denial of ``call`` in its protocol's shape (see the module's docstring)."""
     if call.protocol == "json":
         return Refusal("AccessDeniedException", message, 400)
     if call.protocol == "rest-json":
