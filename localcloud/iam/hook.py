@@ -6,8 +6,8 @@ that passes its model is handed to :func:`refusal`. The caller is the access key
 session in moto's STS is evaluated against the role's policies as deployed (inline and
 attached managed policies) and the resource's policy (S3 bucket policy, KMS key policy), with
 ``localcloud.iam.policy``. Any other key (the deployer's ``testing`` keys, an IAM user's) is an
-account administrator's and is not evaluated; nor are the sessions of the CDK bootstrap roles
-the CDK CLI assumes to deploy (the deployer's tooling).
+account administrator's and is not evaluated. The sessions of the CDK bootstrap roles, which
+the CDK CLI assumes to deploy, are evaluated like any other.
 
 A denied request is answered as AWS answers it
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html, the message
@@ -18,7 +18,10 @@ its own code); S3 403 ``AccessDenied``.
 
 Request-context stand-ins: ``aws:SecureTransport`` is true (the local cloud's plain HTTP
 stands for AWS's TLS endpoints, which the bucket policies' deny on insecure transport is
-about); ``aws:PrincipalArn`` is the role's ARN; ``aws:PrincipalAccount`` its account.
+about); ``aws:PrincipalArn`` is the role's ARN; ``aws:PrincipalAccount`` its account;
+``aws:ResourceAccount`` (and S3's ``s3:ResourceAccount``) the account in the resource's ARN, or
+the local cloud's one account for ARNs without one (S3's): the bootstrap roles' policies
+condition their grants on it (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from moto.kms.utils import _deserialize_ciphertext_blob
 from moto.s3.models import s3_backends
 from moto.sts.models import sts_backends
 
-from localcloud.iam import credentials, policy
+from localcloud.iam import credentials, managed_policies, policy
 from localcloud.iam.requests import Needed, needed
 from localcloud.validation.responses import Refusal
 from localcloud.validation.wire import Call
@@ -43,9 +46,6 @@ from localcloud.validation.wire import Call
 LOG = logging.getLogger(__name__)
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/")
 _CODES = {"sns": "AuthorizationError"}
-# The roles ``cdk bootstrap`` creates (cdk-<qualifier>-deploy-role-..., -file-publishing-role-...),
-# which the CDK CLI assumes to deploy: not evaluated, as the deployer's own keys are not.
-_BOOTSTRAP_ROLE = re.compile(r":role/cdk-[a-z0-9]+-[a-z-]+-role-\d{12}-")
 
 
 def caller(headers: Mapping[str, str], args: Mapping[str, str]) -> tuple[str, str] | None:
@@ -75,6 +75,7 @@ def _session(access_key: str) -> Any | None:
 def _identity(account: str, role_name: str) -> list[Mapping[str, Any]]:
     role = iam_backends[account]["aws"].get_role(role_name)
     documents = [policy.parse(text) for text in role.policies.values()]
+    documents += [policy.parse(d) for d in managed_policies.documents(role, account)]
     for managed in role.managed_policies.values():
         default = next((v for v in managed.versions if v.is_default), None)
         if default is not None:
@@ -111,8 +112,6 @@ def refusal(call: Call, headers: Mapping[str, str], args: Mapping[str, str]) -> 
     if session is None:
         return None
     role_arn: str = session.role_arn
-    if _BOOTSTRAP_ROLE.search(role_arn):
-        return None  # the CDK CLI's own roles: the deployer's tooling, as the testing keys
     account = role_arn.split(":")[4]
     region = signer[1] if signer else "us-east-1"
     denied = _denial(role_arn, session.session_name, region, needed(call, account, region), call)
@@ -156,7 +155,8 @@ def _denial(
     }
     for need in needs:
         resource, resources = _resource(need, call, account, region)
-        request = policy.Request(need.action, resource, {**base_context, **need.context})
+        context = {**base_context, **_resource_account(need.action, resource, account)}
+        request = policy.Request(need.action, resource, {**context, **need.context})
         decision = policy.evaluate(request, principal, identity, resources)
         if decision is not policy.Decision.ALLOWED:
             message = (
@@ -166,6 +166,15 @@ def _denial(
             LOG.info("IAM denied %s", message)
             return need, message
     return None
+
+
+def _resource_account(action: str, resource: str, account: str) -> dict[str, list[str]]:
+    parts = resource.split(":")
+    owner = parts[4] if len(parts) > 5 and parts[4] else account
+    context = {"aws:resourceaccount": [owner]}
+    if action.startswith("s3:"):
+        context["s3:resourceaccount"] = [owner]
+    return context
 
 
 def _resource(
