@@ -23,11 +23,14 @@ Not emulated: security group rules, network ACLs, private DNS, and SageMaker's o
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Final
 
+from moto.ec2.exceptions import InvalidSubnetIdError
 from moto.ec2.models import ec2_backends
 
 from localcloud import validation
@@ -37,6 +40,7 @@ from localcloud.iam.requests import needed
 from localcloud.validation.responses import Refusal
 from localcloud.validation.wire import Call
 
+LOG = logging.getLogger(__name__)
 # boto3 service name -> the VPC endpoint service com.amazonaws.<region>.<name> (the "Service
 # name" column of https://docs.aws.amazon.com/vpc/latest/privatelink/aws-services-privatelink-support.html)
 ENDPOINT_SERVICES: Final[dict[str, str]] = {
@@ -118,7 +122,11 @@ def gate(call: Call, headers: Mapping[str, str], args: Mapping[str, str]) -> Ref
     if job is None:
         return None
     backend = ec2_backends[job.account][job.region]
-    tables = [_route_table(backend, subnet) for subnet in job.subnets]
+    try:
+        tables = [_route_table(backend, subnet) for subnet in job.subnets]
+    except InvalidSubnetIdError:
+        _unknown_subnets_once(job.name, job.subnets)
+        return None
     if tables and all(t is not None and _to_internet(t) for t in tables):
         return None
     vpc_id = backend.get_subnet(job.subnets[0]).vpc_id
@@ -137,6 +145,16 @@ def gate(call: Call, headers: Mapping[str, str], args: Mapping[str, str]) -> Ref
     if all(denials):
         return hook.shaped(call, str(denials[0]))
     return None
+
+
+@cache
+def _unknown_subnets_once(name: str, subnets: tuple[str, ...]) -> None:
+    LOG.warning(
+        "VPC: job %s names subnets %s that do not exist; its requests are not confined "
+        "(SageMaker would refuse the job)",
+        name,
+        ", ".join(subnets),
+    )
 
 
 def _route_table(backend: Any, subnet_id: str) -> Any | None:
