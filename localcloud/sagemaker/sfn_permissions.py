@@ -27,13 +27,17 @@ checked here on the resource the task creates, so a grant scoped to it passes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from localcloud.iam import hook
 from localcloud.iam.requests import Needed
+from localcloud.stepfunctions import SESSION
 
 SAGEMAKER: Final[str] = "sagemaker.amazonaws.com"
+_RESOURCE: Final[str] = "arn:aws:states:::sagemaker:"
 _RULE_ACTIONS: Final[tuple[str, ...]] = (
     "events:PutTargets",
     "events:PutRule",
@@ -114,10 +118,41 @@ def required(
 
 
 def managed_rule_refusal(role_arn: str) -> str:
-    """What Step Functions says when the role may not keep the ``.sync`` managed rule.
+    """What Step Functions says when the role may not keep a ``.sync`` managed rule.
 
-    AWS refuses it earlier, at CreateStateMachine/UpdateStateMachine, with this message and
-    ``AccessDeniedException`` (reported in aws-samples/amazon-sagemaker-safe-deployment-pipeline
-    issue 29 and serverless-operations/serverless-step-functions issue 385).
+    CreateStateMachine and UpdateStateMachine answer it with ``AccessDeniedException`` for a
+    definition with ``.sync`` tasks whose role lacks the rule's grants (as reported in
+    aws-samples/amazon-sagemaker-safe-deployment-pipeline issue 29 and
+    serverless-operations/serverless-step-functions issue 385).
     """
     return f"'{role_arn}' is not authorized to create managed-rule."
+
+
+def _tasks(states: Mapping[str, Any]) -> list[str]:
+    """The Resource of every Task, in Parallel branches and Map item processors too."""
+    found = []
+    for state in states.values():
+        found.append(str(state.get("Resource", "")))
+        for branch in state.get("Branches") or []:
+            found += _tasks(branch.get("States") or {})
+        inner = state.get("ItemProcessor") or state.get("Iterator") or {}
+        found += _tasks(inner.get("States") or {})
+    return found
+
+
+def managed_rules_denied(definition: str, role_arn: str, region: str) -> bool:
+    """The role may not keep a managed rule a ``.sync`` SageMaker task of ``definition`` needs
+    (False when the role does not exist or enforcement is off)."""
+    try:
+        states = json.loads(definition).get("States") or {}
+    except (ValueError, AttributeError):
+        return False  # the definition check refuses it
+    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+    needs = []
+    for resource in _tasks(states):
+        action, _, pattern = resource.removeprefix(_RESOURCE).partition(".")
+        integration = INTEGRATIONS.get(action.lower()) if resource.startswith(_RESOURCE) else None
+        if integration is not None and pattern == "sync" and integration.sync_rule:
+            rule = f"arn:aws:events:{region}:{account}:rule/{integration.sync_rule}"
+            needs += [Needed(a, rule, {}) for a in _RULE_ACTIONS]
+    return bool(needs) and hook.denial(role_arn, SESSION, region, needs) is not None

@@ -12,9 +12,10 @@ response (FailureReason included) as JSON in the cause, as AWS reports a failed 
 API error fails it with ``SageMaker.AmazonSageMakerException`` (or ``SageMaker.<Code>Exception``
 for the errors SageMaker models, e.g. ``SageMaker.ResourceInUseException``); a request that
 breaks the API's model (a name over 63 characters, an entrypoint item over 256) fails so before
-anything is created, with SageMaker's ``ValidationException`` message. Everything else
-SageMaker offers (deleteEndpoint, stopTrainingJob, describeEndpoint, ...) is reached as on AWS,
-through ``arn:aws:states:::aws-sdk:sagemaker:<action>``.
+anything is created, with SageMaker's ``ValidationException`` message; so does a state machine
+role that lacks a permission AWS documents for the integration (``sfn_permissions``).
+Everything else SageMaker offers (deleteEndpoint, stopTrainingJob, describeEndpoint, ...) is
+reached as on AWS, through ``arn:aws:states:::aws-sdk:sagemaker:<action>``.
 """
 
 from __future__ import annotations

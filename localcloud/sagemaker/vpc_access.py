@@ -89,6 +89,7 @@ def register(access_key: str, job: VpcJob) -> None:
 
 
 def unregister(access_key: str) -> None:
+    """Forgets ``access_key`` (the job ended)."""
     with _lock:
         _jobs.pop(access_key, None)
 
@@ -144,7 +145,13 @@ def gate(call: Call, headers: Mapping[str, str], args: Mapping[str, str]) -> Ref
     denials = [_endpoint_denial(e, call, job) for e in endpoints]
     if all(denials):
         return hook.shaped(call, str(denials[0]))
+    _reached_once(job.name, service, endpoints[0].id)
     return None
+
+
+@cache
+def _reached_once(name: str, service: str, endpoint_id: str) -> None:
+    LOG.info("VPC: job %s reaches %s through %s", name, service, endpoint_id)
 
 
 @cache
@@ -161,7 +168,7 @@ def _route_table(backend: Any, subnet_id: str) -> Any | None:
     """The route table of the subnet: the one associated with it, else its VPC's main one."""
     vpc_id = backend.get_subnet(subnet_id).vpc_id
     tables = [t for t in backend.route_tables.values() if t.vpc_id == vpc_id]
-    associated = [t for t in tables if subnet_id in t._associations.values()]
+    associated = [t for t in tables if any(a.get("SubnetId") == subnet_id for a in t.associations)]
     main = [t for t in tables if t.main_association_id is not None]
     found = associated or main
     return found[0] if found else None

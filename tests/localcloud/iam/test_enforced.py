@@ -300,8 +300,9 @@ def _sync_job_machine(aws: Callable[[str], BaseClient], role: str, job_role: str
 def test_a_sync_job_needs_the_managed_rule_grants_as_aws_documents(
     aws: Callable[[str], BaseClient],
 ) -> None:
-    """.sync keeps the EventBridge rule StepFunctionsGetEventsForSageMakerProcessingJobsRule;
-    a role that may not is refused with Step Functions' managed-rule message."""
+    """.sync keeps the EventBridge rule StepFunctionsGetEventsForSageMakerProcessingJobsRule:
+    a role that may not is refused at CreateStateMachine, and a task whose role lost the grant
+    since fails, both with Step Functions' managed-rule message."""
     job_role = make_role(aws, SAGEMAKER, [])
     jobs = {
         "Effect": "Allow",
@@ -326,20 +327,29 @@ def test_a_sync_job_needs_the_managed_rule_grants_as_aws_documents(
         "StepFunctionsGetEventsForSageMakerProcessingJobsRule",
     }
     sfn = aws("stepfunctions")
-    role = make_role(aws, STATES, [jobs, passing])
-    refused = run_execution(sfn, _sync_job_machine(aws, role, job_role), {"name": unique("j")})
-    assert refused["status"] == "FAILED"
-    assert _failed_state(sfn, refused["executionArn"]) == "Run the job"
-    assert refused["error"] == "States.Runtime"
-    assert f"'{role}' is not authorized to create managed-rule." in refused["cause"]
-    assert "Error Code: AccessDeniedException" in refused["cause"]
-    allowed = run_execution(
-        sfn,
-        _sync_job_machine(aws, make_role(aws, STATES, [jobs, passing, rule]), job_role),
-        {"name": unique("j")},
-        timeout_s=120,
+    without = make_role(aws, STATES, [jobs, passing])
+    with pytest.raises(ClientError) as refused:
+        _sync_job_machine(aws, without, job_role)
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert refused.value.response["Error"]["Message"] == (
+        f"'{without}' is not authorized to create managed-rule."
     )
+
+    role = make_role(aws, STATES, [jobs, passing, rule])
+    machine = _sync_job_machine(aws, role, job_role)
+    allowed = run_execution(sfn, machine, {"name": unique("j")}, timeout_s=120)
     assert allowed["status"] == "SUCCEEDED", allowed.get("cause")
+
+    document = {"Version": "2012-10-17", "Statement": [jobs, passing]}
+    aws("iam").put_role_policy(
+        RoleName=role.split("/")[-1], PolicyName="p", PolicyDocument=json.dumps(document)
+    )
+    failed = run_execution(sfn, machine, {"name": unique("j")})
+    assert failed["status"] == "FAILED"
+    assert _failed_state(sfn, failed["executionArn"]) == "Run the job"
+    assert failed["error"] == "States.Runtime"
+    assert f"'{role}' is not authorized to create managed-rule." in failed["cause"]
+    assert "Error Code: AccessDeniedException" in failed["cause"]
 
 
 def _processing_job(aws: Callable[[str], BaseClient], bucket: str, role: str, key_arn: str) -> dict:
