@@ -13,9 +13,11 @@ checks, at task start, that the role may do all of them, as AWS documents them:
   ``sagemaker:DescribeTrainingJob`` and ``sagemaker:StopTrainingJob`` on the job and
   ``events:PutTargets``, ``events:PutRule``, ``events:DescribeRule`` on
   ``arn:aws:events:<region>:<account>:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule``.
-- The page shows the jobs' policies only; CreateProcessingJob follows the same pattern with
-  its own rule, ``StepFunctionsGetEventsForSageMakerProcessingJobsRule`` (the name in AWS's
-  Step Functions Data Science SDK setup policy). CreateModel, CreateEndpointConfig,
+- The page shows CreateTrainingJob and CreateTransformJob only. CreateProcessingJob is given
+  the same policy with its own rule, ``StepFunctionsGetEventsForSageMakerProcessingJobsRule``:
+  the managed rules' naming (``StepFunctionsGetEventsForSageMaker<Kind>JobsRule``) and the name
+  used in public setup policies for Step Functions' SageMaker workflows, not confirmed on an
+  AWS page. CreateModel, CreateEndpointConfig,
   CreateEndpoint and UpdateEndpoint are as the policies aws-cdk-lib generates for its
   SageMaker tasks (``aws-stepfunctions-tasks/lib/sagemaker/*.js``): the create on its
   resource, ``sagemaker:ListTags`` on ``*`` for the creates, ``iam:PassRole`` for the model's
