@@ -19,8 +19,24 @@ from pathlib import Path
 
 from stacks.workflow.contract import FUNCTION_DIR
 
-TRAINING_CODE = Path(__file__).resolve().parents[2] / "training_code"
+ROOT = Path(__file__).resolve().parents[2]
+TRAINING_CODE = ROOT / "training_code"
 SHARED_MODULES = ("config_values.py", "train_config.py", "chat_format.py", "field_mapping.py")
+# The costs package's files the Lambdas need (refresh.py, which calls AWS, stays out).
+COSTS_PACKAGE = ROOT / "costs"
+COSTS_FILES = (
+    "__init__.py",
+    "actual.py",
+    "estimate.py",
+    "price_list.py",
+    "price_table.py",
+    "prices.json",
+)
+
+
+def costs_files() -> dict[str, Path]:
+    """``costs/<file>`` in a bundle -> its source file."""
+    return {f"costs/{name}": COSTS_PACKAGE / name for name in COSTS_FILES}
 
 
 def bundle_files() -> dict[str, Path]:
@@ -30,7 +46,7 @@ def bundle_files() -> dict[str, Path]:
         if name in files:
             raise ValueError(f"{FUNCTION_DIR / name} would hide training_code/{name}")
         files[name] = TRAINING_CODE / name
-    return files
+    return {**files, **costs_files()}
 
 
 def bundle_dir() -> Path:
@@ -45,6 +61,7 @@ def bundle_dir() -> Path:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{os.getpid()}-"))
         for name, path in files.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, staging / name)
         try:
             staging.rename(target)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
@@ -11,6 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.config_schema import MODEL_PACKAGE_GROUP_PREFIX, EnvironmentConfig
+from stacks.run_resources import run_resources
 from stacks.storage import StorageStack, kept_models_writer_name
 from stacks.workflow.code_asset import CodeAsset
 from stacks.workflow.contract import contract
@@ -261,6 +264,7 @@ class TrainingWorkflowStack(Stack):
             contract.ENV_DEFAULT_THRESHOLD: str(config.evaluation.threshold),
             contract.ENV_DEFAULT_MAX_SAMPLES: str(config.evaluation.max_samples),
             contract.ENV_INTERNET_ACCESS: "false" if offline else "true",
+            contract.ENV_RUN_RESOURCES: json.dumps(dataclasses.asdict(run_resources(config))),
         }
 
 
