@@ -50,19 +50,23 @@ def bundle_files() -> dict[str, Path]:
 
 
 def bundle_dir() -> Path:
-    """The bundle's folder (under the temp folder, named by content), written once."""
-    files = bundle_files()
+    """The validation bundle's folder (under the temp folder, named by content)."""
+    return write_bundle("validate-input", bundle_files())
+
+
+def write_bundle(name: str, files: dict[str, Path]) -> Path:
+    """A folder holding ``files`` (bundle path -> source), named by content, written once."""
     digest = hashlib.sha256()
-    for name, path in files.items():
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for relative, path in files.items():
+        digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
     parent = Path(tempfile.gettempdir()) / "llm-finetune-assets"
-    target = parent / f"validate-input-{digest.hexdigest()[:16]}"
+    target = parent / f"{name}-{digest.hexdigest()[:16]}"
     if not target.is_dir():
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{os.getpid()}-"))
-        for name, path in files.items():
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, staging / name)
+        for relative, path in files.items():
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, staging / relative)
         try:
             staging.rename(target)
         except OSError:  # another synth wrote the same content first
