@@ -16,17 +16,20 @@ Each stage that never ran (a run that failed early) is absent, and a note says s
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from costs.estimate import stage_cost
 from costs.price_list import Prices
 
 
-def timestamp(value: datetime | str) -> datetime:
-    """A datetime from boto3 (a datetime) or from Step Functions (ISO 8601 text)."""
+def timestamp(value: datetime | str | float) -> datetime:
+    """A datetime from boto3 (a datetime), from Step Functions (ISO 8601 text) or from the
+    wire (seconds since the epoch, as the JSON protocol sends timestamps)."""
     if isinstance(value, datetime):
         return value
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, UTC)
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 

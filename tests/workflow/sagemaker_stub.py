@@ -230,6 +230,8 @@ class SageMakerStub:
         gate = {"metric": metric[metric.index("--metric") + 1], "value": self.gate_value}
         body = json.dumps({"gate": gate, "metrics": {gate["metric"]: self.gate_value}})
         self._s3().put_object(Bucket=bucket, Key=f"{prefix}report.json", Body=body.encode())
+        page = "<!doctype html><html><body><h1>Evaluation</h1></body></html>"
+        self._s3().put_object(Bucket=bucket, Key=f"{prefix}report.html", Body=page.encode())
 
     def _create_processing_job(self, **params: Any) -> dict:
         return self._create_job(params["ProcessingJobName"], params, "processing")

@@ -34,6 +34,7 @@ ENV_RUN_RESOURCES = "RUN_RESOURCES"
 # "true" where the jobs and endpoints are the local cloud's: the cost is then an estimate.
 ENV_LOCAL_CLOUD = "LOCAL_CLOUD"
 COST_FILE = "cost.json"
+REPORT_PAGE = "report.html"
 # (stage, its key in $.cleanup, written by steps/cleanup.py's look-ups)
 ENDPOINTS = (("evaluation endpoint", "lookup"), ("base endpoint", "base_lookup"))
 
@@ -60,39 +61,23 @@ def cost_of(
     region = resources.region
     table = load_table()
     prices = TablePrices(table)
-    lines: list[dict[str, Any] | None] = []
-    missing: list[str] = []
-    jobs = (
-        ("preparation", names["prepare_job"]),
-        ("training", names["training_job"]),
-    )
-    for stage, job in jobs:
-        if stage == "training":
-            described = _describe(sagemaker.describe_training_job, TrainingJobName=job)
-            lines.append(None if described is None else training_cost(described, prices, region))
-        else:
-            described = _describe(sagemaker.describe_processing_job, ProcessingJobName=job)
-            lines.append(
-                None if described is None else processing_cost(stage, described, prices, region)
-            )
-        if lines[-1] is None:
-            missing.append(stage)
+    processing = sagemaker.describe_processing_job
+    prepare = _describe(processing, ProcessingJobName=names["prepare_job"])
+    training = _describe(sagemaker.describe_training_job, TrainingJobName=names["training_job"])
+    evaluate = _describe(processing, ProcessingJobName=names["evaluation_job"])
     cleanup = state.get("cleanup", {})
-    for stage, key in ENDPOINTS:
-        created = cleanup.get(key, {}).get("created")
-        if created:
-            lines.append(
-                endpoint_cost(stage, resources.endpoint_instance_type, created, now, prices, region)
-            )
-    described = _describe(
-        sagemaker.describe_processing_job, ProcessingJobName=names["evaluation_job"]
-    )
-    evaluation = (
-        None if described is None else processing_cost("evaluation", described, prices, region)
-    )
-    lines.append(evaluation)
-    if evaluation is None:
-        missing.append("evaluation")
+    endpoints = [
+        endpoint_cost(stage, resources.endpoint_instance_type, created, now, prices, region)
+        for stage, key in ENDPOINTS
+        if (created := cleanup.get(key, {}).get("created"))
+    ]
+    jobs = {
+        "preparation": prepare and processing_cost("preparation", prepare, prices, region),
+        "training": training and training_cost(training, prices, region),
+        "evaluation": evaluate and processing_cost("evaluation", evaluate, prices, region),
+    }
+    lines = [jobs["preparation"], jobs["training"], *endpoints, jobs["evaluation"]]
+    missing = [stage for stage, line in jobs.items() if line is None]
     cost = computed_cost(lines, missing, prices, region, local)
     stale = table.freshness(date.fromisoformat(now[:10]))
     if stale:
@@ -101,42 +86,29 @@ def cost_of(
     return cost
 
 
-def _read(s3: Any, bucket: str, key: str) -> str | None:
-    try:
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
-    except Exception as error:
-        if "NoSuchKey" in str(error) or "Not Found" in str(error) or "404" in str(error):
-            return None
-        raise
+def _read(s3: Any, bucket: str, key: str) -> str:
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
 
 
-def record(s3: Any, run: dict[str, Any], cost: dict[str, Any]) -> None:
-    """cost.json in the run's folder; the cost in report.json and report.html if they exist."""
+def _put(s3: Any, bucket: str, key: str, body: str, content_type: str) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType=content_type)
+
+
+def record(s3: Any, state: dict[str, Any], cost: dict[str, Any]) -> None:
+    """cost.json in the run's folder; where the evaluation wrote its reports (the state holds
+    the report it read), the cost in report.json and a section in report.html. The role may
+    not list the bucket, so an object is only read where it is known to exist."""
+    run = state["run"]
     bucket, report_key = run["report"]["bucket"], run["report"]["key"]
     run_folder = report_key.split("evaluation/")[0]
-    s3.put_object(
-        Bucket=bucket,
-        Key=run_folder + COST_FILE,
-        Body=json.dumps(cost, indent=2).encode(),
-        ContentType="application/json",
-    )
-    report = _read(s3, bucket, report_key)
-    if report is not None:
-        s3.put_object(
-            Bucket=bucket,
-            Key=report_key,
-            Body=json.dumps({**json.loads(report), "cost": cost}, indent=2).encode(),
-            ContentType="application/json",
-        )
-    html_key = report_key.rsplit("/", 1)[0] + "/report.html"
-    page = _read(s3, bucket, html_key)
-    if page is not None:
-        s3.put_object(
-            Bucket=bucket,
-            Key=html_key,
-            Body=add_to_html(page, cost).encode(),
-            ContentType="text/html",
-        )
+    _put(s3, bucket, run_folder + COST_FILE, json.dumps(cost, indent=2), "application/json")
+    if "report" not in state.get("evaluation", {}):
+        return
+    report = json.loads(_read(s3, bucket, report_key))
+    _put(s3, bucket, report_key, json.dumps({**report, "cost": cost}, indent=2), "application/json")
+    # The evaluation job writes report.html beside report.json (training_code/eval_report.py).
+    html_key = report_key.rsplit("/", 1)[0] + "/" + REPORT_PAGE
+    _put(s3, bucket, html_key, add_to_html(_read(s3, bucket, html_key), cost), "text/html")
 
 
 def handler(event: dict[str, Any], context: Any = None, clients: Any = None) -> dict[str, Any]:
@@ -159,6 +131,6 @@ def handler(event: dict[str, Any], context: Any = None, clients: Any = None) -> 
     local = os.environ.get(ENV_LOCAL_CLOUD) == "true"
     state = event["state"]
     cost = cost_of(state, event["now"], sagemaker, resources, local)
-    record(s3, state["run"], cost)
+    record(s3, state, cost)
     print(json.dumps({"run_name": state["run"]["run_name"], "total_usd": cost["total_usd"]}))
     return cost
