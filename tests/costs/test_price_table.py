@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
 
 from costs.price_table import MAX_AGE_DAYS, PriceNotFoundError, PriceTable, load_table
+from costs.refresh import refreshed
 from stacks.config import load_config
 
 TABLE = PriceTable.from_json(
@@ -62,3 +64,29 @@ def test_an_unknown_usage_is_refused():
         PriceTable.from_json(
             {"as_of": "2026-01-10", "source": "s", "regions": {"r": {"notebook": {"t": 1.0}}}}
         )
+
+
+class PriceList:
+    """GetProducts answering for g5.2xlarge only."""
+
+    def get_products(self, **request):
+        fields = {f["Field"]: f["Value"] for f in request["Filters"]}
+        if fields["instanceName"] != "ml.g5.2xlarge":
+            return {"PriceList": []}
+        term = {"priceDimensions": {"d": {"unit": "Hrs", "pricePerUnit": {"USD": "1.6"}}}}
+        return {"PriceList": [json.dumps({"terms": {"OnDemand": {"t": term}}})]}
+
+
+def test_a_refresh_dates_the_table_and_keeps_what_the_api_does_not_price():
+    configured = {"us-east-1": {"hosting": {"ml.g5.2xlarge"}}}
+    data, kept = refreshed(PriceList(), TABLE, configured, date(2026, 3, 1))
+    refreshed_table = PriceTable.from_json(data)
+    assert refreshed_table.as_of == date(2026, 3, 1)
+    assert refreshed_table.price("us-east-1", "training", "ml.g5.2xlarge") == 1.6
+    assert refreshed_table.price("us-east-1", "hosting", "ml.g5.2xlarge") == 1.6
+    assert kept == []
+    data, kept = refreshed(PriceList(), PriceTable.from_json(
+        {"as_of": "2026-01-10", "source": "s", "regions": {"r": {"training": {"ml.p9": 9.0}}}}
+    ), {}, date(2026, 3, 1))  # fmt: skip
+    assert kept == ["r training ml.p9"]
+    assert "kept from the table of 2026-01-10" in data["source"]
