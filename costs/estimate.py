@@ -6,9 +6,10 @@ Each stage is priced at the longest it may run, since SageMaker stops it then:
 - training: instance type x count for the training job's ``MaxRuntimeInSeconds`` (managed spot
   bills at most that, at a lower rate, so the on-demand figure bounds it);
 - the evaluation endpoints: one instance each (``InitialInstanceCount`` 1), from creation until
-  the cleanup deletes them, which is at most the endpoint timeout (the wait for InService) plus
-  the evaluation job's ``MaxRuntimeInSeconds``; two endpoints when the run compares with another
-  model (the base model or the champion), else one;
+  the cleanup deletes them; one endpoint, or two when the run compares with another model (the
+  base model or the champion). Both are created together and waited for one after the other,
+  each up to the endpoint timeout (docs/workflow.md), so each lives at most the number of
+  endpoints x the endpoint timeout, plus the evaluation job's ``MaxRuntimeInSeconds``;
 - evaluation: the processing instance for the evaluation job's ``MaxRuntimeInSeconds``.
 
 A job waits in the queue for spot capacity unbilled, so ``MaxWaitTimeInSeconds`` adds nothing
@@ -114,7 +115,7 @@ def estimate(
         ),
         stage_cost(
             "evaluation endpoints", "hosting", r.endpoint_instance_type, endpoints,
-            r.endpoint_timeout_s + r.processing_max_runtime_s,
+            endpoints * r.endpoint_timeout_s + r.processing_max_runtime_s,
             prices.price(r.region, "hosting", r.endpoint_instance_type),
         ),
         stage_cost(

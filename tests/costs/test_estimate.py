@@ -67,10 +67,12 @@ def test_each_stage_is_its_instances_times_its_longest_run():
         ({"compare_with_base": False}, 1),
     ],
 )
-def test_a_compared_model_doubles_the_endpoints(evaluation, endpoints):
+def test_a_compared_model_adds_an_endpoint_and_a_wait(evaluation, endpoints):
     assert temporary_endpoints(evaluation) == endpoints
     cost = estimate(RESOURCES, evaluation, TablePrices(TABLE), TABLE, TODAY)
-    assert by_stage(cost)["evaluation endpoints"] == 1.5 * endpoints
+    # Each endpoint: one 0.5 h timeout per endpoint waited for, then the 0.5 h evaluation.
+    hours = endpoints * 0.5 + 0.5
+    assert by_stage(cost)["evaluation endpoints"] == endpoints * hours * 1.5
 
 
 def test_spot_is_priced_on_demand_and_says_the_bill_is_at_most_that():
