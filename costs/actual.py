@@ -24,8 +24,10 @@ from costs.price_list import Prices
 
 
 def timestamp(value: datetime | str | float) -> datetime:
-    """A datetime from boto3 (a datetime), from Step Functions (ISO 8601 text) or from the
-    wire (seconds since the epoch, as the JSON protocol sends timestamps)."""
+    """A datetime from boto3 (a datetime), from Step Functions (ISO 8601 text, as its aws-sdk
+    integrations pass a response's timestamps on, e.g. ``"2013-08-23T01:02:15.422Z"``:
+    https://github.com/sam-goodwin/functionless/issues/489) or from the wire (seconds since the
+    epoch, as the JSON protocol sends timestamps)."""
     if isinstance(value, datetime):
         return value
     if isinstance(value, (int, float)):

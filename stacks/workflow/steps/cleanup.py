@@ -11,7 +11,7 @@ unnoticed::
 
     Look up the evaluation endpoint -> (settle) -> Delete the evaluation endpoint, config, model
     Clean up the base endpoint too? --yes--> the same for the base endpoint
-    Did the run fail?
+    (Cost the run: steps/cost.py) -> Did the run fail?
 """
 
 from __future__ import annotations
