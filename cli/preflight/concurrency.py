@@ -3,7 +3,7 @@ and the cost step's function (stacks/workflow/run_cost_function.py).
 
 Lambda keeps at least 100 units of an account's concurrency unreserved, so a function may
 reserve only what exceeds that (https://docs.aws.amazon.com/lambda/latest/dg/
-configuration-concurrency.html). New accounts can start with a total below 110, where the
+configuration-concurrency.html). New accounts can start with a total below 115, where the
 Workflow stack's first deploy fails on the functions' ReservedConcurrentExecutions.
 """
 
