@@ -3,7 +3,8 @@
 Starts the local cloud, deploys the ``local`` environment with the real CDK CLI, uploads the
 bundled text-to-SQL dataset and SmolLM2-135M-Instruct, runs one execution of the fine-tuning state
 machine (LoRA on CPU), follows it, and prints the evaluation report: the base model against the
-fine-tuned model on the same held-out samples.
+fine-tuned model on the same held-out samples. It prints the run's cost estimate before starting
+it and the cost computed from the local cloud's job and endpoint times after it (docs/costs.md).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cli import runs
+from cli.costs import estimate_for, format_cost, run_cost
 from cli.stages import stage_durations, stage_table
 from cli.target import Target
 
@@ -97,6 +99,8 @@ def summarise(
     before = {"start the local cloud, deploy, upload": setup_s} if setup_s is not None else {}
     lines.append("Stages:")
     lines.append(stage_table(timeline.states, before))
+    if report.get("cost"):
+        lines.append(format_cost(report["cost"]))
     lines.append(f"Report: {where}")
     return "\n".join(lines)
 
@@ -132,6 +136,7 @@ def run_demo(*, model: str, max_steps: int | None, samples: int, keep_running: b
         )
         print(f"[{_t(started)}] uploaded the dataset and base model; execution input:")
         print(json.dumps(execution_input, indent=2))
+        print(format_cost(estimate_for(target, execution_input)))
         name = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
         setup_s = time.monotonic() - started
         arn = runs.start(target, execution_input, name=name)
@@ -145,6 +150,8 @@ def run_demo(*, model: str, max_steps: int | None, samples: int, keep_running: b
             report = runs.fetch_report(target, name, out_dir)
         except FileNotFoundError as error:
             print(f"no report: {error}")
+            cost = run_cost(target, name)
+            print(format_cost(cost) if cost else "Cost: not computed")
             return 1
         print(summarise(report, timeline, str(out_dir / "report.html"), setup_s))
         (out_dir / "timeline.json").write_text(

@@ -41,3 +41,15 @@ def test_the_help_names_the_demo_default(capsys):
     with pytest.raises(SystemExit):
         _parser().parse_args(["demo", "--help"])
     assert f"(default: the demo's {DEMO_STEPS}," in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_summary_ends_with_the_cost_the_workflow_computed():
+    from cli.demo import summarise
+    from cli.runs import Timeline
+    from tests.unit.test_cli_commands import COST
+
+    timeline = Timeline(status="SUCCEEDED", states=[("Train the model", 30.0)])
+    text = summarise({"cost": COST, "samples": 3}, timeline, "report.html")
+    assert "Cost (local estimate), USD, us-east-1:" in text
+    assert text.index("Stages:") < text.index("Cost (local estimate)")
+    assert "Cost" not in summarise({"samples": 3}, timeline, "report.html")

@@ -137,6 +137,39 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
             ["sns:Publish"], [f"arn:aws:sns:{ACCOUNT_REGION}:NotificationsTopicAE679CBD"], None
         ),
         "UseKey": (["kms:Decrypt", "kms:GenerateDataKey"], [KEY], None),
+        "CostTheRun": (
+            ["lambda:InvokeFunction"],
+            [f"arn:aws:lambda:{ACCOUNT_REGION}:function:RunCostFunction24D172A4"],
+            None,
+        ),
+    }  # fmt: skip
+
+
+def test_the_cost_function_describes_the_run_s_jobs_and_writes_only_its_cost(resolver_for):
+    statements = _statements(resolver_for("local"), "RunCostRole")
+    reports = [
+        f"{ARTIFACTS}/runs/*/evaluation/report.html",
+        f"{ARTIFACTS}/runs/*/evaluation/report.json",
+    ]
+    assert statements == {
+        "WriteItsLogs": (
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [f"arn:aws:logs:{ACCOUNT_REGION}:log-group:RunCostLogs30A16312:*"],
+            None,
+        ),
+        "DescribeRunProcessingJobs": (
+            ["sagemaker:DescribeProcessingJob"],
+            [f"{SAGEMAKER}:processing-job/*-evaluate", f"{SAGEMAKER}:processing-job/*-prepare"],
+            None,
+        ),
+        "DescribeRunTrainingJob": (
+            ["sagemaker:DescribeTrainingJob"], [f"{SAGEMAKER}:training-job/*-train"], None
+        ),
+        "ReadRunReports": (["s3:GetObject"], reports, None),
+        "WriteRunCosts": (
+            ["s3:PutObject"], sorted([f"{ARTIFACTS}/runs/*/cost.json", *reports]), None
+        ),
+        "UseKey": (["kms:Decrypt", "kms:GenerateDataKey"], [KEY], None),
     }  # fmt: skip
 
 
@@ -259,7 +292,13 @@ def test_no_wildcard_actions_and_no_full_access(resolver_for, env_name):
         managed = resolver.resolve(role["Properties"].get("ManagedPolicyArns", []))
         assert not [arn for arn in managed if "FullAccess" in arn], logical_id
         if logical_id.startswith(
-            ("SageMakerRole", "EndpointRole", "StateMachineRole", "InputValidatorRole")
+            (
+                "SageMakerRole",
+                "EndpointRole",
+                "StateMachineRole",
+                "InputValidatorRole",
+                "RunCostRole",
+            )
         ):
             assert managed == [], logical_id
         for policy in role["Properties"].get("Policies", []):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import workflow_contract as contract
+
+from costs.estimate import RunResources
 
 
 class SettingsError(RuntimeError):
@@ -18,7 +21,9 @@ class Settings:
     input fields.
 
     ``code_uri`` is the code tarball's object; ``wheels_uri`` the S3 prefix holding the wheels
-    of the locked job libraries (``stacks/workflow/job_wheels.py``).
+    of the locked job libraries (``stacks/workflow/job_wheels.py``); ``run_resources`` what a
+    run launches, which its cost estimate prices (None: the plan says the estimate is
+    unavailable).
     """
 
     artifacts_bucket: str
@@ -30,6 +35,7 @@ class Settings:
     default_threshold: float
     default_max_samples: int
     internet_access: bool
+    run_resources: RunResources | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -61,4 +67,12 @@ class Settings:
             default_threshold=float(number(contract.ENV_DEFAULT_THRESHOLD, float)),
             default_max_samples=int(number(contract.ENV_DEFAULT_MAX_SAMPLES, int)),
             internet_access=get(contract.ENV_INTERNET_ACCESS) == "true",
+            run_resources=_resources(get(contract.ENV_RUN_RESOURCES)),
         )
+
+
+def _resources(text: str) -> RunResources:
+    try:
+        return RunResources.from_json(json.loads(text))
+    except ValueError as error:
+        raise SettingsError(f"{contract.ENV_RUN_RESOURCES}: {error}") from None

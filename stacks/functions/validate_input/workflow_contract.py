@@ -20,6 +20,8 @@ ENV_DEFAULT_METRIC = "DEFAULT_METRIC"
 ENV_DEFAULT_THRESHOLD = "DEFAULT_THRESHOLD"
 ENV_DEFAULT_MAX_SAMPLES = "DEFAULT_MAX_SAMPLES"
 ENV_INTERNET_ACCESS = "INTERNET_ACCESS"
+# JSON of costs.estimate.RunResources: what the run launches, for its cost estimate.
+ENV_RUN_RESOURCES = "RUN_RESOURCES"
 
 INPUT_KEYS = ("run_name", "base_model", "dataset", "recipe", "hyperparameters", "evaluation")
 RECIPES = ("lora", "qlora", "full")
