@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: setup demo test synth lint format clean lock
+.PHONY: setup demo test synth lint format clean lock prices
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -43,6 +43,10 @@ node_modules/.package-lock.json: package.json package-lock.json $(STAMP)
 # (stacks/workflow/job_image.py); ARGS=--upgrade moves every pin (docs/job-environment.md).
 lock: $(STAMP)
 	$(BIN)/python -m stacks.workflow.job_lock $(ARGS)
+
+# Re-reads costs/prices.json from the AWS Price List API (needs AWS credentials; docs/costs.md).
+prices: $(STAMP)
+	$(BIN)/python -m costs.refresh
 
 demo: setup
 	$(BIN)/python -m cli demo

@@ -4,10 +4,10 @@
     python -m cli demo --compare-with champion     # two runs: the second against the first
     python -m cli synth                            # synthesize and check every environment
     python -m cli deploy                           # deploy `local` to a running local cloud
-    python -m cli start --input run.json --follow  # start an execution and watch it
+    python -m cli start --input run.json --follow  # the cost estimate, then start and watch
     python -m cli follow NAME_OR_ARN
-    python -m cli runs                             # the newest executions
-    python -m cli report NAME --out DIR            # report.json/html, predictions of a run
+    python -m cli runs                             # the newest executions and their cost
+    python -m cli report NAME --out DIR            # report.json/html, predictions, cost of a run
     python -m cli preflight                        # what a first deploy and run need (--json)
 
 Add ``--target aws --env dev --profile PROFILE`` to act on a deployed AWS account instead.
@@ -221,10 +221,13 @@ def _deploy(_args: argparse.Namespace) -> int:
 
 def _start(args: argparse.Namespace) -> int:
     from cli import runs
+    from cli.costs import estimate_for, format_cost
     from cli.input_arg import read_input
 
     execution_input = read_input(args.input)  # a mistake in it needs no cloud to be reported
     target = _target(args)
+    # Before anything launches; the ARN stays the line after it.
+    print(format_cost(estimate_for(target, execution_input)))
     arn = runs.start(target, execution_input, args.name)
     print(arn)
     return _outcome(runs.follow(target, arn)) if args.follow else 0
@@ -239,14 +242,21 @@ def _follow(args: argparse.Namespace) -> int:
 
 def _runs(args: argparse.Namespace) -> int:
     from cli import runs
+    from cli.costs import run_cost
 
-    for execution in runs.list_runs(_target(args)):
-        print(f"{execution['name']:<40} {execution['status']:<10} {execution['startDate']}")
+    target = _target(args)
+    for execution in runs.list_runs(target):
+        cost = run_cost(target, runs.run_name_of(target, execution["executionArn"]))
+        usd = f"USD {cost['total_usd']:.2f}" if cost else "-"
+        print(
+            f"{execution['name']:<40} {execution['status']:<10} {usd:>12}  {execution['startDate']}"
+        )
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
     from cli import runs
+    from cli.costs import format_cost, run_cost
     from cli.report_table import report_text
 
     target = _target(args)
@@ -255,6 +265,8 @@ def _report(args: argparse.Namespace) -> int:
     report = runs.fetch_report(target, run_name, out_dir)
     print(report_text(report))
     print(json.dumps(report.get("gate", report), indent=2))
+    cost = report.get("cost") or run_cost(target, run_name)
+    print(format_cost(cost) if cost else "Cost: not computed (yet) for this run")
     print(f"files in {out_dir}")
     return 0
 

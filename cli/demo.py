@@ -3,7 +3,8 @@
 Starts the local cloud, deploys the ``local`` environment with the real CDK CLI, uploads the
 bundled text-to-SQL dataset and SmolLM2-135M-Instruct, runs one execution of the fine-tuning state
 machine (LoRA on CPU), follows it, and prints the evaluation report: the base model against the
-fine-tuned model on the same held-out samples.
+fine-tuned model on the same held-out samples. It prints the run's cost estimate before starting
+it and the cost computed from the local cloud's job and endpoint times after it (docs/costs.md).
 
 With ``--compare-with champion`` it runs two executions in the same local cloud (each demo starts
 a fresh one, so an earlier demo's model package is gone): the first registers its model (the
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cli import runs
+from cli.costs import estimate_for, format_cost, run_cost
 from cli.report_table import gate_lines, metrics_table
 from cli.stages import stage_durations, stage_table
 from cli.target import Target
@@ -89,6 +91,8 @@ def summarise(
     before = {"start the local cloud, deploy, upload": setup_s} if setup_s is not None else {}
     lines.append("Stages:")
     lines.append(stage_table(timeline.states, before))
+    if report.get("cost"):
+        lines.append(format_cost(report["cost"]))
     lines.append(f"Report: {where}")
     return "\n".join(lines)
 
@@ -161,6 +165,7 @@ def _run_once(target: Target, execution_input: dict, started: float, setup_s: fl
     """Starts one execution, follows it and prints its report; returns the exit code."""
     print("execution input:")
     print(json.dumps(execution_input, indent=2))
+    print(format_cost(estimate_for(target, execution_input)))
     name = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     run_started = time.monotonic()
     arn = runs.start(target, execution_input, name=name)
@@ -174,6 +179,8 @@ def _run_once(target: Target, execution_input: dict, started: float, setup_s: fl
         report = runs.fetch_report(target, name, out_dir)
     except FileNotFoundError as error:
         print(f"no report: {error}")
+        cost = run_cost(target, name)
+        print(format_cost(cost) if cost else "Cost: not computed")
         return 1
     print(summarise(report, timeline, str(out_dir / "report.html"), setup_s))
     (out_dir / "timeline.json").write_text(

@@ -13,6 +13,8 @@
 - ``AWS::S3::BucketPolicy``, which moto does not model, is applied (``s3_bucket_policy``).
 - A VPC's security group egress rules and CDK's default-security-group resource
   (``ec2_resources``).
+- ``AWS::Budgets::Budget``, which moto does not model, is created in its Budgets backend
+  (``budget_resources``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.kms.models import Key
 
-from localcloud import ec2_resources, kms_resources, s3_bucket_policy
+from localcloud import budget_resources, ec2_resources, kms_resources, s3_bucket_policy
 from localcloud.cfn_model import LocalResource
 
 LOG = logging.getLogger(__name__)
@@ -95,6 +97,8 @@ class Unemulated(LocalResource):
 def _resource_class_from_type(resource_type: str) -> type[CloudFormationModel]:
     if resource_type == s3_bucket_policy.BucketPolicy.RESOURCE_TYPE:
         return s3_bucket_policy.BucketPolicy
+    if resource_type == budget_resources.Budget.RESOURCE_TYPE:
+        return budget_resources.Budget
     if resource_type in ec2_resources.MODELS:
         return ec2_resources.MODELS[resource_type]
     if resource_type in parsing.NULL_MODELS or resource_type.startswith("Custom::"):

@@ -58,6 +58,8 @@ from localcloud.iam import credentials
 from localcloud.validation import definitions
 
 EXECUTE_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+# The session name of the state machine role's session the local cloud signs task calls with.
+SESSION = "StepFunctions"
 # Where moto's interpreter imported ``boto_client_for`` by name: each gets the role's version.
 _CLIENT_USERS = (
     "state_map.result_writer.resource_eval.resource_eval_s3",
@@ -274,7 +276,7 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
     """
     client = _original_boto_client_for(region, service, state_credentials)
     role = getattr(state_credentials, "role_arn", None)
-    keys = credentials.for_role(role, credentials.STATES, "StepFunctions")
+    keys = credentials.for_role(role, credentials.STATES, SESSION)
     if keys is credentials.ADMIN:
         return client
     return moto_boto_client.boto3.client(

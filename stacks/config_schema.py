@@ -43,6 +43,9 @@ _MODEL_PIN = re.compile(
 # model registry group of each environment's workflow stack).
 PROJECT = "llm-finetune"
 MODEL_PACKAGE_GROUP_PREFIX = f"{PROJECT}-"
+# The tags on every resource of a stage (stage.py): cost allocation, and the budgets' filter.
+PROJECT_TAG = "project"
+ENVIRONMENT_TAG = "environment"
 _CONNECTION_ARN = re.compile(
     r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
     r"connection/[0-9a-f-]{36}$"
@@ -287,6 +290,57 @@ class NetworkConfig:
     network_isolation: bool = False
 
 
+# CreateBudget takes at most five notifications per budget ("Array Members: Maximum number of 5
+# items", https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_CreateBudget.html).
+MAX_BUDGET_NOTIFICATIONS = 5
+
+
+def _percent_of_budget(percent: int, field_name: str) -> None:
+    # Above ten times the budget an alert is no warning; such a number is a dollar amount typed
+    # into a percentage.
+    _check(
+        1 <= percent <= 1000,
+        field_name,
+        f"must be a percentage of monthly_usd between 1 and 1000, got {percent}",
+    )
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    """A monthly AWS Budgets cost budget over the resources tagged with this environment.
+
+    Attributes:
+        monthly_usd: the budgeted amount per calendar month, in US dollars.
+        alert_percents: an alert when the month's actual cost passes each of these percentages.
+        forecast_percent: an alert when the month's cost is forecast to pass this percentage;
+            null: none.
+    """
+
+    monthly_usd: float
+    alert_percents: tuple[int, ...] = (50, 80, 100)
+    forecast_percent: int | None = 100
+
+    def __post_init__(self) -> None:
+        _check(self.monthly_usd > 0, "monthly_usd", f"must be above 0, got {self.monthly_usd}")
+        _check(bool(self.alert_percents), "alert_percents", "must list at least one percentage")
+        for percent in self.alert_percents:
+            _percent_of_budget(percent, "alert_percents")
+        if self.forecast_percent is not None:
+            _percent_of_budget(self.forecast_percent, "forecast_percent")
+        _check(
+            list(self.alert_percents) == sorted(set(self.alert_percents)),
+            "alert_percents",
+            f"must rise without repeats, got {list(self.alert_percents)}",
+        )
+        count = len(self.alert_percents) + (self.forecast_percent is not None)
+        _check(
+            count <= MAX_BUDGET_NOTIFICATIONS,
+            "alert_percents",
+            f"AWS Budgets sends at most {MAX_BUDGET_NOTIFICATIONS} alerts per budget, "
+            f"forecast_percent included; got {count}",
+        )
+
+
 @dataclass(frozen=True)
 class EnvironmentConfig:
     """Everything that differs between local, dev, staging and prod."""
@@ -304,6 +358,7 @@ class EnvironmentConfig:
     model_approval: Literal["Approved", "PendingManualApproval"] = "PendingManualApproval"
     serving_model: str | None = None
     notification_emails: tuple[str, ...] = ()
+    budget: BudgetConfig | None = None
 
     def __post_init__(self) -> None:
         _check_account_and_region(self.account, self.region)

@@ -7,7 +7,7 @@ import dataclasses
 from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
-from stacks.config_schema import EnvironmentConfig
+from stacks.config_schema import ENVIRONMENT_TAG, PROJECT, PROJECT_TAG, EnvironmentConfig
 from stacks.serving.promotion import CrossAccountLinks
 from stacks.serving.serving_stack import ServingStack
 from stacks.storage import StorageStack
@@ -50,5 +50,5 @@ class FineTuningStage(Stage):
             links=links,
             network=self.workflow.network,
         )
-        Tags.of(self).add("project", "llm-finetune")
-        Tags.of(self).add("environment", config.name)
+        Tags.of(self).add(PROJECT_TAG, PROJECT)
+        Tags.of(self).add(ENVIRONMENT_TAG, config.name)

@@ -1,9 +1,10 @@
-"""Lambda concurrency for the input validator's reservation (stacks/workflow/validator.py).
+"""Lambda concurrency for the reservations of the input validator (stacks/workflow/validator.py)
+and the cost step's function (stacks/workflow/run_cost_function.py).
 
 Lambda keeps at least 100 units of an account's concurrency unreserved, so a function may
 reserve only what exceeds that (https://docs.aws.amazon.com/lambda/latest/dg/
-configuration-concurrency.html). New accounts can start with a total below 110, where the
-Workflow stack's first deploy fails on the validator's ReservedConcurrentExecutions.
+configuration-concurrency.html). New accounts can start with a total below 115, where the
+Workflow stack's first deploy fails on the functions' ReservedConcurrentExecutions.
 """
 
 from __future__ import annotations
@@ -15,22 +16,26 @@ from botocore.exceptions import ClientError
 from cli.preflight.findings import Finding, cannot_tell, denial, denied, error_code, ok, problem
 from stacks.config_schema import EnvironmentConfig
 from stacks.workflow.network import DEFAULT_SECURITY_GROUP_HANDLER_CONCURRENCY
+from stacks.workflow.run_cost_function import RESERVED_CONCURRENCY as COST_CONCURRENCY
 from stacks.workflow.validator import RESERVED_CONCURRENCY
+
+# What the Workflow stack's functions reserve in every environment.
+WORKFLOW_FUNCTIONS = RESERVED_CONCURRENCY + COST_CONCURRENCY
 
 # What Lambda leaves unreserved in every account and region (the page above).
 MIN_UNRESERVED = 100
 
 
 def reserved_by(env: EnvironmentConfig) -> int:
-    """What the Workflow stack's functions reserve: the validator, and in VPC mode CDK's
-    handler that empties the VPC's default security group."""
-    return RESERVED_CONCURRENCY + (
+    """What the Workflow stack's functions reserve: the validator, the cost step's function,
+    and in VPC mode CDK's handler that empties the VPC's default security group."""
+    return WORKFLOW_FUNCTIONS + (
         DEFAULT_SECURITY_GROUP_HANDLER_CONCURRENCY if env.network.vpc else 0
     )
 
 
 def check_concurrency(
-    lambda_client: Any, cloudformation: Any, stage: str, reserved: int = RESERVED_CONCURRENCY
+    lambda_client: Any, cloudformation: Any, stage: str, reserved: int = WORKFLOW_FUNCTIONS
 ) -> list[Finding]:
     """Whether the Workflow stack's reservations (``reserved``) fit the unreserved concurrency.
 

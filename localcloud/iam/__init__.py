@@ -4,7 +4,8 @@
   (Step Functions, SageMaker staging and jobs, endpoints, Lambda), trust policy checked;
 - ``requests``: a request as the IAM actions, resources and condition keys it needs;
 - ``conditions`` and ``policy``: AWS's policy evaluation logic;
-- ``hook``: the check, called from the request check's hook (``localcloud.validation``).
+- ``hook``: the check, called from the request check's hook (``localcloud.validation``);
+- ``managed_policies``: a template role's ``ManagedPolicyArns``, which moto drops.
 
 ``LOCALCLOUD_IAM=off`` turns it off (the default is ``enforce``).
 """
@@ -16,7 +17,7 @@ from typing import Any
 from moto.iam.access_control import PermissionResult
 from moto.s3.models import FakeBucket
 
-from localcloud.iam import credentials
+from localcloud.iam import credentials, managed_policies
 
 _moto_bucket_permission = FakeBucket.get_permission
 
@@ -31,5 +32,7 @@ def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
 
 
 def install() -> None:
-    """Leaves bucket policies to this package's evaluation (idempotent)."""
+    """Leaves bucket policies to this package's evaluation, keeps template roles' managed
+    policies (idempotent)."""
     FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign]
+    managed_policies.install()

@@ -99,8 +99,12 @@ def _trusts(trust_document: str, service: str) -> bool:
     return False
 
 
-def for_role(role_arn: str | None, service: str, session: str) -> Keys:
+def for_role(role_arn: str | None, service: str, session: str, *, fresh: bool = False) -> Keys:
     """The credentials ``service`` (``sagemaker.amazonaws.com``...) uses to act for the role.
+
+    ``fresh``: new keys of their own rather than the ones shared by every caller of this
+    role and session name, so their requests can be told apart (a job's code from SageMaker's
+    staging for the same job); the session ARN is the same.
 
     Raises:
         UntrustedRole: the role exists and its trust policy does not name ``service``.
@@ -119,7 +123,7 @@ def for_role(role_arn: str | None, service: str, session: str) -> Keys:
             f"sts:AssumeRole for the service principal {service}"
         )
     with _lock:
-        cached = _sessions.get((role_arn, session))
+        cached = None if fresh else _sessions.get((role_arn, session))
         if cached is None:
             assumed = sts_backends[account]["aws"].assume_role(
                 region_name="us-east-1",
@@ -130,7 +134,8 @@ def for_role(role_arn: str | None, service: str, session: str) -> Keys:
                 external_id="",
             )
             cached = Keys(assumed.access_key_id, assumed.secret_access_key, assumed.session_token)
-            _sessions[(role_arn, session)] = cached
+            if not fresh:
+                _sessions[(role_arn, session)] = cached
     return cached
 
 

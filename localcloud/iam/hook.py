@@ -6,8 +6,8 @@ that passes its model is handed to :func:`refusal`. The caller is the access key
 session in moto's STS is evaluated against the role's policies as deployed (inline and
 attached managed policies) and the resource's policy (S3 bucket policy, KMS key policy), with
 ``localcloud.iam.policy``. Any other key (the deployer's ``testing`` keys, an IAM user's) is an
-account administrator's and is not evaluated; nor are the sessions of the CDK bootstrap roles
-the CDK CLI assumes to deploy (the deployer's tooling).
+account administrator's and is not evaluated. The sessions of the CDK bootstrap roles, which
+the CDK CLI assumes to deploy, are evaluated like any other.
 
 A denied request is answered as AWS answers it
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html, the message
@@ -18,7 +18,10 @@ its own code); S3 403 ``AccessDenied``.
 
 Request-context stand-ins: ``aws:SecureTransport`` is true (the local cloud's plain HTTP
 stands for AWS's TLS endpoints, which the bucket policies' deny on insecure transport is
-about); ``aws:PrincipalArn`` is the role's ARN; ``aws:PrincipalAccount`` its account.
+about); ``aws:PrincipalArn`` is the role's ARN; ``aws:PrincipalAccount`` its account;
+``aws:ResourceAccount`` (and S3's ``s3:ResourceAccount``) the account in the resource's ARN, or
+the local cloud's one account for ARNs without one (S3's): the bootstrap roles' policies
+condition their grants on it (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from moto.kms.utils import _deserialize_ciphertext_blob
 from moto.s3.models import s3_backends
 from moto.sts.models import sts_backends
 
-from localcloud.iam import credentials, policy
+from localcloud.iam import credentials, managed_policies, policy
 from localcloud.iam.requests import Needed, needed
 from localcloud.validation.responses import Refusal
 from localcloud.validation.wire import Call
@@ -43,12 +46,9 @@ from localcloud.validation.wire import Call
 LOG = logging.getLogger(__name__)
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/")
 _CODES = {"sns": "AuthorizationError"}
-# The roles ``cdk bootstrap`` creates (cdk-<qualifier>-deploy-role-..., -file-publishing-role-...),
-# which the CDK CLI assumes to deploy: not evaluated, as the deployer's own keys are not.
-_BOOTSTRAP_ROLE = re.compile(r":role/cdk-[a-z0-9]+-[a-z-]+-role-\d{12}-")
 
 
-def _caller(headers: Mapping[str, str], args: Mapping[str, str]) -> tuple[str, str] | None:
+def caller(headers: Mapping[str, str], args: Mapping[str, str]) -> tuple[str, str] | None:
     """The access key and region of the request's signature."""
     found = _CREDENTIAL.search(headers.get("Authorization", ""))
     if found:
@@ -75,6 +75,7 @@ def _session(access_key: str) -> Any | None:
 def _identity(account: str, role_name: str) -> list[Mapping[str, Any]]:
     role = iam_backends[account]["aws"].get_role(role_name)
     documents = [policy.parse(text) for text in role.policies.values()]
+    documents += [policy.parse(d) for d in managed_policies.documents(role, account)]
     for managed in role.managed_policies.values():
         default = next((v for v in managed.versions if v.is_default), None)
         if default is not None:
@@ -106,19 +107,43 @@ def refusal(call: Call, headers: Mapping[str, str], args: Mapping[str, str]) -> 
     """Why AWS would deny ``call`` to the role session that signed it, or None."""
     if not credentials.enforced():
         return None
-    caller = _caller(headers, args)
-    session = _session(caller[0]) if caller else None
+    signer = caller(headers, args)
+    session = _session(signer[0]) if signer else None
     if session is None:
         return None
     role_arn: str = session.role_arn
-    if _BOOTSTRAP_ROLE.search(role_arn):
-        return None  # the CDK CLI's own roles: the deployer's tooling, as the testing keys
     account = role_arn.split(":")[4]
-    region = caller[1] if caller else "us-east-1"
+    region = signer[1] if signer else "us-east-1"
+    denied = _denial(role_arn, session.session_name, region, needed(call, account, region), call)
+    return shaped(call, denied[1]) if denied else None
+
+
+def denial(
+    role_arn: str, session_name: str, region: str, needs: list[Needed]
+) -> tuple[Needed, str] | None:
+    """The first of ``needs`` the role's session may not do, with AWS's AccessDenied message.
+
+    For permissions a service needs on the role's behalf beyond the request it forwards
+    (Step Functions' integrations); None when enforcement is off, the role does not exist
+    (see ``credentials.for_role``) or every one is allowed.
+    """
+    if not credentials.enforced():
+        return None
+    try:
+        iam_backends[role_arn.split(":")[4]]["aws"].get_role_by_arn(role_arn)
+    except Exception:
+        return None
+    return _denial(role_arn, session_name, region, needs, None)
+
+
+def _denial(
+    role_arn: str, session_name: str, region: str, needs: list[Needed], call: Call | None
+) -> tuple[Needed, str] | None:
+    account = role_arn.split(":")[4]
     role_name = role_arn.rsplit("/", 1)[-1]
     principal = policy.Principal(
         role_arn=role_arn,
-        session_arn=f"arn:aws:sts::{account}:assumed-role/{role_name}/{session.session_name}",
+        session_arn=f"arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}",
         account=account,
     )
     identity = _identity(account, role_name)
@@ -128,9 +153,10 @@ def refusal(call: Call, headers: Mapping[str, str], args: Mapping[str, str]) -> 
         "aws:securetransport": ["true"],
         "aws:requestedregion": [region],
     }
-    for need in needed(call, account, region):
+    for need in needs:
         resource, resources = _resource(need, call, account, region)
-        request = policy.Request(need.action, resource, {**base_context, **need.context})
+        context = {**base_context, **_resource_account(need.action, resource, account)}
+        request = policy.Request(need.action, resource, {**context, **need.context})
         decision = policy.evaluate(request, principal, identity, resources)
         if decision is not policy.Decision.ALLOWED:
             message = (
@@ -138,23 +164,33 @@ def refusal(call: Call, headers: Mapping[str, str], args: Mapping[str, str]) -> 
                 f"on resource: {resource} {decision.reason(need.action)}"
             )
             LOG.info("IAM denied %s", message)
-            return _shaped(call, message)
+            return need, message
     return None
 
 
+def _resource_account(action: str, resource: str, account: str) -> dict[str, list[str]]:
+    parts = resource.split(":")
+    owner = parts[4] if len(parts) > 5 and parts[4] else account
+    context = {"aws:resourceaccount": [owner]}
+    if action.startswith("s3:"):
+        context["s3:resourceaccount"] = [owner]
+    return context
+
+
 def _resource(
-    need: Needed, call: Call, account: str, region: str
+    need: Needed, call: Call | None, account: str, region: str
 ) -> tuple[str, list[policy.ResourcePolicy]]:
     if need.bucket is not None:
         return need.resource, _bucket_policy(account, need.bucket)
-    if need.action.startswith("kms:"):
+    if need.action.startswith("kms:") and call is not None:
         key = _key(account, region, call, need.key_id)
         if key is not None:
             return key.arn, [policy.ResourcePolicy(policy.parse(key.policy), required=True)]
     return need.resource, []
 
 
-def _shaped(call: Call, message: str) -> Refusal:
+def shaped(call: Call, message: str) -> Refusal:
+    """An access denial of ``call`` in its protocol's shape (see the module's docstring)."""
     if call.protocol == "json":
         return Refusal("AccessDeniedException", message, 400)
     if call.protocol == "rest-json":

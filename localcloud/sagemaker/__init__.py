@@ -49,7 +49,7 @@ def install(
         invoke_timeout_s: how long InvokeEndpoint waits for the server.
         checkpoint_sync_s: how often a running job's checkpoints are copied to S3.
     """
-    from localcloud.sagemaker import cfn_resources, moto_patches, sfn_patches
+    from localcloud.sagemaker import cfn_resources, moto_patches, sfn_patches, vpc_access
     from localcloud.sagemaker.settings import LOCAL_SERVER, Settings, configure
 
     global _exit_hook_registered
@@ -67,6 +67,7 @@ def install(
     moto_patches.apply()
     sfn_patches.apply()
     cfn_resources.register()
+    vpc_access.install()
     if not _exit_hook_registered:
         atexit.register(shutdown)
         _exit_hook_registered = True

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from localcloud.iam import credentials
 from localcloud.iam.credentials import Keys
-from localcloud.sagemaker import contract, isolation, launcher, registry, settings
+from localcloud.sagemaker import contract, isolation, launcher, registry, settings, vpc_access
 from localcloud.sagemaker.launcher import Launch
 from localcloud.sagemaker.logsink import LogSink
 from localcloud.sagemaker.opt_ml import OptMl
@@ -85,6 +85,7 @@ class JobRun(abc.ABC):
         self._thread = threading.Thread(target=self._run, name=f"{self.kind}-{name}", daemon=True)
         self._key = registry.key(self.kind, account, region, name)
         self._keys: Keys | None = None
+        self._process_keys: Keys | None = None
         self._encrypt_checked = threading.Event()
 
     @property
@@ -136,6 +137,13 @@ class JobRun(abc.ABC):
             self._keys = credentials.for_role(role, credentials.SAGEMAKER, "SageMaker")
         return self._keys
 
+    def process_keys(self) -> Keys:
+        """The keys the job's code gets, its own (``vpc_access.job_keys``)."""
+        if self._process_keys is None:
+            request = getattr(self, "request", None) or {}
+            self._process_keys = vpc_access.job_keys(self.name, request, self.account, self.region)
+        return self._process_keys
+
     def s3(self):
         """An S3 client acting for the job's role, for staging inputs and uploading outputs.
 
@@ -182,6 +190,8 @@ class JobRun(abc.ABC):
             sink.write(f"[localcloud] {self.name} failed: {reason}")
         for each in list(self._sinks.values()):
             each.close()
+        if self._process_keys is not None:
+            vpc_access.unregister(self._process_keys.access_key_id)
         self._finish(status, trim_reason(reason) if reason else None)
         registry.remove(self._key)
 
@@ -231,7 +241,7 @@ class JobRun(abc.ABC):
                 on_line(line)
 
         env = {k: v for k, v in env.items() if k != "AWS_SESSION_TOKEN"}
-        env.update(self.role_keys().env())  # the container has its execution role's keys
+        env.update(self.process_keys().env())  # the container has its execution role's keys
         process = ManagedProcess(command, cwd=cwd, env=env, sink=sink, on_line=observe)
         self._processes[launch.host] = process
         return process

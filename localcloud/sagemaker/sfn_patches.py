@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from moto.core.exceptions import AWSError
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service,
     state_task_service_aws_sdk,
     state_task_service_factory,
 )
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from localcloud.sagemaker import sfn_permissions
 from localcloud.sagemaker.patching import Patches
 from localcloud.sagemaker.sfn_service import StateTaskServiceSageMaker
 
@@ -50,6 +55,38 @@ def apply() -> None:
         "_SERVICE_NAME_SFN_TO_BOTO_OVERRIDES",
         {**service._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "sagemakerruntime": "sagemaker-runtime"},
     )
+    _refuse_unmanageable_rules()
+
+
+def _refuse_unmanageable_rules() -> None:
+    """CreateStateMachine and UpdateStateMachine (also through CloudFormation) refuse a ``.sync``
+    SageMaker task whose role may not keep its managed rule, as AWS does."""
+    backend = StepFunctionsParserBackend
+    create, update = backend.create_state_machine, backend.update_state_machine
+
+    def check(self: Any, definition: str | None, role_arn: str | None) -> None:
+        if (
+            definition
+            and role_arn
+            and sfn_permissions.managed_rules_denied(definition, role_arn, self.region_name)
+        ):
+            message = sfn_permissions.managed_rule_refusal(role_arn)
+            raise AWSError(message, "AccessDeniedException")
+
+    def create_state_machine(self: Any, name: str, definition: str, roleArn: str, **kw: Any) -> Any:
+        check(self, definition, roleArn)
+        return create(self, name, definition, roleArn, **kw)
+
+    def update_state_machine(
+        self: Any, arn: str, definition: Any = None, role_arn: Any = None, **kw: Any
+    ) -> Any:
+        if definition is not None or role_arn is not None:
+            current = self.describe_state_machine(arn)
+            check(self, definition or current.definition, role_arn or current.roleArn)
+        return update(self, arn, definition, role_arn, **kw)
+
+    _PATCHES.set(backend, "create_state_machine", create_state_machine)
+    _PATCHES.set(backend, "update_state_machine", update_state_machine)
 
 
 def restore() -> None:

@@ -12,9 +12,10 @@ response (FailureReason included) as JSON in the cause, as AWS reports a failed 
 API error fails it with ``SageMaker.AmazonSageMakerException`` (or ``SageMaker.<Code>Exception``
 for the errors SageMaker models, e.g. ``SageMaker.ResourceInUseException``); a request that
 breaks the API's model (a name over 63 characters, an entrypoint item over 256) fails so before
-anything is created, with SageMaker's ``ValidationException`` message. Everything else
-SageMaker offers (deleteEndpoint, stopTrainingJob, describeEndpoint, ...) is reached as on AWS,
-through ``arn:aws:states:::aws-sdk:sagemaker:<action>``.
+anything is created, with SageMaker's ``ValidationException`` message; so does a state machine
+role that lacks a permission AWS documents for the integration (``sfn_permissions``).
+Everything else SageMaker offers (deleteEndpoint, stopTrainingJob, describeEndpoint, ...) is
+reached as on AWS, through ``arn:aws:states:::aws-sdk:sagemaker:<action>``.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.utils import camel_to_snake_case
 
-from localcloud.stepfunctions import boto_client_for
+from localcloud.iam import hook
+from localcloud.sagemaker import sfn_permissions
+from localcloud.stepfunctions import SESSION, boto_client_for
 from localcloud.validation.constraints import check, summary
 
 # action (lower case) -> (Describe* call, name parameter, status field) for .sync; None: no .sync
@@ -203,11 +206,48 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):
                 f"Error Code: ValidationException; Request ID: {uuid.uuid4()}; Proxy: null)"
             )
             raise FailureEventException(self._failure(env, _GENERIC_ERROR, cause))
+        self._check_permissions(
+            env, resource_runtime_part.region, normalised_parameters, state_credentials
+        )
         client = self._client(resource_runtime_part.region, state_credentials)
         call = getattr(client, camel_to_snake_case(self.resource.api_action))
         response = call(**normalised_parameters) or {}
         response.pop("ResponseMetadata", None)
         env.stack.append(to_epoch_millis(response))
+
+    def _check_permissions(
+        self, env: Environment, region: str, parameters: dict, state_credentials: StateCredentials
+    ) -> None:
+        """Fails the task when the role lacks a permission AWS documents for this integration.
+
+        A SageMaker action is refused as SageMaker refuses it (``AccessDeniedException``, as
+        AWS reports a denied SageMaker call of this integration); the ``.sync`` managed rule
+        with Step Functions' own message (see ``sfn_permissions.managed_rule_refusal``).
+        """
+        role = getattr(state_credentials, "role_arn", None)
+        if not role:
+            return
+        sync = self.resource.condition == ResourceCondition.Sync
+        needs = sfn_permissions.required(
+            self.resource.api_action, sync, parameters, role.split(":")[4], region
+        )
+        denied = hook.denial(role, SESSION, region, needs)
+        if denied is None:
+            return
+        need, message = denied
+        request_id = uuid.uuid4()
+        if need.action.startswith("events:"):
+            cause = (
+                f"{sfn_permissions.managed_rule_refusal(role)} (Service: AWSStepFunctions; "
+                f"Status Code: 400; Error Code: AccessDeniedException; Request ID: {request_id}; "
+                "Proxy: null)"
+            )
+            raise FailureEventException(self._failure(env, "States.Runtime", cause))
+        cause = (
+            f"{message} (Service: AmazonSageMaker; Status Code: 400; Error Code: "
+            f"AccessDeniedException; Request ID: {request_id}; Proxy: null)"
+        )
+        raise FailureEventException(self._failure(env, _GENERIC_ERROR, cause))
 
     def _build_sync_resolver(
         self,

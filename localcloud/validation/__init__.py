@@ -11,13 +11,21 @@ machine's service tasks (used when a state machine is created, and by the infra 
 request that passes is then checked against IAM when a role session signed it
 (``localcloud.iam.hook``).
 
+Other packages add checks of their own that run between those two (``add_gate``): a gate
+answers with a ``Refusal``, or raises ``Unreachable`` when the caller could not have reached
+the service at all, and the connection is then closed without an answer, as a connection
+that fails does (``localcloud.sagemaker.vpc_access``: a job in a VPC without the endpoint).
+
 ``set_enabled(False)`` exists for ``benchmarks/validation_overhead.py`` only, to measure the
 cost against the same server without the check.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Response, current_app
@@ -26,14 +34,27 @@ from moto.core.request import normalize_request
 from moto.core.utils import convert_to_flask_response
 
 from localcloud.validation.checks import CHECKED, MOTO_NAMES, refusal
-from localcloud.validation.responses import render
-from localcloud.validation.wire import read
+from localcloud.validation.responses import Refusal, render
+from localcloud.validation.wire import Call, read
 
-__all__ = ["install", "set_enabled"]
+__all__ = ["Gate", "Unreachable", "add_gate", "install", "set_enabled"]
 
 LOG = logging.getLogger(__name__)
 _original_call = convert_to_flask_response.__call__
 _enabled = {"on": True}
+# A check of a request that passed the model: (call, headers, query args) -> refusal or None.
+Gate = Callable[[Call, Mapping[str, str], Mapping[str, str]], Refusal | None]
+_gates: list[Gate] = []
+
+
+class Unreachable(Exception):
+    """The caller could not have reached the service: its connection is closed unanswered."""
+
+
+def add_gate(gate: Gate) -> None:
+    """Runs ``gate`` on every request that passes the model check, before IAM (idempotent)."""
+    if gate not in _gates:
+        _gates.append(gate)
 
 
 def set_enabled(on: bool) -> None:
@@ -52,6 +73,15 @@ def _refused() -> tuple[int, dict[str, str], bytes] | None:
     except Exception:  # a bug here must not take the request down with it
         LOG.exception("%s request not validated: the check itself failed", service)
         return None
+    for gate in _gates if why is None and call is not None else []:
+        try:
+            why = gate(call, flask_request.headers, flask_request.args)
+        except Unreachable:
+            raise
+        except Exception:  # a bug here must not take the request down with it
+            LOG.exception("%s request not checked by %s: the check itself failed", service, gate)
+        if why is not None:
+            break
     if why is None and call is not None:
         why = _iam_refusal(service, call)
     if why is None or call is None:
@@ -72,11 +102,24 @@ def _iam_refusal(service: str, call: Any) -> Any:
 
 def _checked_call(self: convert_to_flask_response, args: Any = None, **kwargs: Any) -> Any:
     if _enabled["on"]:
-        refused = _refused()
+        try:
+            refused = _refused()
+        except Unreachable as why:
+            return _dropped(str(why))
         if refused is not None:
             status, headers, body = refused
             return Response(response=body, status=status, headers=headers)
     return _original_call(self, args, **kwargs)
+
+
+def _dropped(why: str) -> Response:
+    """Closes the request's connection: the client sees it fail, with no answer."""
+    LOG.info("connection closed unanswered: %s", why)
+    connection = flask_request.environ.get("werkzeug.socket")
+    if connection is not None:
+        with contextlib.suppress(OSError):  # already closed by the client
+            connection.shutdown(socket.SHUT_RDWR)
+    return Response(status=503)  # not delivered: the connection is gone
 
 
 def install() -> None:

@@ -18,6 +18,7 @@ from stacks.serving.wildcards import acknowledge_wildcard
 
 if TYPE_CHECKING:
     from stacks.workflow.network import JobNetwork
+    from stacks.workflow.run_cost_function import RunCostFunction
     from stacks.workflow.validator import InputValidator
 
 _RUN_NAMED = "is named <run_name>{suffix} when the execution starts; the suffix limits it to "
@@ -101,6 +102,16 @@ REASONS: dict[str, str] = {
     "name is chosen when the execution starts. No other role may write models/.",
     "ReadEvaluationReport": "The gate reads runs/<run_name>/evaluation/report.json; only the "
     "run name, chosen when the execution starts, is open.",
+    "DescribeRunProcessingJobs": "The cost step describes a run's jobs, "
+    + _RUN_NAMED.format(suffix="-prepare / -evaluate")
+    + "this workflow's processing jobs.",
+    "DescribeRunTrainingJob": "The cost step describes the training job, which "
+    + _RUN_NAMED.format(suffix="-train")
+    + "training jobs.",
+    "ReadRunReports": "The cost step reads runs/<run_name>/evaluation/report.json and "
+    "report.html to add the cost; only the run name, chosen when the execution starts, is open.",
+    "WriteRunCosts": "The cost step writes runs/<run_name>/cost.json and the two reports back "
+    "with the cost; only the run name, chosen when the execution starts, is open.",
     "RegisterModel": "Model package versions are numbered when registered; the group name "
     "limits registration to the project's model package group.",
     "FindChampion": "The champion is the newest Approved version of the project's model package "
@@ -140,6 +151,16 @@ CHECKOV_REASONS: dict[tuple[str, str], str] = {
         "no network calls (standard library only); with network.vpc on it runs in the jobs' "
         "isolated subnets behind a security group that allows nothing."
     ),
+    ("CKV_AWS_116", "cost function has a dead-letter queue"): (
+        "Only the training state machine invokes the cost function, synchronously (RequestResponse,"
+        " as for the validation function); its task's Catch records a failure as the cost being "
+        "unavailable. A dead-letter queue only receives failed asynchronous invocations."
+    ),
+    ("CKV_AWS_117", "cost function runs in a VPC"): (
+        "The function calls only the SageMaker API (Describe*Job) and S3 (the run's reports and "
+        "cost.json) through the role's narrow grants, and serves nothing; it runs outside the "
+        "VPC in every environment so that it needs no security group or VPC endpoint of its own."
+    ),
     ("CKV_AWS_116", "default security group handler has a dead-letter queue"): (
         "CDK's handler that empties the VPC's default security group is invoked by CloudFormation "
         "alone, asynchronously, and reports every outcome, failures included, to CloudFormation's "
@@ -177,6 +198,7 @@ def acknowledge_workflow(
     policies: list[tuple[iam.Role, list[iam.PolicyStatement]]],
     validator: InputValidator,
     network: JobNetwork | None,
+    run_cost: RunCostFunction,
 ) -> None:
     """Acknowledges the workflow stack's accepted findings, cdk-nag's and checkov's.
 
@@ -184,6 +206,7 @@ def acknowledge_workflow(
         policies: each role with the statements of its inline policy.
         validator: the input-validation function, its role and the role's statements.
         network: the jobs' VPC (``network.vpc``), or None.
+        run_cost: the cost step's function (its role is among ``policies``).
     """
     for role, statements in [*policies, (validator.role, validator.statements)]:
         acknowledge_role_wildcards(role, statements)
@@ -194,6 +217,9 @@ def acknowledge_workflow(
                 generated, "AwsSolutions-IAM5", GENERATED_POLICY_REASON, finding="Resource::*"
             )
     acknowledge(validator.function, "AwsSolutions-L1", RUNTIME_REASON)
+    acknowledge(run_cost.function, "AwsSolutions-L1", RUNTIME_REASON)
+    _skip(run_cost.function, "CKV_AWS_116", "cost function has a dead-letter queue")
+    _skip(run_cost.function, "CKV_AWS_117", "cost function runs in a VPC")
     _skip(validator.function, "CKV_AWS_116", "validator has a dead-letter queue")
     if network is None:
         _skip(validator.function, "CKV_AWS_117", "validator runs in a VPC")

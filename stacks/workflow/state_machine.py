@@ -5,12 +5,13 @@
     -> Create the evaluation model
     -> ... endpoint config -> ... endpoint -> (the same for the base model and the champion,
        if compared) -> (poll until InService) -> Evaluate the model
-    -> Read the evaluation report -> (gate) -> Register the model -> cleanup -> notify
+    -> Read the evaluation report -> (gate) -> Register the model -> cleanup -> Cost the run
+    -> notify
 
 Every task after validation catches every error into ``$.error`` and goes to the cleanup,
-which deletes the temporary endpoints, configs and models, then notifies and fails with the
-cause. A rejected input, or a run name an earlier run holds, launches nothing, so it goes
-straight to its notification.
+which deletes the temporary endpoints, configs and models, prices what the run ran (a failure
+to do so is noted, never fatal), then notifies and fails with the cause. A rejected input, or
+a run name an earlier run holds, launches nothing, so it goes straight to its notification.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from stacks.workflow.steps.common import (
     on_failure,
     task,
 )
+from stacks.workflow.steps.cost import CostTheRun
 from stacks.workflow.steps.deploy_eval_endpoint import EvaluationEndpoints
 from stacks.workflow.steps.evaluate import Evaluation
 from stacks.workflow.steps.gate_register import QualityGate
@@ -57,6 +59,7 @@ class TrainingStateMachine(Construct):
         *,
         ctx: StepContext,
         validator: lambda_.IFunction,
+        cost_function: lambda_.IFunction,
         topic_arn: str,
         model_package_group: str,
         role: iam.IRole,
@@ -68,7 +71,9 @@ class TrainingStateMachine(Construct):
             log_name="training",
             comment="Fine-tune an LLM: prepare, train, evaluate on a temporary endpoint, gate, "
             "register, clean up. Input contract: docs/execution-input.md",
-            definition=self._definition(ctx, validator, topic_arn, model_package_group),
+            definition=self._definition(
+                ctx, validator, topic_arn, model_package_group, cost_function
+            ),
             role=role,
             logs=logs,
         )
@@ -79,6 +84,7 @@ class TrainingStateMachine(Construct):
         validator: lambda_.IFunction,
         topic_arn: str,
         model_package_group: str,
+        cost_function: lambda_.IFunction,
     ) -> sfn.IChainable:
         validate = task(
             self,
@@ -122,7 +128,7 @@ class TrainingStateMachine(Construct):
         success = on_failure(notify_success(self, topic_arn, ctx.config.model_approval), run_failed)
         failure.next(run_failed)
         success.next(sfn.Succeed(self, "Run succeeded"))
-        cleanup = Cleanup(self)
+        cleanup = Cleanup(self, CostTheRun(self, cost_function.function_arn))
         cleanup.then(failed=failure, succeeded=success)
 
         prepare = prepare_data(self, ctx)

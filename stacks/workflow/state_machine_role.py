@@ -15,9 +15,10 @@ from stacks.workflow.roles import run_suffix_arn, runs_objects, sagemaker_arn, s
 # Step Functions' SageMaker integration calls ListTags on what it creates: AWS's policies for it
 # ("IAM policies for Amazon SageMaker AI" in the Step Functions developer guide,
 # https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html) and CDK's own
-# SageMakerCreateTrainingJob, CreateModel and CreateEndpointConfig tasks (aws-cdk-lib
-# aws-stepfunctions-tasks/lib/sagemaker/*.js) grant it beside each create. Here it is scoped to
-# the run's resources instead of their "*".
+# SageMakerCreateTrainingJob, CreateModel, CreateEndpointConfig and CreateEndpoint tasks
+# (aws-cdk-lib aws-stepfunctions-tasks/lib/sagemaker/*.js) grant it beside each create. Here it
+# is scoped to the run's resources instead of their "*"; the local cloud checks it on them
+# (localcloud/sagemaker/sfn_permissions.py).
 LIST_TAGS = "sagemaker:ListTags"
 
 # The EventBridge rules Step Functions manages to follow `.sync` SageMaker jobs.
@@ -176,6 +177,7 @@ def _temporary_endpoint_statements(
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DeleteEndpoint",
                 "sagemaker:AddTags",
+                LIST_TAGS,
             ],
             [arn("endpoint", f"{key_prefix}endpoint")],
         ),

@@ -19,8 +19,24 @@ from pathlib import Path
 
 from stacks.workflow.contract import FUNCTION_DIR
 
-TRAINING_CODE = Path(__file__).resolve().parents[2] / "training_code"
+ROOT = Path(__file__).resolve().parents[2]
+TRAINING_CODE = ROOT / "training_code"
 SHARED_MODULES = ("config_values.py", "train_config.py", "chat_format.py", "field_mapping.py")
+# The costs package's files the Lambdas need (refresh.py, which calls AWS, stays out).
+COSTS_PACKAGE = ROOT / "costs"
+COSTS_FILES = (
+    "__init__.py",
+    "actual.py",
+    "estimate.py",
+    "price_list.py",
+    "price_table.py",
+    "prices.json",
+)
+
+
+def costs_files() -> dict[str, Path]:
+    """``costs/<file>`` in a bundle -> its source file."""
+    return {f"costs/{name}": COSTS_PACKAGE / name for name in COSTS_FILES}
 
 
 def bundle_files() -> dict[str, Path]:
@@ -30,22 +46,27 @@ def bundle_files() -> dict[str, Path]:
         if name in files:
             raise ValueError(f"{FUNCTION_DIR / name} would hide training_code/{name}")
         files[name] = TRAINING_CODE / name
-    return files
+    return {**files, **costs_files()}
 
 
 def bundle_dir() -> Path:
-    """The bundle's folder (under the temp folder, named by content), written once."""
-    files = bundle_files()
+    """The validation bundle's folder (under the temp folder, named by content)."""
+    return write_bundle("validate-input", bundle_files())
+
+
+def write_bundle(name: str, files: dict[str, Path]) -> Path:
+    """A folder holding ``files`` (bundle path -> source), named by content, written once."""
     digest = hashlib.sha256()
-    for name, path in files.items():
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for relative, path in files.items():
+        digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
     parent = Path(tempfile.gettempdir()) / "llm-finetune-assets"
-    target = parent / f"validate-input-{digest.hexdigest()[:16]}"
+    target = parent / f"{name}-{digest.hexdigest()[:16]}"
     if not target.is_dir():
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{os.getpid()}-"))
-        for name, path in files.items():
-            shutil.copyfile(path, staging / name)
+        for relative, path in files.items():
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, staging / relative)
         try:
             staging.rename(target)
         except OSError:  # another synth wrote the same content first

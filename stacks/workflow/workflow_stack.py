@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
@@ -10,7 +12,9 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks.budget import MonthlyBudget
 from stacks.config_schema import MODEL_PACKAGE_GROUP_PREFIX, EnvironmentConfig
+from stacks.run_resources import run_resources
 from stacks.storage import StorageStack, kept_models_writer_name
 from stacks.workflow.code_asset import CodeAsset
 from stacks.workflow.contract import contract
@@ -21,6 +25,8 @@ from stacks.workflow.job_wheels import JobWheels
 from stacks.workflow.nag_acknowledgements import acknowledge_workflow
 from stacks.workflow.network import JobNetwork
 from stacks.workflow.observability import NotificationTopic, WorkflowMonitoring
+from stacks.workflow.roles import statement
+from stacks.workflow.run_cost_function import RunCostFunction
 from stacks.workflow.sagemaker_role import SAGEMAKER, sagemaker_execution_statements, vpc_statements
 from stacks.workflow.state_machine import TrainingStateMachine
 from stacks.workflow.state_machine_role import state_machine_statements
@@ -85,6 +91,15 @@ class TrainingWorkflowStack(Stack):
         self.topic = NotificationTopic(
             self, "Notifications", key=storage.key, emails=config.notification_emails
         ).topic
+        if config.budget is not None:
+            MonthlyBudget(
+                self,
+                "Budget",
+                config=config.budget,
+                environment=config.name,
+                topic=self.topic,
+                key=storage.key,
+            )
         self.validator = InputValidator(
             self,
             "InputValidator",
@@ -92,6 +107,15 @@ class TrainingWorkflowStack(Stack):
             logs=storage.logs,
             network=self.network,
         )
+        self.run_cost = RunCostFunction(
+            self,
+            "RunCost",
+            config=config,
+            artifacts_arn=self.artifacts_arn,
+            key=storage.key,
+            logs=storage.logs,
+        )
+        self._policies.append((self.run_cost.role, self.run_cost.statements))
         state_machine_role = self._roles(storage)
         self.state_machine = self._state_machine(storage, state_machine_role)
         self.stopped_run_cleanup = self._stopped_run_cleanup(storage)
@@ -104,7 +128,10 @@ class TrainingWorkflowStack(Stack):
         )
         self._outputs()
         acknowledge_workflow(
-            policies=self._policies, validator=self.validator, network=self.network
+            policies=self._policies,
+            validator=self.validator,
+            network=self.network,
+            run_cost=self.run_cost,
         )
 
     def _model_registry(self, config: EnvironmentConfig) -> str:
@@ -137,17 +164,22 @@ class TrainingWorkflowStack(Stack):
             "StateMachineRole",
             iam.ServicePrincipal("states.amazonaws.com"),
             "Runs the fine-tuning state machine's tasks",
-            state_machine_statements(
-                self,
-                sagemaker_role=self.sagemaker_role,
-                endpoint_role=self.endpoint_role,
-                validator_arn=self.validator.function.function_arn,
-                artifacts_arn=self.artifacts_arn,
-                key=storage.key,
-                topic_arn=self.topic.topic_arn,
-                model_package_group=self.model_package_group_name,
-                champion_pin=self._champion_pin(),
-            ),
+            [
+                *state_machine_statements(
+                    self,
+                    sagemaker_role=self.sagemaker_role,
+                    endpoint_role=self.endpoint_role,
+                    validator_arn=self.validator.function.function_arn,
+                    artifacts_arn=self.artifacts_arn,
+                    key=storage.key,
+                    topic_arn=self.topic.topic_arn,
+                    model_package_group=self.model_package_group_name,
+                    champion_pin=self._champion_pin(),
+                ),
+                statement(
+                    "CostTheRun", ["lambda:InvokeFunction"], [self.run_cost.function.function_arn]
+                ),
+            ],
             # The one role the artifacts bucket lets write models/ (storage.py).
             role_name=kept_models_writer_name(self.config),
         )
@@ -227,6 +259,7 @@ class TrainingWorkflowStack(Stack):
             "Training",
             ctx=ctx,
             validator=self.validator.function,
+            cost_function=self.run_cost.function,
             topic_arn=self.topic.topic_arn,
             model_package_group=self.model_package_group_name,
             role=role,
@@ -271,6 +304,7 @@ class TrainingWorkflowStack(Stack):
             contract.ENV_DEFAULT_COMPARE_WITH: config.evaluation.compare_with,
             contract.ENV_DEFAULT_MIN_IMPROVEMENT: str(config.evaluation.min_improvement),
             contract.ENV_INTERNET_ACCESS: "false" if offline else "true",
+            contract.ENV_RUN_RESOURCES: json.dumps(dataclasses.asdict(run_resources(config))),
         }
 
 

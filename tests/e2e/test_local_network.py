@@ -4,7 +4,10 @@ The `local` environment, with ``network.vpc`` and ``network.network_isolation`` 
 copy of the configuration file, deployed by the real CDK CLI (``-c config=<copy>``): the VPC,
 its isolated subnets, the jobs' security group, the VPC endpoints and the flow logs exist in the
 local cloud, an execution runs to the end in it, and the preparation and training jobs run
-network-isolated. What reaches what inside the VPC is not emulated (docs/local-cloud.md).
+network-isolated. The evaluation job, in the VPC without isolation, reaches the endpoint
+through the VPC's SageMaker Runtime endpoint: a job in a VPC reaches only the services it has
+endpoints for (``tests/localcloud/test_vpc_access.py``); security groups and routing inside the
+VPC are not emulated (docs/local-cloud.md).
 """
 
 from __future__ import annotations
@@ -163,6 +166,13 @@ def test_a_run_ends_in_the_vpc_with_its_jobs_isolated(in_vpc):
     ):
         assert set(vpc_config["Subnets"]) == subnets
         assert vpc_config["SecurityGroupIds"] == [jobs_group]
+
+    # The evaluation job's requests went through the VPC's SageMaker Runtime endpoint.
+    server_log = in_vpc.cloud.log_file.read_text()
+    reached = (
+        f"VPC: job {run}-evaluate reaches com.amazonaws.{in_vpc.cloud.region}.sagemaker.runtime"
+    )
+    assert f"{reached} through vpce-" in server_log
 
     problem = isolation.support().problem
     if problem:

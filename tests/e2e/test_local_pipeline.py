@@ -69,9 +69,11 @@ def test_a_run_goes_from_raw_data_to_a_registered_model(deployed):
         "Delete the evaluation endpoint",
         "Delete the base endpoint",
         "Delete the base model",
+        "Cost the run",
         "Run succeeded",
     ):
         assert state in visited, (state, visited)
+    assert "Note that the cost is unavailable" not in visited
     assert visited.index("Train the model") < visited.index("Evaluate the model")
     assert visited.index("Check the base endpoint status") < visited.index("Evaluate the model")
     assert visited.index("Register the model") < visited.index("Delete the evaluation endpoint")
@@ -89,6 +91,7 @@ def test_a_run_goes_from_raw_data_to_a_registered_model(deployed):
         "evaluation/report.json",
         "evaluation/predictions.jsonl",
         "evaluation/report.html",
+        "cost.json",
     ):
         assert expected in files, (expected, sorted(files))
     assert any(f.startswith("checkpoints/") for f in files)
@@ -105,6 +108,18 @@ def test_a_run_goes_from_raw_data_to_a_registered_model(deployed):
     assert report["baseline"]["metrics"]["samples"] == report["samples"]
     assert report["baseline"]["metrics"]["errors"] == 0
     assert set(report["baseline"]["metrics"]) == set(report["metrics"])
+    # The cost, from the local cloud's own job and endpoint times at the table's prices.
+    cost = report["cost"]
+    assert cost["kind"] == "local estimate"
+    stages = {stage["stage"]: stage for stage in cost["stages"]}
+    assert list(stages) == [
+        "preparation", "training", "evaluation endpoint", "base endpoint", "evaluation",
+    ]  # fmt: skip
+    assert all(stage["seconds"] > 0 and stage["usd"] > 0 for stage in stages.values())
+    assert stages["training"]["billable_seconds"] == stages["training"]["training_seconds"]
+    assert cost["total_usd"] == round(sum(stage["usd"] for stage in stages.values()), 2)
+    page = s3.get_object(Bucket=deployed.artifacts_bucket, Key=f"{prefix}evaluation/report.html")
+    assert '<section id="cost">' in page["Body"].read().decode()
 
     output = json.loads(description["output"])
     package_arn = output["registered"]["model_package_arn"]

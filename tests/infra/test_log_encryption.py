@@ -93,6 +93,7 @@ def test_the_workflow_log_groups_are_named_after_its_stack(synth_env):
         "/aws/vendedlogs/states/Prod-Workflow-training",
         "/aws/vendedlogs/states/Prod-Workflow-stopped-run-cleanup",
         "/aws/lambda/Prod-Workflow-input-validator",
+        "/aws/lambda/Prod-Workflow-run-cost",
         "/aws/vpc/Prod-Workflow-flow-logs",
         "/aws/lambda/Prod-Workflow-vpc-default-security-group",
     }

@@ -174,3 +174,56 @@ def test_the_cli_names_runs_as_the_input_validation_lambda_does(raw, monkeypatch
     from execution_input import sanitise_run_name
 
     assert runs.sanitise_run_name(raw) == sanitise_run_name(raw)
+
+
+COST = {
+    "kind": "local estimate",
+    "upper_bound": False,
+    "currency": "USD",
+    "region": REGION,
+    "source": "price table costs/prices.json as of 2026-12-08",
+    "stages": [
+        {
+            "stage": "training",
+            "usage": "training",
+            "instance_type": "ml.g5.2xlarge",
+            "instance_count": 1,
+            "seconds": 1800.0,
+            "usd_per_hour": 1.515,
+            "usd": 0.7575,
+        }
+    ],
+    "total_usd": 0.76,
+    "notes": [],
+}
+
+
+def test_start_prints_the_estimate_then_the_execution_it_started(target, capsys):
+    execution_input = {"evaluation": {"compare_with_base": True}}
+    code, out, _ = _run(["start", "--input", json.dumps(execution_input)], capsys)
+    assert code == 0
+    assert out.startswith("Estimated cost (upper bound), USD, us-east-1:")
+    assert out.strip().splitlines()[-1].startswith("arn:aws:states:")
+    # The local environment's config: two temporary endpoints when comparing with the base.
+    assert "evaluation endpoints    2 x ml.g5.xlarge" in out
+    assert "prices: " in out
+
+
+def test_runs_and_report_show_the_cost_the_workflow_computed(target, session, capsys, tmp_path):
+    sfn = session.client("stepfunctions")
+    sfn.start_execution(stateMachineArn=target.machine_arn, name="costed", input="{}")
+    sfn.start_execution(stateMachineArn=target.machine_arn, name="not-costed", input="{}")
+    s3 = session.client("s3")
+    s3.put_object(Bucket=ARTIFACTS, Key="runs/costed/cost.json", Body=json.dumps(COST))
+    _evaluation(session, "costed")
+
+    code, out, _ = _run(["runs"], capsys)
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    assert "USD 0.76" in lines["costed"]
+    assert "USD" not in lines["not-costed"]
+
+    code, out, _ = _run(["report", "costed", "--out", str(tmp_path)], capsys)
+    assert code == 0
+    assert "Cost (local estimate), USD, us-east-1:" in out
+    assert "training                1 x ml.g5.2xlarge       0.50 h x   1.5150/h =      0.76" in out

@@ -108,3 +108,15 @@ def test_a_first_run_says_it_passed_on_the_threshold_alone():
     text = report_text(report)
     assert text.splitlines()[1].split() == ["metric", "new", "model"]
     assert "Champion: no champion yet: the gate passed on the threshold alone" in text
+
+
+def test_the_summary_ends_with_the_cost_the_workflow_computed():
+    from cli.demo import summarise
+    from cli.runs import Timeline
+    from tests.unit.test_cli_commands import COST
+
+    timeline = Timeline(status="SUCCEEDED", states=[("Train the model", 30.0)])
+    text = summarise({"cost": COST, "samples": 3}, timeline, "report.html")
+    assert "Cost (local estimate), USD, us-east-1:" in text
+    assert text.index("Stages:") < text.index("Cost (local estimate)")
+    assert "Cost" not in summarise({"samples": 3}, timeline, "report.html")

@@ -16,9 +16,11 @@ from tests.infra.conftest import any_env, synth_env  # noqa: F401
 from tests.workflow.template_values import Resolver, state_machine_definition
 
 FUNCTION_DIR = Path(__file__).resolve().parents[2] / "stacks" / "functions" / "validate_input"
-# The Lambda's modules import each other as top-level modules, as they do in Lambda.
-if str(FUNCTION_DIR) not in sys.path:
-    sys.path.insert(0, str(FUNCTION_DIR))
+COST_FUNCTION_DIR = FUNCTION_DIR.parent / "run_cost"
+# The Lambdas' modules import each other as top-level modules, as they do in Lambda.
+for folder in (FUNCTION_DIR, COST_FUNCTION_DIR):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 from run_settings import Settings
+
+from costs.estimate import RunResources
+
+RESOURCES = RunResources(
+    region="us-east-1",
+    training_instance_type="ml.g5.2xlarge",
+    training_instance_count=1,
+    training_max_runtime_s=7200,
+    use_spot=False,
+    processing_instance_type="ml.m5.xlarge",
+    processing_max_runtime_s=7200,
+    endpoint_instance_type="ml.g5.xlarge",
+    endpoint_timeout_s=1800,
+)
+# The RUN_RESOURCES variable the stack would set for RESOURCES.
+RESOURCES_JSON = json.dumps(dataclasses.asdict(RESOURCES))
 
 SETTINGS = Settings(
     artifacts_bucket="artifacts-bucket",
@@ -14,4 +33,5 @@ SETTINGS = Settings(
     default_threshold=0.7,
     default_max_samples=1000,
     internet_access=True,
+    run_resources=RESOURCES,
 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -30,6 +31,8 @@ def _model():
 
 _SAGEMAKER = _model()
 ARN_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012"
+# How long every job runs, as its Describe* answer tells (billable: half of it with spot).
+JOB_SECONDS = 600
 # The files a training job's model folder holds, as far as the workflow cares.
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 _OPERATIONS = {
@@ -89,6 +92,7 @@ class SageMakerStub:
     throttled: dict[str, int] = field(default_factory=dict)
     lost_register_answers: int = 0
     omit_failure_reason: bool = False  # DescribeEndpoint's FailureReason is optional in the API
+    endpoint_created: dict[str, str] = field(default_factory=dict)
 
     def __getattr__(self, name: str):
         if name not in _OPERATIONS.values():
@@ -183,6 +187,7 @@ class SageMakerStub:
             "params": params,
             "status": "Failed" if reason else "Completed",
             "reason": reason,
+            "created": datetime.now(UTC),
         }
         if kind == "processing" and name.endswith("-evaluate") and reason is None:
             self._write_report(params)
@@ -232,6 +237,7 @@ class SageMakerStub:
         if kind == "training":
             output = job["params"]["OutputDataConfig"]["S3OutputPath"]
             description["ModelArtifacts"] = {"S3ModelArtifacts": f"{output}{name}/output/model/"}
+        description.update(_job_times(job, kind))
         return description
 
     def _s3(self):
@@ -263,6 +269,8 @@ class SageMakerStub:
             gate["champion"] = {"value": value, "bar": bar}
         body = json.dumps({"gate": gate, "metrics": {gate["metric"]: self.gate_value}})
         self._s3().put_object(Bucket=bucket, Key=f"{prefix}report.json", Body=body.encode())
+        page = "<!doctype html><html><body><h1>Evaluation</h1></body></html>"
+        self._s3().put_object(Bucket=bucket, Key=f"{prefix}report.html", Body=page.encode())
 
     def _create_processing_job(self, **params: Any) -> dict:
         return self._create_job(params["ProcessingJobName"], params, "processing")
@@ -299,6 +307,7 @@ class SageMakerStub:
             self.endpoint_statuses,
         )
         self.endpoints[name] = list(statuses)
+        self.endpoint_created[name] = _iso(datetime.now(UTC))
         return {"EndpointArn": f"{ARN_PREFIX}:endpoint/{params['EndpointName']}"}
 
     def _describe_endpoint(self, EndpointName: str) -> dict:
@@ -307,7 +316,11 @@ class SageMakerStub:
         if statuses is None:
             raise _not_found("DescribeEndpoint", f'endpoint "{EndpointName}"')
         status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
-        description = {"EndpointName": EndpointName, "EndpointStatus": status}
+        description = {
+            "EndpointName": EndpointName,
+            "EndpointStatus": status,
+            "CreationTime": self.endpoint_created.get(EndpointName, _iso(datetime.now(UTC))),
+        }
         if status == "Failed" and not self.omit_failure_reason:
             description["FailureReason"] = self.endpoint_failure_reason
         return description
@@ -398,3 +411,31 @@ class SageMakerStub:
             "ModelApprovalStatus": package.get("ModelApprovalStatus", "PendingManualApproval"),
             "InferenceSpecification": package["InferenceSpecification"],
         }
+
+
+def _iso(moment: datetime) -> str:
+    """A timestamp as Step Functions passes an aws-sdk result's on (ISO 8601 text)."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _job_times(job: dict, kind: str) -> dict:
+    """What DescribeTrainingJob / DescribeProcessingJob say of resources and times: the job
+    ran JOB_SECONDS from its creation (botocore's response shapes name the fields)."""
+    params, created = job["params"], job.get("created", datetime.now(UTC))
+    ended = created + timedelta(seconds=JOB_SECONDS)
+    if kind == "training":
+        spot = bool(params.get("EnableManagedSpotTraining"))
+        times = {
+            "EnableManagedSpotTraining": spot,
+            "TrainingStartTime": _iso(created),
+            "TrainingEndTime": _iso(ended),
+            "TrainingTimeInSeconds": JOB_SECONDS,
+            "BillableTimeInSeconds": JOB_SECONDS // 2 if spot else JOB_SECONDS,
+        }
+        if "ResourceConfig" in params:
+            times["ResourceConfig"] = params["ResourceConfig"]
+        return times
+    times = {"ProcessingStartTime": _iso(created), "ProcessingEndTime": _iso(ended)}
+    if "ProcessingResources" in params:
+        times["ProcessingResources"] = params["ProcessingResources"]
+    return times

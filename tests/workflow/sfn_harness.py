@@ -3,8 +3,10 @@
 Moto runs Lambda in Docker and has no SageMaker integration, so while a ``WorkflowRunner`` is
 active the interpreter is patched, in this process only:
 
-- ``lambda:invoke`` calls ``validate_input.handler`` in-process, with the environment
-  variables the template gives the function;
+- ``lambda:invoke`` calls ``validate_input.handler`` (or, for the cost function,
+  ``run_cost.handler`` with the stub and moto's S3 as its clients) in-process, with the
+  environment variables the template gives the function; ``cost_error`` makes the cost
+  function raise it;
 - ``sagemaker:*`` (the optimised integration, ``.sync`` included: the local cloud's
   implementation) and ``aws-sdk:sagemaker:*`` answer from a ``SageMakerStub``;
 - Wait states and retry intervals take no time (the waits asked for are recorded);
@@ -105,10 +107,18 @@ def _aws_error_equals(self: Any, env: Any) -> None:
 class WorkflowRunner:
     """Creates the state machine in moto and runs executions against a ``SageMakerStub``."""
 
-    def __init__(self, endpoint: str, definition: dict, validator_env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        definition: dict,
+        validator_env: dict[str, str],
+        cost_env: dict[str, str] | None = None,
+    ) -> None:
         self.endpoint = endpoint
         self.definition = definition
         self.validator_env = validator_env
+        self.cost_env = cost_env or {}
+        self.cost_error: Exception | None = None
         self.stub: SageMakerStub | None = None
         self.waits: list[int] = []
         self.sfn = client("stepfunctions", endpoint)
@@ -182,13 +192,23 @@ class WorkflowRunner:
                     QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )
 
+    def _cost_handler(self, payload: dict) -> dict:
+        import run_cost  # the function's folder is on sys.path (conftest)
+
+        if self.cost_error is not None:
+            raise self.cost_error
+        clients = types.SimpleNamespace(sagemaker=self.stub, s3=client("s3", self.endpoint))
+        return run_cost.handler(payload, clients=clients)
+
     def _invoke_validator(self, parameters: dict, region: str, state_credentials: Any) -> dict:
         import validate_input  # the function's folder is on sys.path (conftest)
 
         payload = json.loads(parameters["Payload"])
-        with mock.patch.dict(os.environ, self.validator_env):
+        is_cost = ":function:RunCostFunction" in parameters["FunctionName"]
+        handler = self._cost_handler if is_cost else validate_input.handler
+        with mock.patch.dict(os.environ, self.cost_env if is_cost else self.validator_env):
             try:
-                result = validate_input.handler(payload)
+                result = handler(payload)
             except Exception as error:  # the Lambda runtime reports any exception this way
                 payload = {
                     "errorMessage": str(error),

@@ -113,11 +113,14 @@ def state_machine_definition(resolver: Resolver, construct: str = "Training") ->
     return json.loads(resolver.resolve(machine["Properties"]["DefinitionString"]))
 
 
-def validator_environment(resolver: Resolver) -> dict[str, str]:
-    """The environment variables of the input-validation function."""
+def validator_environment(
+    resolver: Resolver, prefix: str = "InputValidatorFunction"
+) -> dict[str, str]:
+    """The environment variables of the input-validation function (or of the function whose
+    logical id starts with ``prefix``: ``RunCostFunction``)."""
     (function,) = [
         resource
         for logical_id, resource in resolver.resources("AWS::Lambda::Function").items()
-        if logical_id.startswith("InputValidatorFunction")
+        if logical_id.startswith(prefix)
     ]
     return resolver.resolve(function["Properties"]["Environment"]["Variables"])

@@ -7,6 +7,8 @@ without the base model's endpoint (``evaluation.compare_with_base``).
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.workflow.sagemaker_stub import MODEL_FILES, SageMakerStub
@@ -18,6 +20,7 @@ CLEANUP = [
     "Delete the evaluation endpoint",
     "Delete the evaluation endpoint config",
     "Delete the evaluation model",
+    "Cost the run",
     "Did the run fail?",
 ]
 BASE_DEPLOYMENT = [
@@ -39,7 +42,8 @@ def runner(moto_endpoint, local_definition, resolver_for):
     resolver = resolver_for("local")
     env = validator_environment(resolver)
     topic_id, _ = resolver.only("AWS::SNS::Topic")
-    runner = WorkflowRunner(moto_endpoint, local_definition, env)
+    cost_env = validator_environment(resolver, "RunCostFunction")
+    runner = WorkflowRunner(moto_endpoint, local_definition, env, cost_env)
     with runner.patched_interpreter(), pytest.MonkeyPatch.context() as patch:
         # moto's interpreter sends aws-sdk calls (S3, SNS) to localhost:$MOTO_PORT.
         patch.setenv("MOTO_PORT", moto_endpoint.rsplit(":", 1)[1])
@@ -558,3 +562,86 @@ def test_a_failed_run_whose_cleanup_also_fails_says_both(runner, good_input):
     assert execution.error == "CleanupFailed"
     assert execution.cause.startswith("The run failed (EvaluationEndpointFailed: The evaluation")
     assert "not authorized to perform: sagemaker:DeleteEndpoint" in execution.cause
+
+
+def _message(execution, status: str) -> str:
+    (message,) = [
+        n["Message"]
+        for n in execution.notifications
+        if n["MessageAttributes"]["status"]["Value"] == status
+    ]
+    return message
+
+
+def _s3_json(runner: WorkflowRunner, key: str) -> dict:
+    s3 = client("s3", runner.endpoint)
+    body = s3.get_object(Bucket=runner.validator_env["ARTIFACTS_BUCKET"], Key=key)["Body"]
+    return json.loads(body.read())
+
+
+def test_a_successful_run_is_costed_after_its_cleanup_and_before_its_notification(
+    runner, good_input
+):
+    stub = _stub(runner, gate_value=0.8)
+    execution = runner.run(_compared(good_input), stub)
+
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    after_cleanup = _after(execution.visited, "Delete the base model")
+    assert after_cleanup[1:4] == ["Cost the run", "Did the run fail?", "Notify about the success"]
+    assert "Note that the cost is unavailable" not in execution.visited
+    cost = _s3_json(runner, "runs/sql-demo/cost.json")
+    stages = {stage["stage"]: stage for stage in cost["stages"]}
+    assert list(stages) == [
+        "preparation", "training", "evaluation endpoint", "base endpoint", "evaluation",
+    ]  # fmt: skip
+    # The stub's jobs run 600 s on the local config's instances (ml.m5.xlarge, ml.g5.2xlarge).
+    assert stages["training"]["seconds"] == 600 and stages["training"]["instance_count"] == 1
+    assert stages["preparation"]["instance_type"] == "ml.m5.xlarge"
+    assert cost["kind"] == "local estimate"
+    assert cost["total_usd"] == round(sum(s["usd"] for s in cost["stages"]), 2) > 0
+    assert _s3_json(runner, "runs/sql-demo/evaluation/report.json")["cost"] == cost
+    assert f"Cost: USD {cost['total_usd']:.2f}" in _message(execution, "SUCCEEDED")
+    assert stub.left_running() == NOTHING_LEFT
+
+
+def test_a_failed_run_is_costed_for_what_it_ran(runner, good_input):
+    stub = _stub(runner, failing_jobs={"-train": "AlgorithmError: CUDA out of memory"})
+    execution = runner.run(good_input, stub)
+
+    assert execution.status == "FAILED"
+    assert "CUDA out of memory" in execution.cause
+    assert _after(execution.visited, "Cost the run")[:2] == ["Cost the run", "Did the run fail?"]
+    assert "Note that the cost is unavailable" not in execution.visited
+    message = _message(execution, "FAILED")
+    assert "Cost: USD " in message and "training" in message
+    assert "evaluation endpoint" not in message.split("Cost:")[1]  # never created
+
+
+def test_a_failing_cost_step_changes_nothing_but_the_cost_line(runner, good_input):
+    runner.cost_error = RuntimeError("the price table is unreadable")
+    try:
+        execution = runner.run(good_input, _stub(runner, gate_value=0.8))
+    finally:
+        runner.cost_error = None
+
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    assert _after(execution.visited, "Cost the run")[:3] == [
+        "Cost the run",
+        "Note that the cost is unavailable",
+        "Did the run fail?",
+    ]
+    assert "Cost: cost unavailable: RuntimeError: " in _message(execution, "SUCCEEDED")
+
+
+def test_a_failing_cost_step_leaves_a_failed_run_failed_with_its_own_cause(runner, good_input):
+    runner.cost_error = RuntimeError("no prices")
+    try:
+        stub = _stub(runner, failing_jobs={"-prepare": "ClientError: bad records"})
+        execution = runner.run(good_input, stub)
+    finally:
+        runner.cost_error = None
+
+    assert execution.status == "FAILED"
+    assert "bad records" in execution.cause
+    assert "Note that the cost is unavailable" in execution.visited
+    assert "cost unavailable" in _message(execution, "FAILED")

@@ -14,7 +14,7 @@ from config_loader import build_config
 from config_values import ConfigError
 from execution_input import InvalidInputError, normalise
 
-from tests.workflow.lambda_settings import SETTINGS
+from tests.workflow.lambda_settings import RESOURCES_JSON, SETTINGS
 
 GOOD = {
     "base_model": "s3://data-bucket/models/smollm2",
@@ -36,6 +36,7 @@ def environment(monkeypatch):
         contract.ENV_DEFAULT_THRESHOLD: str(SETTINGS.default_threshold),
         contract.ENV_DEFAULT_MAX_SAMPLES: str(SETTINGS.default_max_samples),
         contract.ENV_INTERNET_ACCESS: "true",
+        contract.ENV_RUN_RESOURCES: RESOURCES_JSON,
     }.items():
         monkeypatch.setenv(name, value)
 

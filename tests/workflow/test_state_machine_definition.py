@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -27,6 +28,7 @@ AFTER_CLEANUP = {
     "Delete the champion endpoint",
     "Delete the champion endpoint config",
     "Delete the champion model",
+    "Cost the run",
     "Notify about the failure",
     "Notify about the success",
     "Report the rejected input",
@@ -172,7 +174,7 @@ def _compares_with_base(rule: dict) -> bool:
 
 def test_every_task_retries_and_catches(definition):
     tasks = {name: s for name, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) == 41
+    assert len(tasks) == 42
     # Only a rejected input is the user's to fix; any other failure of the validation is not.
     catches = {"Validate the input": [["InvalidInputError"], ["States.ALL"]]}
     for name, state in tasks.items():
@@ -333,3 +335,17 @@ _definitions: dict[str, dict] = {}
 def _all_definitions(resolver_for):
     for env_name in ENVIRONMENTS:
         _definitions[env_name] = state_machine_definition(resolver_for(env_name))
+
+
+def test_the_cost_step_sits_between_the_last_delete_and_the_outcome(definition):
+    states = definition["States"]
+    assert states["Clean up the base endpoint too?"]["Default"] == "Cost the run"
+    assert states[LAST_BASE_DELETE]["Next"] == "Cost the run"
+    cost = states["Cost the run"]
+    assert cost["Next"] == "Did the run fail?"
+    (catch,) = cost["Catch"]
+    assert (catch["ErrorEquals"], catch["ResultPath"]) == (["States.ALL"], "$.cost")
+    unavailable = states[catch["Next"]]
+    assert (unavailable["ResultPath"], unavailable["Next"]) == ("$.cost", "Did the run fail?")
+    # The outcome reads $.error and $.cleanup only: the cost never decides it.
+    assert "$.cost" not in json.dumps(states["Did the run fail?"])

@@ -15,7 +15,7 @@ from execution_input import InvalidInputError, normalise, sanitise_run_name
 from run_settings import Settings, SettingsError
 
 from stacks.config_schema import EVALUATION_METRICS
-from tests.workflow.lambda_settings import SETTINGS
+from tests.workflow.lambda_settings import RESOURCES_JSON, SETTINGS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "execution-input.md"
 GOOD = {
@@ -330,11 +330,14 @@ def test_the_handler_reads_its_settings_from_the_environment(monkeypatch):
         contract.ENV_DEFAULT_THRESHOLD: "0.25",
         contract.ENV_DEFAULT_MAX_SAMPLES: "50",
         contract.ENV_INTERNET_ACCESS: "false",
+        contract.ENV_RUN_RESOURCES: RESOURCES_JSON,
     }
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     planned = validate_input.handler({"input": GOOD, "execution_name": "exec 9"})
     assert planned["run_name"] == "exec-9"
+    assert planned["cost_estimate"]["upper_bound"] is True
+    assert planned["cost_estimate"]["total_usd"] > 0
     assert planned["evaluation"] == {
         "metric": "rouge_l",
         "threshold": 0.25,
@@ -345,6 +348,10 @@ def test_the_handler_reads_its_settings_from_the_environment(monkeypatch):
         "compare_with_champion": False,
         "min_improvement": 0.0,
     }
+    monkeypatch.setenv(contract.ENV_RUN_RESOURCES, '{"region": "us-east-1"}')
+    with pytest.raises(SettingsError, match=r"RUN_RESOURCES: run resources: .*missing"):
+        validate_input.handler({"input": GOOD, "execution_name": "e"})
+    monkeypatch.setenv(contract.ENV_RUN_RESOURCES, RESOURCES_JSON)
     monkeypatch.setenv(contract.ENV_DEFAULT_THRESHOLD, "high")
     with pytest.raises(SettingsError, match="DEFAULT_THRESHOLD='high' is not a float"):
         validate_input.handler({"input": GOOD, "execution_name": "e"})

@@ -9,8 +9,8 @@ import shutil
 import subprocess
 import sys
 
-from stacks.workflow.validator_code import FUNCTION_DIR, SHARED_MODULES, bundle_dir
-from tests.workflow.lambda_settings import SETTINGS
+from stacks.workflow.validator_code import COSTS_FILES, FUNCTION_DIR, SHARED_MODULES, bundle_dir
+from tests.workflow.lambda_settings import RESOURCES_JSON, SETTINGS
 
 BAD = {
     "base_model": "s3://data-bucket/models/m/",
@@ -35,7 +35,8 @@ except Exception as error:
 def test_the_bundle_holds_the_function_and_the_shared_training_modules():
     folder = bundle_dir()
     own = {path.name for path in FUNCTION_DIR.glob("*.py")}
-    assert {path.name for path in folder.iterdir()} == own | set(SHARED_MODULES)
+    assert {path.name for path in folder.iterdir()} == own | set(SHARED_MODULES) | {"costs"}
+    assert {path.name for path in (folder / "costs").iterdir()} == set(COSTS_FILES)
     assert bundle_dir() == folder  # named by content: the same files, the same folder
 
 
@@ -52,6 +53,7 @@ def test_the_bundle_alone_validates_with_train_py_s_limits(tmp_path):
         "DEFAULT_THRESHOLD": "0.5",
         "DEFAULT_MAX_SAMPLES": "10",
         "INTERNET_ACCESS": "true",
+        "RUN_RESOURCES": RESOURCES_JSON,
     }
     result = subprocess.run(
         [sys.executable, "-I", "-c", INVOKE, json.dumps(BAD)],
@@ -70,3 +72,30 @@ def test_the_bundle_alone_validates_with_train_py_s_limits(tmp_path):
             "1000000000000000000",
         ],
     }
+
+
+PRICE = """
+import json, sys
+from datetime import date
+sys.path[:] = [p for p in sys.path if "site-packages" not in p and p != ""]
+sys.path.insert(0, ".")
+from run_settings import _resources
+from plan_cost import cost_estimate
+print(json.dumps(cost_estimate({}, _resources(sys.argv[1]), date(2026, 12, 8))))
+"""
+
+
+def test_the_bundle_alone_prices_the_run_from_its_own_table(tmp_path):
+    code = shutil.copytree(bundle_dir(), tmp_path / "task")
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", PRICE, RESOURCES_JSON],
+        cwd=code, env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    estimate = json.loads(result.stdout)
+    assert "unavailable" not in estimate, estimate
+    assert [stage["stage"] for stage in estimate["stages"]] == [
+        "preparation", "training", "evaluation endpoints", "evaluation",
+    ]  # fmt: skip
+    assert estimate["total_usd"] > 0 and "costs/prices.json" in estimate["source"]

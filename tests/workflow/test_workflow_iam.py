@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import workflow_contract as contract
 
+from localcloud.iam import policy as iam_policy
+from localcloud.sagemaker import sfn_permissions
 from tests.workflow.template_values import state_machine_definition
 
 ACCOUNT_REGION = "us-east-1:123456789012"
@@ -84,7 +86,7 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
         ),
         "ManageEvaluationEndpoint": (
             ["sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint",
-             "sagemaker:DescribeEndpoint"],
+             "sagemaker:DescribeEndpoint", "sagemaker:ListTags"],
             [f"{SAGEMAKER}:endpoint/*-eval"],
             None,
         ),
@@ -105,7 +107,7 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
         ),
         "ManageBaseEndpoint": (
             ["sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint",
-             "sagemaker:DescribeEndpoint"],
+             "sagemaker:DescribeEndpoint", "sagemaker:ListTags"],
             [f"{SAGEMAKER}:endpoint/*-base"],
             None,
         ),
@@ -161,6 +163,39 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
         ),
         "Notify": (
             ["sns:Publish"], [f"arn:aws:sns:{ACCOUNT_REGION}:NotificationsTopicAE679CBD"], None
+        ),
+        "UseKey": (["kms:Decrypt", "kms:GenerateDataKey"], [KEY], None),
+        "CostTheRun": (
+            ["lambda:InvokeFunction"],
+            [f"arn:aws:lambda:{ACCOUNT_REGION}:function:RunCostFunction24D172A4"],
+            None,
+        ),
+    }  # fmt: skip
+
+
+def test_the_cost_function_describes_the_run_s_jobs_and_writes_only_its_cost(resolver_for):
+    statements = _statements(resolver_for("local"), "RunCostRole")
+    reports = [
+        f"{ARTIFACTS}/runs/*/evaluation/report.html",
+        f"{ARTIFACTS}/runs/*/evaluation/report.json",
+    ]
+    assert statements == {
+        "WriteItsLogs": (
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [f"arn:aws:logs:{ACCOUNT_REGION}:log-group:RunCostLogs30A16312:*"],
+            None,
+        ),
+        "DescribeRunProcessingJobs": (
+            ["sagemaker:DescribeProcessingJob"],
+            [f"{SAGEMAKER}:processing-job/*-evaluate", f"{SAGEMAKER}:processing-job/*-prepare"],
+            None,
+        ),
+        "DescribeRunTrainingJob": (
+            ["sagemaker:DescribeTrainingJob"], [f"{SAGEMAKER}:training-job/*-train"], None
+        ),
+        "ReadRunReports": (["s3:GetObject"], reports, None),
+        "WriteRunCosts": (
+            ["s3:PutObject"], sorted([f"{ARTIFACTS}/runs/*/cost.json", *reports]), None
         ),
         "UseKey": (["kms:Decrypt", "kms:GenerateDataKey"], [KEY], None),
     }  # fmt: skip
@@ -291,7 +326,13 @@ def test_no_wildcard_actions_and_no_full_access(resolver_for, env_name):
         managed = resolver.resolve(role["Properties"].get("ManagedPolicyArns", []))
         assert not [arn for arn in managed if "FullAccess" in arn], logical_id
         if logical_id.startswith(
-            ("SageMakerRole", "EndpointRole", "StateMachineRole", "InputValidatorRole")
+            (
+                "SageMakerRole",
+                "EndpointRole",
+                "StateMachineRole",
+                "InputValidatorRole",
+                "RunCostRole",
+            )
         ):
             assert managed == [], logical_id
         for policy in role["Properties"].get("Policies", []):
@@ -360,6 +401,7 @@ _CREATED_BY_INTEGRATION = {
     "createProcessingJob.sync": ("processing-job", "ProcessingJobName.$"),
     "createModel": ("model", "ModelName.$"),
     "createEndpointConfig": ("endpoint-config", "EndpointConfigName.$"),
+    "createEndpoint": ("endpoint", "EndpointName.$"),
 }
 
 
@@ -393,8 +435,9 @@ def test_the_sagemaker_integration_may_list_the_tags_of_what_it_creates(resolver
         pattern = f"{kind}/*{contract.NAME_SUFFIXES[key]}"
         assert pattern in listable, (name, pattern)
         created.add(pattern)
-    # prepare, train, evaluate; the evaluation, base and champion models and endpoint configs
-    assert len(created) == 9
+    # prepare, train, evaluate; the evaluation, base and champion models, endpoint configs and
+    # endpoints
+    assert len(created) == 12
     assert listable == created
 
 
@@ -417,3 +460,57 @@ def test_the_jobs_may_encrypt_their_outputs_with_the_environment_key_only(resolv
     assert statements["EncryptJobOutputs"] == (["kms:Encrypt"], [key], None)
     encrypting = [sid for sid, (actions, _, _) in statements.items() if "kms:Encrypt" in actions]
     assert encrypting == ["EncryptJobOutputs"]
+
+
+def _sample_request(parameters: dict) -> dict:
+    """A task's request with each run name as one run would fill it in."""
+    return {
+        member.removesuffix(".$"): (
+            f"run-1{contract.NAME_SUFFIXES[value.removeprefix('$.run.names.')]}"
+            if member.endswith(".$") and value.startswith("$.run.names.")
+            else value
+        )
+        for member, value in parameters.items()
+    }
+
+
+@pytest.mark.parametrize("env_name", ["local", "dev", "staging", "prod"])
+def test_the_role_holds_what_aws_documents_for_each_sagemaker_integration(resolver_for, env_name):
+    """Every permission AWS documents for the SageMaker integrations (the table the local
+    cloud checks at task start: ListTags, the .sync managed rules, describe and stop, PassRole)
+    is allowed by the state machine role, for the resources a run creates."""
+    resolver = resolver_for(env_name)
+    (role,) = [
+        resource
+        for logical_id, resource in resolver.resources("AWS::IAM::Role").items()
+        if logical_id.startswith("StateMachineRole")
+    ]
+    documents = [p["PolicyDocument"] for p in resolver.resolve(role["Properties"]["Policies"])]
+    principal = iam_policy.Principal(f"{ROLE}/StateMachineRole", f"{ROLE}/StateMachineRole", "1")
+    # The environment's region and account, as the stack writes them into its ARNs.
+    _, _, _, region, account, _ = next(
+        r
+        for actions, resources, _ in _statements(resolver, "StateMachineRole").values()
+        for r in resources
+        if r.startswith("arn:aws:sagemaker:")
+    ).split(":", 5)
+    checked = set()
+    for name, state in state_machine_definition(resolver)["States"].items():
+        resource = state.get("Resource", "")
+        if not resource.startswith("arn:aws:states:::sagemaker:"):
+            continue
+        api_action, _, pattern = resource.removeprefix("arn:aws:states:::sagemaker:").partition(".")
+        needs = sfn_permissions.required(
+            api_action,
+            pattern == "sync",
+            _sample_request(state["Parameters"]),
+            account=account,
+            region=region,
+        )
+        assert needs, name
+        for need in needs:
+            request = iam_policy.Request(need.action, need.resource, need.context)
+            decision = iam_policy.evaluate(request, principal, documents)
+            assert decision is iam_policy.Decision.ALLOWED, (name, need)
+            checked.add(need.action)
+    assert {"sagemaker:ListTags", "events:PutRule", "iam:PassRole"} <= checked

@@ -42,8 +42,10 @@ def test_the_topic_is_encrypted_with_the_project_key_and_refuses_plain_http(any_
     (deny,) = [s for s in statements if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     # Roles publish by their IAM policies; alarms need the topic policy (next test), as this
-    # policy replaces SNS's default one; EventBridge starts the stopped-run cleanup instead.
-    assert [s["Sid"] for s in statements if s["Effect"] == "Allow"] == ["AlarmsPublish"]
+    # policy replaces SNS's default one, and so does the budget (tests/infra/test_budget.py);
+    # EventBridge starts the stopped-run cleanup instead.
+    allowed = [s["Sid"] for s in statements if s["Effect"] == "Allow"]
+    assert allowed == ["AlarmsPublish", "BudgetsPublish"]
 
 
 def test_failed_executions_alarm_and_stopped_ones_are_cleaned_up(any_env):
@@ -204,7 +206,7 @@ def test_this_account_s_alarms_may_publish_to_the_topic(any_env):
         for r in any_env.templates["Workflow"]["Resources"].values()
         if r["Type"] == "AWS::SNS::TopicPolicy"
     ]
-    (allow,) = [s for s in policy if s["Effect"] == "Allow"]
+    (allow,) = [s for s in policy if s.get("Sid") == "AlarmsPublish"]
     storage = any_env.stacks["Storage"]
     assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert allow["Action"] == "sns:Publish"

@@ -9,9 +9,11 @@ are built here because the state language cannot concatenate lists.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import workflow_contract as contract
+from plan_cost import cost_estimate
 from run_settings import Settings
 
 
@@ -72,8 +74,9 @@ def hyperparameter_value(value: str | int | float | bool) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
-def plan(run: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """``run`` (from ``execution_input.normalise``) plus names, locations and request parts."""
+def plan(run: dict[str, Any], settings: Settings, today: date | None = None) -> dict[str, Any]:
+    """``run`` (from ``execution_input.normalise``) plus names, locations, request parts and
+    the cost estimate (whose price table's age is judged on ``today``, by default the date)."""
     run_name = run["run_name"]
     names = {key: run_name + suffix for key, suffix in contract.NAME_SUFFIXES.items()}
     key_prefix = f"{contract.RUNS_PREFIX}{run_name}/"
@@ -103,6 +106,9 @@ def plan(run: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "prepare": _prepare(run, uris, settings),
         "training": _training(run, uris, settings),
         "evaluate": _evaluate(run, names, uris, settings),
+        "cost_estimate": cost_estimate(
+            run["evaluation"], settings.run_resources, today or date.today()
+        ),
     }
 
 

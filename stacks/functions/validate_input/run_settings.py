@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import workflow_contract as contract
+
+from costs.estimate import RunResources
 
 
 class SettingsError(RuntimeError):
@@ -18,7 +21,9 @@ class Settings:
     input fields.
 
     ``code_uri`` is the code tarball's object; ``wheels_uri`` the S3 prefix holding the wheels
-    of the locked job libraries (``stacks/workflow/job_wheels.py``).
+    of the locked job libraries (``stacks/workflow/job_wheels.py``); ``run_resources`` what a
+    run launches, which its cost estimate prices (None: the plan says the estimate is
+    unavailable).
     """
 
     artifacts_bucket: str
@@ -32,6 +37,7 @@ class Settings:
     internet_access: bool
     default_compare_with: str = contract.NO_COMPARISON
     default_min_improvement: float = 0.0
+    run_resources: RunResources | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -69,4 +75,12 @@ class Settings:
             default_min_improvement=float(number(contract.ENV_DEFAULT_MIN_IMPROVEMENT, float))
             if environ.get(contract.ENV_DEFAULT_MIN_IMPROVEMENT)
             else 0.0,
+            run_resources=_resources(get(contract.ENV_RUN_RESOURCES)),
         )
+
+
+def _resources(text: str) -> RunResources:
+    try:
+        return RunResources.from_json(json.loads(text))
+    except ValueError as error:
+        raise SettingsError(f"{contract.ENV_RUN_RESOURCES}: {error}") from None

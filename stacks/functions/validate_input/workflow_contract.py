@@ -23,6 +23,8 @@ ENV_INTERNET_ACCESS = "INTERNET_ACCESS"
 # Optional: the environment's evaluation.compare_with and evaluation.min_improvement.
 ENV_DEFAULT_COMPARE_WITH = "DEFAULT_COMPARE_WITH"
 ENV_DEFAULT_MIN_IMPROVEMENT = "DEFAULT_MIN_IMPROVEMENT"
+# JSON of costs.estimate.RunResources: what the run launches, for its cost estimate.
+ENV_RUN_RESOURCES = "RUN_RESOURCES"
 
 INPUT_KEYS = ("run_name", "base_model", "dataset", "recipe", "hyperparameters", "evaluation")
 RECIPES = ("lora", "qlora", "full")

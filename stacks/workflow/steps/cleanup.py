@@ -13,7 +13,7 @@ unnoticed::
     Look up the evaluation endpoint -> (settle) -> Delete the evaluation endpoint, config, model
     Clean up the base endpoint too? --yes--> the same for the base endpoint
     Clean up the champion endpoint too? --yes--> the same for the champion endpoint
-    Did the run fail?
+    (Cost the run: steps/cost.py) -> Did the run fail?
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from stacks.workflow.steps.common import (
     on_failure,
     task,
 )
+from stacks.workflow.steps.cost import CostTheRun
 from stacks.workflow.steps.endpoint_poll import starting
 from stacks.workflow.steps.temporary_endpoints import (
     BASE,
@@ -63,7 +64,8 @@ class Teardown:
             "aws-sdk:sagemaker:describeEndpoint",
             {"EndpointName.$": endpoint.name("endpoint")},
             retry=IDEMPOTENT,
-            result_selector={"status.$": "$.EndpointStatus"},
+            # CreationTime: the cost step prices the endpoint from it to its deletion.
+            result_selector={"status.$": "$.EndpointStatus", "created.$": "$.CreationTime"},
             result_path=lookup,
         )
         settling = sfn.Choice(scope, f"Is {the_endpoint} still starting?")
@@ -148,9 +150,12 @@ def a_delete_failed(keys: list[str]) -> sfn.Condition:
 
 class Cleanup:
     """Tear down the evaluation endpoint, then the base and champion endpoints if any; branch on
-    the outcome."""
+    the outcome.
 
-    def __init__(self, scope: Construct) -> None:
+    ``before_outcome`` (the cost step) runs after the last delete, before the branch.
+    """
+
+    def __init__(self, scope: Construct, before_outcome: CostTheRun | None = None) -> None:
         self.teardowns = [
             Teardown(scope, EVALUATION),
             Teardown(scope, BASE),
@@ -162,11 +167,15 @@ class Cleanup:
         # fail a successful run.
         champion_too = sfn.Choice(scope, "Clean up the champion endpoint too?")
         self.outcome = sfn.Choice(scope, "Did the run fail?")
+        after: sfn.IChainable = self.outcome
+        if before_outcome is not None:
+            before_outcome.then(self.outcome)
+            after = before_outcome.start
         evaluation.then(base_too)
         base_too.when(compare_with_base(), base.start).otherwise(champion_too)
         base.then(champion_too)
-        champion_too.when(champion_found(), champion.start).otherwise(self.outcome)
-        champion.then(self.outcome)
+        champion_too.when(champion_found(), champion.start).otherwise(after)
+        champion.then(after)
         self.record_failure = record_cleanup_failure(scope)
         # A failed run that also left something behind says both: the run's cause stays first.
         self.record_failure_too = sfn.Pass(

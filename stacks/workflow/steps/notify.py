@@ -67,7 +67,7 @@ def notify_not_started(scope: Construct, topic_arn: str) -> sfn.CustomState:
 
 
 def notify_failure(scope: Construct, topic_arn: str) -> sfn.CustomState:
-    """The run failed (or could not clean up); ``$.error`` says why."""
+    """The run failed (or could not clean up); ``$.error`` says why, ``$.cost`` what it cost."""
     return _publish(
         scope,
         "Notify about the failure",
@@ -75,16 +75,16 @@ def notify_failure(scope: Construct, topic_arn: str) -> sfn.CustomState:
         {
             "Subject.$": "States.Format('Fine-tuning run {} failed', $.run.run_name)",
             "Message.$": "States.Format('Run {} failed: {}\n\n{}\n\nExecution: {}\nRun folder: {}"
-            "\nCleanup of the temporary endpoints, configs and models: {}', $.run.run_name, "
-            "$.error.Error, $.error.Cause, $$.Execution.Id, $.run.uris.run, "
-            "States.JsonToString($.cleanup))",
+            "\nCleanup of the temporary endpoints, configs and models: {}\nCost: {}', "
+            "$.run.run_name, $.error.Error, $.error.Cause, $$.Execution.Id, $.run.uris.run, "
+            "States.JsonToString($.cleanup), $.cost.summary)",
             "MessageAttributes": _attributes("FAILED", "$.run.run_name"),
         },
     )
 
 
 def notify_success(scope: Construct, topic_arn: str, approval: str) -> sfn.CustomState:
-    """The model passed the gate and was registered."""
+    """The model passed the gate and was registered; ``$.cost`` says what the run cost."""
     return _publish(
         scope,
         "Notify about the success",
@@ -92,10 +92,10 @@ def notify_success(scope: Construct, topic_arn: str, approval: str) -> sfn.Custo
         {
             "Subject.$": "States.Format('Fine-tuning run {} registered a model', $.run.run_name)",
             "Message.$": "States.Format('Run {} passed the quality gate: {} = {} (threshold {})."
-            f"\n\nModel package: {{}} ({approval})\nReport: {{}}\nExecution: {{}}', "
+            f"\n\nModel package: {{}} ({approval})\nReport: {{}}\nExecution: {{}}\nCost: {{}}', "
             "$.run.run_name, $.run.evaluation.metric, $.evaluation.report.gate.value, "
             "$.run.evaluation.threshold, $.registered.model_package_arn, $.run.uris.report, "
-            "$$.Execution.Id)",
+            "$$.Execution.Id, $.cost.summary)",
             "MessageAttributes": _attributes("SUCCEEDED", "$.run.run_name"),
         },
     )

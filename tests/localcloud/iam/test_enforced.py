@@ -23,6 +23,7 @@ from tests.localcloud.helpers import run_execution
 ACCOUNT = "123456789012"
 SAGEMAKER = "sagemaker.amazonaws.com"
 STATES = "states.amazonaws.com"
+LIST_TAGS = "sagemaker:ListTags"
 
 
 def unique(prefix: str) -> str:
@@ -190,7 +191,7 @@ def test_state_machine_must_be_allowed_to_pass_the_model_role(
     aws: Callable[[str], BaseClient],
 ) -> None:
     model_role = make_role(aws, SAGEMAKER, [])
-    create = {"Effect": "Allow", "Action": "sagemaker:CreateModel", "Resource": "*"}
+    create = {"Effect": "Allow", "Action": ["sagemaker:CreateModel", LIST_TAGS], "Resource": "*"}
     passing = {
         "Effect": "Allow",
         "Action": "iam:PassRole",
@@ -210,6 +211,145 @@ def test_state_machine_must_be_allowed_to_pass_the_model_role(
         {"name": unique("m")},
     )
     assert allowed["status"] == "SUCCEEDED", allowed.get("cause")
+
+
+def _failed_state(sfn: BaseClient, execution_arn: str) -> str:
+    """The state whose task failed the execution."""
+    events = sfn.get_execution_history(executionArn=execution_arn)["events"]
+    by_id = {event["id"]: event for event in events}
+    (failed,) = [event for event in events if event["type"] == "TaskFailed"]
+    entered = by_id[failed["previousEventId"]]
+    while "stateEnteredEventDetails" not in entered:
+        entered = by_id[entered["previousEventId"]]
+    return entered["stateEnteredEventDetails"]["name"]
+
+
+def test_the_model_integration_needs_list_tags_as_aws_documents(
+    aws: Callable[[str], BaseClient],
+) -> None:
+    """Step Functions lists the tags of what it creates (its documented policies grant
+    sagemaker:ListTags); the local integration makes no such call but checks the grant."""
+    model_role = make_role(aws, SAGEMAKER, [])
+    create = {"Effect": "Allow", "Action": "sagemaker:CreateModel", "Resource": "*"}
+    passing = {
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": model_role,
+        "Condition": {"StringEquals": {"iam:PassedToService": SAGEMAKER}},
+    }
+    sfn = aws("stepfunctions")
+    name = unique("m")
+    refused = run_execution(
+        sfn, _machine(aws, make_role(aws, STATES, [create, passing]), model_role), {"name": name}
+    )
+    assert refused["status"] == "FAILED"
+    assert _failed_state(sfn, refused["executionArn"]) == "Model"
+    assert refused["error"] == "SageMaker.AmazonSageMakerException"
+    assert (
+        f"is not authorized to perform: sagemaker:ListTags on resource: "
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/{name}" in refused["cause"]
+    )
+    assert "Error Code: AccessDeniedException" in refused["cause"]
+    with pytest.raises(ClientError):  # refused before anything was created
+        aws("sagemaker").describe_model(ModelName=name)
+    # Scoped to the model it creates, as the project's stacks grant it.
+    listing = {
+        "Effect": "Allow",
+        "Action": LIST_TAGS,
+        "Resource": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/*",
+    }
+    allowed = run_execution(
+        sfn,
+        _machine(aws, make_role(aws, STATES, [create, passing, listing]), model_role),
+        {"name": unique("m")},
+    )
+    assert allowed["status"] == "SUCCEEDED", allowed.get("cause")
+
+
+def _sync_job_machine(aws: Callable[[str], BaseClient], role: str, job_role: str) -> str:
+    definition = {
+        "StartAt": "Run the job",
+        "States": {
+            "Run the job": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+                "Parameters": {
+                    "ProcessingJobName.$": "$.name",
+                    "RoleArn": job_role,
+                    "AppSpecification": {
+                        "ImageUri": "image",
+                        "ContainerEntrypoint": ["python3", "-c", "pass"],
+                    },
+                    "ProcessingResources": {
+                        "ClusterConfig": {
+                            "InstanceCount": 1,
+                            "InstanceType": "ml.m5.xlarge",
+                            "VolumeSizeInGB": 5,
+                        }
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    return aws("stepfunctions").create_state_machine(
+        name=unique("iam-sync"), definition=json.dumps(definition), roleArn=role
+    )["stateMachineArn"]
+
+
+def test_a_sync_job_needs_the_managed_rule_grants_as_aws_documents(
+    aws: Callable[[str], BaseClient],
+) -> None:
+    """.sync keeps the EventBridge rule StepFunctionsGetEventsForSageMakerProcessingJobsRule:
+    a role that may not is refused at CreateStateMachine, and a task whose role lost the grant
+    since fails, both with Step Functions' managed-rule message."""
+    job_role = make_role(aws, SAGEMAKER, [])
+    jobs = {
+        "Effect": "Allow",
+        "Action": [
+            "sagemaker:CreateProcessingJob",
+            "sagemaker:DescribeProcessingJob",
+            "sagemaker:StopProcessingJob",
+            LIST_TAGS,
+        ],
+        "Resource": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:processing-job/*",
+    }
+    passing = {
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": job_role,
+        "Condition": {"StringEquals": {"iam:PassedToService": SAGEMAKER}},
+    }
+    rule = {
+        "Effect": "Allow",
+        "Action": ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+        "Resource": f"arn:aws:events:us-east-1:{ACCOUNT}:rule/"
+        "StepFunctionsGetEventsForSageMakerProcessingJobsRule",
+    }
+    sfn = aws("stepfunctions")
+    without = make_role(aws, STATES, [jobs, passing])
+    with pytest.raises(ClientError) as refused:
+        _sync_job_machine(aws, without, job_role)
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert refused.value.response["Error"]["Message"] == (
+        f"'{without}' is not authorized to create managed-rule."
+    )
+
+    role = make_role(aws, STATES, [jobs, passing, rule])
+    machine = _sync_job_machine(aws, role, job_role)
+    allowed = run_execution(sfn, machine, {"name": unique("j")}, timeout_s=120)
+    assert allowed["status"] == "SUCCEEDED", allowed.get("cause")
+
+    document = {"Version": "2012-10-17", "Statement": [jobs, passing]}
+    aws("iam").put_role_policy(
+        RoleName=role.split("/")[-1], PolicyName="p", PolicyDocument=json.dumps(document)
+    )
+    failed = run_execution(sfn, machine, {"name": unique("j")})
+    assert failed["status"] == "FAILED"
+    assert _failed_state(sfn, failed["executionArn"]) == "Run the job"
+    assert failed["error"] == "States.Runtime"
+    assert f"'{role}' is not authorized to create managed-rule." in failed["cause"]
+    assert "Error Code: AccessDeniedException" in failed["cause"]
 
 
 def _processing_job(aws: Callable[[str], BaseClient], bucket: str, role: str, key_arn: str) -> dict:
