@@ -10,7 +10,12 @@ from __future__ import annotations
 import pytest
 
 from tests.workflow.sagemaker_stub import SageMakerStub
-from tests.workflow.test_execution import NOTHING_LEFT, good_input, runner  # noqa: F401
+from tests.workflow.test_execution import (  # noqa: F401
+    NOTHING_LEFT,
+    _s3_json,
+    good_input,
+    runner,
+)
 
 GROUP = "llm-finetune-local"
 CHAMPION_DEPLOYMENT = [
@@ -129,6 +134,10 @@ def test_a_candidate_that_beats_the_champion_by_min_improvement_is_registered(
     ]
     assert all(state in visited for state in CHAMPION_CLEANUP)
     assert len(stub.model_packages) == 3  # registered after the gate
+    cost = _s3_json(runner, "runs/sql-demo/cost.json")
+    assert [stage["stage"] for stage in cost["stages"]] == [
+        "preparation", "training", "evaluation endpoint", "champion endpoint", "evaluation",
+    ]  # fmt: skip
     assert stub.left_running() == NOTHING_LEFT
 
 

@@ -587,7 +587,12 @@ def test_a_successful_run_is_costed_after_its_cleanup_and_before_its_notificatio
 
     assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
     after_cleanup = _after(execution.visited, "Delete the base model")
-    assert after_cleanup[1:4] == ["Cost the run", "Did the run fail?", "Notify about the success"]
+    assert after_cleanup[1:5] == [
+        "Clean up the champion endpoint too?",
+        "Cost the run",
+        "Did the run fail?",
+        "Notify about the success",
+    ]
     assert "Note that the cost is unavailable" not in execution.visited
     cost = _s3_json(runner, "runs/sql-demo/cost.json")
     stages = {stage["stage"]: stage for stage in cost["stages"]}

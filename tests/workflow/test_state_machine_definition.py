@@ -339,8 +339,12 @@ def _all_definitions(resolver_for):
 
 def test_the_cost_step_sits_between_the_last_delete_and_the_outcome(definition):
     states = definition["States"]
-    assert states["Clean up the base endpoint too?"]["Default"] == "Cost the run"
-    assert states[LAST_BASE_DELETE]["Next"] == "Cost the run"
+    assert states["Clean up the base endpoint too?"]["Default"] == (
+        "Clean up the champion endpoint too?"
+    )
+    assert states[LAST_BASE_DELETE]["Next"] == "Clean up the champion endpoint too?"
+    assert states["Clean up the champion endpoint too?"]["Default"] == "Cost the run"
+    assert states["Delete the champion model"]["Next"] == "Cost the run"
     cost = states["Cost the run"]
     assert cost["Next"] == "Did the run fail?"
     (catch,) = cost["Catch"]

@@ -128,7 +128,7 @@ def test_the_state_machine_role_holds_exactly_what_its_tasks_call(resolver_for):
         ),
         "ManageChampionEndpoint": (
             ["sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint",
-             "sagemaker:DescribeEndpoint"],
+             "sagemaker:DescribeEndpoint", "sagemaker:ListTags"],
             [f"{SAGEMAKER}:endpoint/*-champion"],
             None,
         ),
