@@ -74,6 +74,9 @@ _SAGEMAKER["UpdateEndpoint"] = [
 _SAGEMAKER["InvokeEndpoint"] = [("endpoint", "EndpointName")]
 _SAGEMAKER["CreateModelPackage"] = [("model-package-group", "ModelPackageGroupName")]
 _SAGEMAKER["DescribeModelPackageGroup"] = [("model-package-group", "ModelPackageGroupName")]
+_SAGEMAKER["ListModelPackages"] = [("model-package-group", "ModelPackageGroupName")]
+# A version is named by its ARN (model-package/<group>/<version>), which is kept as it is.
+_SAGEMAKER["DescribeModelPackage"] = [("model-package", "ModelPackageName")]
 # Operations whose role member is passed to SageMaker (iam:PassRole, iam:PassedToService).
 PASSED_ROLES = {
     "CreateTrainingJob": "RoleArn",
@@ -167,9 +170,11 @@ def _sagemaker(call: Call, account: str, region: str) -> list[str]:
     base = f"arn:aws:sagemaker:{region}:{account}"
     found = []
     for resource_type, member in _SAGEMAKER.get(call.operation.name, []):
-        value = call.params.get(member)
-        if value:
-            found.append(f"{base}:{resource_type}/{str(value).lower()}")
+        value = str(call.params.get(member) or "")
+        if value.startswith("arn:"):
+            found.append(value.lower())
+        elif value:
+            found.append(f"{base}:{resource_type}/{value.lower()}")
     if "ResourceArn" in call.params:  # AddTags, ListTags, DeleteTags
         found.append(str(call.params["ResourceArn"]))
     return found

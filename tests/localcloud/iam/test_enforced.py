@@ -410,3 +410,43 @@ def test_job_role_needs_kms_encrypt_for_encrypted_outputs_and_runs_as_itself(
     name = done["ProcessingJobName"]
     who = aws("s3").get_object(Bucket=bucket, Key=f"jobs/{name}/who.txt")["Body"].read().decode()
     assert who == f"arn:aws:sts::{ACCOUNT}:assumed-role/{role.split('/')[-1]}/SageMaker"
+
+
+def test_the_champion_look_up_is_allowed_on_its_group_and_versions_only(
+    local_cloud: LocalCloud, aws: Callable[[str], BaseClient]
+) -> None:
+    """ListModelPackages is checked on the group, DescribeModelPackage on the version's ARN:
+    the state machine role's FindChampion statement (stacks/workflow/state_machine_role.py)."""
+    group, other = unique("champions"), unique("others")
+    for name in (group, other):
+        aws("sagemaker").create_model_package_group(ModelPackageGroupName=name)
+    base = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}"
+    finder = make_role(
+        aws,
+        STATES,
+        [
+            {
+                "Effect": "Allow",
+                "Action": ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
+                "Resource": [
+                    f"{base}:model-package-group/{group}",
+                    f"{base}:model-package/{group}/*",
+                ],
+            }
+        ],
+    )
+    sagemaker = as_role(local_cloud, aws, finder, STATES)("sagemaker")
+    listed = sagemaker.list_model_packages(
+        ModelPackageGroupName=group, ModelApprovalStatus="Approved", MaxResults=1
+    )
+    assert listed["ModelPackageSummaryList"] == []
+    with pytest.raises(ClientError) as denied:
+        sagemaker.list_model_packages(ModelPackageGroupName=other)
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert f"model-package-group/{other}" in denied.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as missing:  # allowed: SageMaker itself answers
+        sagemaker.describe_model_package(ModelPackageName=f"{base}:model-package/{group}/1")
+    assert missing.value.response["Error"]["Code"] != "AccessDeniedException"
+    with pytest.raises(ClientError) as denied:
+        sagemaker.describe_model_package(ModelPackageName=f"{base}:model-package/{other}/1")
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
