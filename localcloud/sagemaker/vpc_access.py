@@ -126,8 +126,11 @@ def gate(call: Call, headers: Mapping[str, str], args: Mapping[str, str]) -> Ref
     try:
         tables = [_route_table(backend, subnet) for subnet in job.subnets]
     except InvalidSubnetIdError:
-        _unknown_subnets_once(job.name, job.subnets)
-        return None
+        # SageMaker refuses a job whose subnets do not exist; one that got this far has no
+        # network a request could have taken.
+        raise validation.Unreachable(
+            f"job {job.name}: its subnets {', '.join(job.subnets)} do not exist"
+        ) from None
     if tables and all(t is not None and _to_internet(t) for t in tables):
         return None
     vpc_id = backend.get_subnet(job.subnets[0]).vpc_id
@@ -155,15 +158,6 @@ def _reached_once(name: str, service: str, endpoint_id: str) -> None:
 
 
 @cache
-def _unknown_subnets_once(name: str, subnets: tuple[str, ...]) -> None:
-    LOG.warning(
-        "VPC: job %s names subnets %s that do not exist; its requests are not confined "
-        "(SageMaker would refuse the job)",
-        name,
-        ", ".join(subnets),
-    )
-
-
 def _route_table(backend: Any, subnet_id: str) -> Any | None:
     """The route table of the subnet: the one associated with it, else its VPC's main one."""
     vpc_id = backend.get_subnet(subnet_id).vpc_id

@@ -78,8 +78,9 @@ def _refused() -> tuple[int, dict[str, str], bytes] | None:
             why = gate(call, flask_request.headers, flask_request.args)
         except Unreachable:
             raise
-        except Exception:  # a bug here must not take the request down with it
+        except Exception as error:  # a check that cannot decide must not let the request by
             LOG.exception("%s request not checked by %s: the check itself failed", service, gate)
+            why = _check_failed(gate.__module__, error)
         if why is not None:
             break
     if why is None and call is not None:
@@ -95,9 +96,20 @@ def _iam_refusal(service: str, call: Any) -> Any:
 
     try:
         return hook.refusal(call, flask_request.headers, flask_request.args)
-    except Exception:  # a bug here must not take the request down with it
+    except Exception as error:  # a check that cannot decide must not let the request by
         LOG.exception("%s request not checked against IAM: the check itself failed", service)
-        return None
+        return _check_failed("localcloud.iam", error)
+
+
+def _check_failed(check: str, error: Exception) -> Refusal:
+    """AWS's answer to a request it could not process (500 InternalFailure), naming the check
+    that failed: a stricter local cloud fails loudly rather than letting the request by."""
+    return Refusal(
+        "InternalFailure",
+        f"the local cloud's {check} check failed on this request ({type(error).__name__}: "
+        f"{error}); see the local cloud's log",
+        status=500,
+    )
 
 
 def _checked_call(self: convert_to_flask_response, args: Any = None, **kwargs: Any) -> Any:

@@ -139,3 +139,10 @@ def test_a_job_in_subnets_routed_to_an_internet_gateway_reaches_every_service(
     ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
     ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
     assert _exit_code(aws, role, [subnet]) == 0
+
+
+def test_a_job_whose_subnets_do_not_exist_reaches_nothing(
+    aws: Callable[[str], BaseClient], role: str
+) -> None:
+    """SageMaker would refuse such a job; one that runs here has no network to be confined to."""
+    assert _exit_code(aws, role, ["subnet-0123456789abcdef0"]) == 1 | 2
