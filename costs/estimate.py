@@ -8,8 +8,10 @@ Each stage is priced at the longest it may run, since SageMaker stops it then:
 - the evaluation endpoints: one instance each (``InitialInstanceCount`` 1), from creation until
   the cleanup deletes them; one endpoint, plus one for each model the run compares with (the
   base model, the champion, or both). They are created together and waited for one after the
-  other, each up to the endpoint timeout (docs/workflow.md), so each lives at most the number
-  of endpoints x the endpoint timeout, plus the evaluation job's ``MaxRuntimeInSeconds``;
+  other, each for up to its poll schedule's total (``endpoint_wait_s``: the waits between
+  DescribeEndpoint calls, which sum to at least the endpoint timeout; docs/workflow.md), so each
+  lives at most the number of endpoints x that wait, plus the evaluation job's
+  ``MaxRuntimeInSeconds``;
 - evaluation: the processing instance for the evaluation job's ``MaxRuntimeInSeconds``.
 
 A job waits in the queue for spot capacity unbilled, so ``MaxWaitTimeInSeconds`` adds nothing
@@ -42,7 +44,8 @@ class RunResources:
     processing_instance_type: str
     processing_max_runtime_s: int
     endpoint_instance_type: str
-    endpoint_timeout_s: int
+    # The longest one endpoint is waited for: the poll schedule's total, at least the timeout.
+    endpoint_wait_s: int
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunResources:
@@ -122,7 +125,7 @@ def estimate(
         ),
         stage_cost(
             "evaluation endpoints", "hosting", r.endpoint_instance_type, endpoints,
-            endpoints * r.endpoint_timeout_s + r.processing_max_runtime_s,
+            endpoints * r.endpoint_wait_s + r.processing_max_runtime_s,
             prices.price(r.region, "hosting", r.endpoint_instance_type),
         ),
         stage_cost(

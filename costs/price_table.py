@@ -25,6 +25,10 @@ class PriceNotFoundError(LookupError):
     """The table has no price for an instance type in a region and usage."""
 
 
+# How a table written by ``make prices`` (costs/refresh.py) names its source.
+API_SOURCE_PREFIX = "AWS Price List API"
+
+
 @dataclass(frozen=True)
 class PriceTable:
     """A loaded ``prices.json``: ``prices[region][usage][instance_type]`` in USD per hour."""
@@ -77,14 +81,20 @@ class PriceTable:
         return (today - self.as_of).days
 
     def freshness(self, today: date) -> str | None:
-        """A warning when the table is older than ``MAX_AGE_DAYS`` on ``today``, else None."""
+        """A warning when the table is older than ``MAX_AGE_DAYS`` on ``today``, or was not
+        written from the Price List API (``make prices``); else None."""
         age = self.age_days(today)
-        if age <= MAX_AGE_DAYS:
-            return None
-        return (
-            f"the price table is {age} days old (as of {self.as_of}, more than {MAX_AGE_DAYS}): "
-            "refresh it with `make prices`"
-        )
+        if age > MAX_AGE_DAYS:
+            return (
+                f"the price table is {age} days old (as of {self.as_of}, more than "
+                f"{MAX_AGE_DAYS}): refresh it with `make prices`"
+            )
+        if not self.source.startswith(API_SOURCE_PREFIX):
+            return (
+                "the price table was not read from the Price List API (see its source): "
+                "refresh it with `make prices`"
+            )
+        return None
 
     def describe(self) -> str:
         """How an answer priced from this table names its source."""

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from costs.price_list import PRICING_REGION, SERVICE_CODE, price_list_price
-from costs.price_table import TABLE_PATH, USAGES, PriceTable, load_table
+from costs.price_table import API_SOURCE_PREFIX, TABLE_PATH, USAGES, PriceTable, load_table
 
 API_SOURCE = (
-    f"AWS Price List API (pricing:GetProducts, {SERVICE_CODE}, on-demand, attributes regionCode, "
+    f"{API_SOURCE_PREFIX} (pricing:GetProducts, {SERVICE_CODE}, on-demand, attributes regionCode, "
     "instanceName and component), https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/"
     "price-changes.html"
 )

@@ -307,7 +307,7 @@ def _percent_of_budget(percent: int, field_name: str) -> None:
 
 @dataclass(frozen=True)
 class BudgetConfig:
-    """A monthly AWS Budgets cost budget over the resources tagged with this environment.
+    """A monthly AWS Budgets cost budget over the account's resources tagged with the project.
 
     Attributes:
         monthly_usd: the budgeted amount per calendar month, in US dollars.

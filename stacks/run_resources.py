@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from costs.estimate import RunResources
 from stacks.config_schema import EnvironmentConfig
+from stacks.workflow.steps.endpoint_poll import poll_schedule
 
 
 def run_resources(config: EnvironmentConfig) -> RunResources:
@@ -21,5 +22,10 @@ def run_resources(config: EnvironmentConfig) -> RunResources:
         processing_instance_type=config.processing.instance_type,
         processing_max_runtime_s=config.processing.max_runtime_minutes * 60,
         endpoint_instance_type=config.evaluation.instance_type,
-        endpoint_timeout_s=config.evaluation.endpoint_timeout_minutes * 60,
+        endpoint_wait_s=sum(
+            poll_schedule(
+                config.evaluation.endpoint_timeout_minutes * 60,
+                config.evaluation.endpoint_poll_seconds,
+            )
+        ),
     )

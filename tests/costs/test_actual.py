@@ -12,7 +12,7 @@ REGION = "us-east-1"
 TABLE = PriceTable.from_json(
     {
         "as_of": "2026-01-10",
-        "source": "test",
+        "source": "AWS Price List API (test)",
         "regions": {
             REGION: {
                 "training": {"ml.g5.2xlarge": 1.2},

@@ -15,7 +15,7 @@ REGION = "us-east-1"
 TABLE = PriceTable.from_json(
     {
         "as_of": "2026-01-10",
-        "source": "test",
+        "source": "AWS Price List API (test)",
         "regions": {
             REGION: {
                 "training": {"ml.g5.12xlarge": 7.0},
@@ -34,7 +34,7 @@ RESOURCES = RunResources(
     processing_instance_type="ml.m5.xlarge",
     processing_max_runtime_s=1800,
     endpoint_instance_type="ml.g5.2xlarge",
-    endpoint_timeout_s=1800,
+    endpoint_wait_s=1800,
 )
 TODAY = date(2026, 1, 20)
 
@@ -132,3 +132,15 @@ def test_run_resources_refuse_a_wrong_type():
     data = {**RESOURCES.__dict__, "training_instance_count": "2"}
     with pytest.raises(ValueError, match="training_instance_count must be a int"):
         RunResources.from_json(data)
+
+
+@pytest.mark.parametrize("env_name", ["local", "dev", "prod"])
+def test_an_endpoint_is_priced_for_its_whole_poll_schedule_not_just_the_timeout(env_name):
+    from stacks.config import load_config
+    from stacks.run_resources import run_resources
+    from stacks.workflow.steps.endpoint_poll import poll_schedule
+
+    evaluation = load_config().environments[env_name].evaluation
+    timeout_s = evaluation.endpoint_timeout_minutes * 60
+    wait_s = run_resources(load_config().environments[env_name]).endpoint_wait_s
+    assert wait_s == sum(poll_schedule(timeout_s, evaluation.endpoint_poll_seconds)) >= timeout_s

@@ -7,14 +7,20 @@ from datetime import date
 
 import pytest
 
-from costs.price_table import MAX_AGE_DAYS, PriceNotFoundError, PriceTable, load_table
-from costs.refresh import refreshed
+from costs.price_table import (
+    API_SOURCE_PREFIX,
+    MAX_AGE_DAYS,
+    PriceNotFoundError,
+    PriceTable,
+    load_table,
+)
+from costs.refresh import API_SOURCE, refreshed
 from stacks.config import load_config
 
 TABLE = PriceTable.from_json(
     {
         "as_of": "2026-01-10",
-        "source": "test",
+        "source": "AWS Price List API (test)",
         "regions": {"us-east-1": {"training": {"ml.g5.2xlarge": 1.5}}},
     }
 )
@@ -49,6 +55,15 @@ def test_the_table_is_fresh_up_to_its_limit_and_stale_after():
     warning = TABLE.freshness(later)
     assert warning is not None
     assert f"{MAX_AGE_DAYS + 1} days old" in warning and "make prices" in warning
+
+
+def test_a_table_not_read_from_the_price_list_api_says_so_while_fresh():
+    transcribed = PriceTable(TABLE.as_of, "transcribed by hand", TABLE.prices)
+    warning = transcribed.freshness(date(2026, 1, 10))
+    assert warning is not None
+    assert "not read from the Price List API" in warning and "make prices" in warning
+    # What make prices writes is recognised as read from the API.
+    assert API_SOURCE.startswith(API_SOURCE_PREFIX)
 
 
 @pytest.mark.parametrize("price", [0, -1, True, "1.5"])

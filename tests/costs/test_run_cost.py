@@ -24,7 +24,7 @@ RESOURCES = RunResources(
     processing_instance_type="ml.m5.xlarge",
     processing_max_runtime_s=3600,
     endpoint_instance_type="ml.g5.xlarge",
-    endpoint_timeout_s=1800,
+    endpoint_wait_s=1800,
 )
 NAMES = {
     "prepare_job": "r-prepare",

@@ -18,7 +18,7 @@ RESOURCES = RunResources(
     processing_instance_type="ml.m5.xlarge",
     processing_max_runtime_s=7200,
     endpoint_instance_type="ml.g5.xlarge",
-    endpoint_timeout_s=1800,
+    endpoint_wait_s=1800,
 )
 # The RUN_RESOURCES variable the stack would set for RESOURCES.
 RESOURCES_JSON = json.dumps(dataclasses.asdict(RESOURCES))

@@ -25,7 +25,13 @@ from typing import Any
 
 from report_section import add_to_html
 
-from costs.actual import computed_cost, endpoint_cost, processing_cost, training_cost
+from costs.actual import (
+    COST_FILE,
+    computed_cost,
+    endpoint_cost,
+    processing_cost,
+    training_cost,
+)
 from costs.estimate import RunResources, summary
 from costs.price_list import TablePrices
 from costs.price_table import load_table
@@ -33,7 +39,6 @@ from costs.price_table import load_table
 ENV_RUN_RESOURCES = "RUN_RESOURCES"
 # "true" where the jobs and endpoints are the local cloud's: the cost is then an estimate.
 ENV_LOCAL_CLOUD = "LOCAL_CLOUD"
-COST_FILE = "cost.json"
 REPORT_PAGE = "report.html"
 # (stage, its key in $.cleanup, written by steps/cleanup.py's look-ups)
 ENDPOINTS = (

@@ -22,7 +22,7 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.config_schema import EnvironmentConfig
+from stacks.config_schema import PROJECT, PROJECT_TAG, EnvironmentConfig
 from stacks.workflow.images import WorkflowImages
 from stacks.workflow.network import JobNetwork
 
@@ -136,6 +136,6 @@ def on_failure(
 def run_tags() -> list[dict[str, str]]:
     """Tags on every SageMaker resource a run creates, for cost reports per run."""
     return [
-        {"Key": "project", "Value": "llm-finetune"},
+        {"Key": PROJECT_TAG, "Value": PROJECT},
         {"Key": "run", "Value.$": "$.run.run_name"},
     ]
