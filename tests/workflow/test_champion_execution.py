@@ -109,8 +109,12 @@ def test_a_candidate_that_beats_the_champion_by_min_improvement_is_registered(
         "Does the champion have an S3 model?",
         "Keep the champion's model",
         "Evaluate against the champion",
-        "Create the champion model",
+        "Create the evaluation model",
     ]
+    # Found before any endpoint is created; deployed after the evaluation endpoint.
+    deploy = visited.index("Deploy the champion too?")
+    assert visited[deploy + 1] == "Create the champion model"
+    assert visited.index("Create the evaluation endpoint") < deploy
     assert visited.index("Check the champion endpoint status") < visited.index("Evaluate the model")
     (listed,) = [p for op, p in stub.calls if op == "ListModelPackages"]
     assert listed == {
@@ -204,7 +208,8 @@ def test_a_champion_with_no_s3_model_prefix_fails_cleanly(runner, champion_input
 
     assert execution.error == "ChampionUnusable"
     assert arn in execution.cause
-    assert not any("Create the champion" in state for state in execution.visited)
+    # Found unusable before any endpoint was created: no GPU time spent on it.
+    assert not any(state.startswith("Create the") for state in execution.visited)
     assert "Look up the evaluation endpoint" in execution.visited
     assert stub.left_running() == NOTHING_LEFT
 

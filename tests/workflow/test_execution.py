@@ -92,7 +92,7 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
     execution = runner.run(good_input, stub)
 
     assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
-    assert execution.visited[:15] == [
+    assert execution.visited[:16] == [
         "Validate the input",
         "Check that the run name is new",
         "Is the run name free?",  # the look-up said "Could not find": no earlier run
@@ -103,6 +103,7 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
         "Keep the trained model",
         *["Copy a model file"] * len(MODEL_FILES),
         "Use the kept model",
+        "Compare with the champion?",
         "Create the evaluation model",
         "Create the evaluation endpoint config",
         "Create the evaluation endpoint",
@@ -135,6 +136,7 @@ def test_happy_path_registers_the_model_and_cleans_up(runner, good_input):
     # Nor with a champion (compare_with is none in the local config): no look-up.
     assert [s for s in execution.visited if "champion" in s] == [
         "Compare with the champion?",
+        "Deploy the champion too?",
         "Wait for the champion endpoint too?",
         "Does the model beat the champion?",
         "Clean up the champion endpoint too?",
@@ -288,7 +290,7 @@ def test_compared_with_base_both_endpoints_serve_and_both_are_deleted(runner, go
         "Create the evaluation endpoint",
         "Deploy the base model too?",
         *BASE_DEPLOYMENT,
-        "Compare with the champion?",
+        "Deploy the champion too?",
         "Start waiting for the evaluation endpoint",
         "Wait for the evaluation endpoint",
         "Check the evaluation endpoint status",

@@ -108,9 +108,9 @@ def test_the_base_endpoint_is_deployed_and_awaited_only_when_compared(definition
     (rule,) = deploy["Choices"]
     assert (rule["Next"], deploy["Default"]) == (
         "Create the base model",
-        "Compare with the champion?",
+        "Deploy the champion too?",
     )
-    assert states["Create the base endpoint"]["Next"] == "Compare with the champion?"
+    assert states["Create the base endpoint"]["Next"] == "Deploy the champion too?"
     wait = states["Wait for the base endpoint too?"]
     (wait_rule,) = wait["Choices"]
     assert (wait_rule["Next"], wait["Default"]) == (
@@ -133,16 +133,22 @@ def test_the_champion_is_looked_up_only_when_compared_and_awaited_only_when_foun
     states = definition["States"]
     compare = states["Compare with the champion?"]
     (rule,) = compare["Choices"]
+    # Looked up before any endpoint is created: an unusable champion costs no GPU time.
     assert (rule["Next"], compare["Default"]) == (
         "Find the champion",
-        "Start waiting for the evaluation endpoint",
+        "Create the evaluation model",
     )
     assert rule["And"][1] == {
         "Variable": "$.run.evaluation.compare_with_champion",
         "BooleanEquals": True,
     }
-    assert states["Note that there is no champion"]["Next"] == (
-        "Start waiting for the evaluation endpoint"
+    assert states["Note that there is no champion"]["Next"] == "Create the evaluation model"
+    assert states["Evaluate against the champion"]["Next"] == "Create the evaluation model"
+    deploy = states["Deploy the champion too?"]
+    (deploy_rule,) = deploy["Choices"]
+    assert (deploy_rule["Next"], deploy["Default"]) == (
+        "Create the champion model",
+        "Start waiting for the evaluation endpoint",
     )
     assert states["Create the champion endpoint"]["Next"] == (
         "Start waiting for the evaluation endpoint"
@@ -234,7 +240,7 @@ def test_the_trained_model_is_kept_before_anything_serves_it(definition):
     assert copy["Parameters"]["Key.$"] == "States.Format('models/{}', $.key)"
     assert copy["Retry"][0]["MaxAttempts"] >= 3
     assert states["Use the kept model"]["Parameters"] == {"model_data.$": "$.run.uris.kept_model"}
-    assert states["Use the kept model"]["Next"] == "Create the evaluation model"
+    assert states["Use the kept model"]["Next"] == "Compare with the champion?"
     assert states["Record the missing model"]["Next"] == CLEANUP_START
 
 

@@ -7,12 +7,14 @@ model's endpoint is created right after the fine-tuned model's, so both start at
 poll (``endpoint_poll.py``) waits for each in turn until it is InService, has Failed, or
 ``evaluation.endpoint_timeout_minutes`` has passed. Failed and timed-out endpoints record
 ``$.error`` and go to the cleanup, which deletes them all. With ``evaluation.compare_with:
-champion`` the champion is looked up (``champion.py``) and, if there is one, deployed the same
+champion`` the champion is looked up (``champion.py``) before any endpoint is created, so an
+unusable champion or a failed look-up costs no GPU time, and, if there is one, deployed the same
 way::
 
+    Compare with the champion? --yes--> (find it)
     Create the evaluation model -> ... endpoint config -> ... endpoint
     Deploy the base model too? --yes--> Create the base model -> ... endpoint config -> ... endpoint
-    Compare with the champion? --yes--> (find it) -> Create the champion model -> ... endpoint
+    Deploy the champion too? --yes--> Create the champion model -> ... endpoint
     (wait for the evaluation endpoint)
     Wait for the base endpoint too? --yes--> (wait for the base endpoint)
     Wait for the champion endpoint too? --yes--> (wait for the champion endpoint)
@@ -136,13 +138,16 @@ class EvaluationEndpoints:
             "Deploy the base model too?",
             comment="evaluation.compare_with names base: another endpoint, for the same samples",
         )
+        deploy_champion = sfn.Choice(scope, "Deploy the champion too?")
         self.wait_for_base = sfn.Choice(scope, "Wait for the base endpoint too?")
         self.wait_for_champion = sfn.Choice(scope, "Wait for the champion endpoint too?")
+        self.fine_tuned = fine_tuned
         fine_tuned[-1].next(deploy_base)
-        deploy_base.when(compare_with_base(), base[0]).otherwise(self.lookup.start)
-        base[-1].next(self.lookup.start)
+        deploy_base.when(compare_with_base(), base[0]).otherwise(deploy_champion)
+        base[-1].next(deploy_champion)
+        deploy_champion.when(champion_found(), self.champion[0]).otherwise(self.poll.start)
         self.champion[-1].next(self.poll.start)
-        self.start: sfn.IChainable = fine_tuned[0]
+        self.start: sfn.IChainable = self.lookup.start
         polls = (self.poll, self.base_poll, self.champion_poll)
         self.tasks = [
             *fine_tuned,
@@ -154,7 +159,7 @@ class EvaluationEndpoints:
 
     def then(self, in_service: sfn.IChainable, failed: sfn.IChainable) -> None:
         """Goes on to ``in_service`` once every endpoint is InService; else to ``failed``."""
-        self.lookup.then(deploy=self.champion[0], without=self.poll.start, failed=failed)
+        self.lookup.then(deploy=self.fine_tuned[0], without=self.fine_tuned[0], failed=failed)
         self.poll.then(self.wait_for_base, failed)
         self.wait_for_base.when(compare_with_base(), self.base_poll.start).otherwise(
             self.wait_for_champion
