@@ -14,10 +14,10 @@ from moto.sagemaker.models import FakeEndpointConfig, ModelPackage, SageMakerMod
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
+from localcloud.patching import Patches
 from localcloud.sagemaker import invoke, registry
 from localcloud.sagemaker.endpoints import KIND as ENDPOINTS
 from localcloud.sagemaker.endpoints import EndpointRun
-from localcloud.sagemaker.patching import Patches
 from localcloud.sagemaker.processing import ProcessingRun
 from localcloud.sagemaker.training import TrainingRun, metric_patterns
 

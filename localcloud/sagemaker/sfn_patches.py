@@ -13,8 +13,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from localcloud.patching import Patches
 from localcloud.sagemaker import sfn_permissions
-from localcloud.sagemaker.patching import Patches
 from localcloud.sagemaker.sfn_service import StateTaskServiceSageMaker
 
 _PATCHES = Patches()

@@ -13,7 +13,7 @@ from typing import Any
 
 from moto.s3.models import s3_backends
 
-from localcloud.cfn_model import LocalResource
+from localcloud.cloudformation.local_resource import LocalResource
 
 
 def _backend(account_id: str) -> Any:

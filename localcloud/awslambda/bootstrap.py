@@ -1,6 +1,6 @@
 """Runs one Lambda invocation inside a fresh Python process, with the Lambda handler contract.
 
-Started by ``localcloud.lambda_runtime`` as ``python lambda_bootstrap.py`` with the function's
+Started by ``localcloud.awslambda.runtime`` as ``python bootstrap.py`` with the function's
 code directory as the working directory. The event arrives as JSON on stdin; the handler's JSON
 result (or ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` when it raises, as AWS's
 Python runtime reports it) is written to the file named by ``LOCALCLOUD_LAMBDA_RESULT``, because

@@ -1,8 +1,8 @@
 """The local cloud's server process: moto, patched by this package, served on localhost.
 
 Run by ``localcloud.server.start`` as
-``python -m localcloud.serve --port N --state-dir D [--parent-pid P]``. It applies the patches
-(every request checked against botocore's model of its API, CloudFormation change sets,
+``python -m localcloud.server_process --port N --state-dir D [--parent-pid P]``. It applies the
+patches (every request checked against botocore's model of its API, CloudFormation change sets,
 executing Step Functions, Lambda without Docker, then SageMaker from ``localcloud.sagemaker``
 when that package is present), records its pid and port in ``D/server.json`` and serves until
 SIGTERM/SIGINT or until process P ends; on the way out it ends every process it started.
@@ -30,9 +30,13 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from localcloud import cloudformation, lambda_runtime, s3, stepfunctions, validation
+from localcloud import validation
+from localcloud.awslambda import runtime as lambda_runtime
+from localcloud.cloudformation import change_sets
 from localcloud.processes import alive, kill_tree
+from localcloud.s3 import copy_object
 from localcloud.server import STATE_FILE
+from localcloud.stepfunctions import execution
 
 LOG = logging.getLogger("localcloud")
 HOST = "127.0.0.1"
@@ -43,10 +47,10 @@ SAGEMAKER_PLUGIN = "localcloud.sagemaker"
 def install_patches(state_dir: Path, endpoint_url: str) -> list[str]:
     """Apply every extension of moto; return the names of those applied, in order."""
     validation.install()
-    cloudformation.install()
-    stepfunctions.install()
+    change_sets.install()
+    execution.install()
     lambda_runtime.install(state_dir, endpoint_url)
-    s3.install()
+    copy_object.install()
     applied = ["validation", "cloudformation", "stepfunctions", "lambda", "s3"]
     if importlib.util.find_spec(SAGEMAKER_PLUGIN) is None:
         return applied
@@ -69,7 +73,9 @@ def _watch_parent(parent_pid: int, stop: threading.Event, shutdown: Callable[[st
 
 def main(argv: list[str] | None = None) -> int:
     """Serve until told to stop. Returns the process exit status."""
-    parser = argparse.ArgumentParser(prog="python -m localcloud.serve", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m localcloud.server_process", description=__doc__
+    )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--parent-pid", type=int, help="stop when this process ends")

@@ -1,4 +1,5 @@
-"""The Lambda handler contract, run through ``lambda_bootstrap.py`` directly (no server)."""
+"""The Lambda handler contract, run through ``localcloud/awslambda/bootstrap.py`` directly
+(no server)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from localcloud.lambda_bootstrap import DEADLINE_ENV, REQUEST_ID_ENV, RESULT_ENV
-from localcloud.lambda_runtime import BOOTSTRAP
+from localcloud.awslambda.bootstrap import DEADLINE_ENV, REQUEST_ID_ENV, RESULT_ENV
+from localcloud.awslambda.runtime import BOOTSTRAP
 
 HANDLERS = """
 import json
@@ -72,7 +73,7 @@ def test_exception_becomes_error_payload(tmp_path: Path) -> None:
     assert payload["errorMessage"] == "over quota by 7"
     # The trace starts in the handler, not in the bootstrap, as on AWS.
     assert "handlers.py" in payload["stackTrace"][0]
-    assert all("lambda_bootstrap" not in frame for frame in payload["stackTrace"])
+    assert all("awslambda/bootstrap.py" not in frame for frame in payload["stackTrace"])
     assert "about to fail" in logs and "[ERROR] QuotaExceededError" in logs
 
 

@@ -18,7 +18,7 @@ from localcloud.server import LocalCloud
 from tests.localcloud.helpers import run_execution
 
 pytestmark = pytest.mark.e2e
-APP_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "cdk_app"
+APP_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "cdk_app"
 EXPORT_NAME = "FixtureStorage-BucketName"
 
 

@@ -9,12 +9,14 @@
   (``KeyError: 'TagKey'``), and keeps ``KeyPolicy`` as an object where KMS's calls read JSON
   text (``DescribeKey`` answers HTTP 500): both are converted here.
 - ``AWS::Logs::LogGroup``'s ``KmsKeyId``, a key's policy on update, ``AWS::Lambda::Function``'s
-  ``KmsKeyArn`` (``kms_resources``).
-- ``AWS::S3::BucketPolicy``, which moto does not model, is applied (``s3_bucket_policy``).
+  ``KmsKeyArn``
+  (``localcloud.kms.resources``).
+- ``AWS::S3::BucketPolicy``, which moto does not model, is applied
+  (``localcloud.s3.bucket_policy``).
 - A VPC's security group egress rules and CDK's default-security-group resource
-  (``ec2_resources``).
+  (``localcloud.ec2.resources``).
 - ``AWS::Budgets::Budget``, which moto does not model, is created in its Budgets backend
-  (``budget_resources``).
+  (``localcloud.budgets.resources``).
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.kms.models import Key
 
-from localcloud import budget_resources, ec2_resources, kms_resources, s3_bucket_policy
-from localcloud.cfn_model import LocalResource
+from localcloud.budgets import resources as budget_resources
+from localcloud.cloudformation.local_resource import LocalResource
+from localcloud.ec2 import resources as ec2_resources
+from localcloud.kms import resources as kms_resources
+from localcloud.s3 import bucket_policy
 
 LOG = logging.getLogger(__name__)
 _original_class_from_type = parsing.resource_class_from_type
@@ -95,8 +100,8 @@ class Unemulated(LocalResource):
 
 
 def _resource_class_from_type(resource_type: str) -> type[CloudFormationModel]:
-    if resource_type == s3_bucket_policy.BucketPolicy.RESOURCE_TYPE:
-        return s3_bucket_policy.BucketPolicy
+    if resource_type == bucket_policy.BucketPolicy.RESOURCE_TYPE:
+        return bucket_policy.BucketPolicy
     if resource_type == budget_resources.Budget.RESOURCE_TYPE:
         return budget_resources.Budget
     if resource_type in ec2_resources.MODELS:

@@ -3,7 +3,7 @@
 Moto runs Lambda code in Docker containers, and there is no Docker here. This replaces
 ``LambdaFunction._invoke_lambda``: a Python function whose code is a zip (inline or an S3 asset,
 as the CDK CLI uploads it) is unpacked once into ``<state_dir>/lambda/`` and each invocation runs
-in a fresh subprocess of the server (``lambda_bootstrap.py``) with the Lambda handler contract:
+in a fresh subprocess of the server (``bootstrap.py``) with the Lambda handler contract:
 event JSON in, JSON out, ``{errorType, errorMessage}`` on failure so Step Functions ``Catch``
 matches on the exception's name. The subprocess gets the function's environment variables plus
 the local cloud's endpoint and credentials, so boto3 inside the handler talks to the local cloud.
@@ -43,12 +43,12 @@ from moto.awslambda.models import LambdaFunction
 from moto.awslambda.responses import LambdaResponse
 from moto.utilities.aws_headers import amz_crc32
 
+from localcloud.awslambda.bootstrap import DEADLINE_ENV, REQUEST_ID_ENV, RESULT_ENV
 from localcloud.iam import credentials
-from localcloud.lambda_bootstrap import DEADLINE_ENV, REQUEST_ID_ENV, RESULT_ENV
 from localcloud.processes import kill_tree
 
 LOG = logging.getLogger(__name__)
-BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
+BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 # AWS does not count a sandbox's start-up against the function's timeout; a cold interpreter here
 # (importing boto3 and the handler's module) gets this much on top of it.
 START_ALLOWANCE_S = 3.0

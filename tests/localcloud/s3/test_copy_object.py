@@ -9,7 +9,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from moto import mock_aws
 
-from localcloud import s3 as local_s3
+from localcloud.s3 import copy_object as local_s3
 
 
 @pytest.fixture

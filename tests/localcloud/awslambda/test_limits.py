@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from botocore.client import BaseClient
 
-from localcloud.lambda_runtime import MAX_SYNC_RESPONSE_BYTES
+from localcloud.awslambda.runtime import MAX_SYNC_RESPONSE_BYTES
 from tests.localcloud.helpers import lambda_role, zip_of
 
 # The handler answers a JSON string of exactly event["size"] bytes (its quotes included).

@@ -33,7 +33,7 @@ from moto.ec2.exceptions import InvalidPermissionNotFoundError, InvalidSubnetIdE
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.security_groups import SecurityGroup
 
-from localcloud.cfn_model import LocalResource
+from localcloud.cloudformation.local_resource import LocalResource
 
 LOG = logging.getLogger(__name__)
 EGRESS_TYPE = "AWS::EC2::SecurityGroupEgress"
@@ -197,6 +197,6 @@ MODELS: dict[str, type[CloudFormationModel]] = {
 
 def install() -> None:
     """Patch the security group and function models (idempotent); ``MODELS`` holds the types
-    ``cfn_resources`` maps to this module's classes."""
+    ``localcloud.cloudformation.resource_types`` maps to this module's classes."""
     SecurityGroup.create_from_cloudformation_json = classmethod(_group_create)  # type: ignore[method-assign,assignment]
     LambdaFunction.vpc_config = property(_function_vpc_config)  # type: ignore[method-assign,assignment]

@@ -24,7 +24,7 @@ from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Event, 
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult, EmptyResult
 
-from localcloud import cfn_intrinsics, cfn_resources
+from localcloud.cloudformation import intrinsics, resource_types
 
 LOG = logging.getLogger(__name__)
 
@@ -185,8 +185,8 @@ def _response_delete_change_set(self: CloudFormationResponse) -> EmptyResult:
 
 def install() -> None:
     """Patch moto's CloudFormation backend, responses and template parser (idempotent)."""
-    cfn_intrinsics.install()
-    cfn_resources.install()
+    intrinsics.install()
+    resource_types.install()
     backend, response = CloudFormationBackend, CloudFormationResponse
     backend.create_change_set = _create_change_set  # type: ignore[method-assign]
     backend.describe_change_set = _describe_change_set  # type: ignore[method-assign,assignment]

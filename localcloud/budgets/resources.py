@@ -23,7 +23,7 @@ from botocore.model import Shape
 from moto.budgets.models import budgets_backends
 from moto.core.exceptions import JsonRESTError
 
-from localcloud.cfn_model import LocalResource
+from localcloud.cloudformation.local_resource import LocalResource
 from localcloud.validation.constraints import Violation, check, summary
 from localcloud.validation.wire import service_model
 

@@ -9,7 +9,7 @@ point at the executing backend, and the CloudFormation resource understands what
 
 A definition whose service tasks' static Parameters break the API's model is refused
 (``InvalidDefinition``, ``localcloud.validation.definitions``), and AWS's payload limit and
-catch rules apply (``stepfunctions_limits``).
+catch rules apply (``localcloud.stepfunctions.limits``).
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ from moto.stepfunctions.parser.models import (
 from moto.stepfunctions.responses import StepFunctionResponse
 from moto.stepfunctions.utils import cfn_to_api_tags
 
-from localcloud import stepfunctions_limits
 from localcloud.iam import credentials
+from localcloud.stepfunctions import limits
 from localcloud.validation import definitions
 
 EXECUTE_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
@@ -307,7 +307,7 @@ def install() -> None:
     StateFail._eval_state = _fail_state  # type: ignore[method-assign]
     StateTaskServiceAwsSdk._eval_service_task = _aws_sdk_task  # type: ignore[method-assign]
     StepFunctionsParserBackend._validate_definition = staticmethod(_validate_definition)  # type: ignore[method-assign]
-    stepfunctions_limits.install()
+    limits.install()
     for name in _CLIENT_USERS:
         importlib.import_module(_STATES_PACKAGE + name).boto_client_for = boto_client_for
     moto_api_backend.set_config(EXECUTE_CONFIG)

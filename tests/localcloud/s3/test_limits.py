@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.s3.models import S3Backend, s3_backends
 
-from localcloud import s3
+from localcloud.s3 import copy_object
 from localcloud.server import ACCOUNT_ID
 
 
@@ -90,7 +90,7 @@ def test_requests_with_xml_bodies_are_read_and_pass(
 @pytest.fixture
 def in_process_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[BaseClient, S3Backend]]:
     """moto's S3 in this process with the local cloud's patch, for objects too big to upload."""
-    monkeypatch.setattr(S3Backend, "copy_object", s3._copy_object)
+    monkeypatch.setattr(S3Backend, "copy_object", copy_object._copy_object)
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket="big")
@@ -98,7 +98,8 @@ def in_process_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[BaseClient,
 
 
 @pytest.mark.parametrize(
-    ("size", "copied"), [(s3.MAX_COPY_SOURCE_BYTES, True), (s3.MAX_COPY_SOURCE_BYTES + 1, False)]
+    ("size", "copied"),
+    [(copy_object.MAX_COPY_SOURCE_BYTES, True), (copy_object.MAX_COPY_SOURCE_BYTES + 1, False)],
 )
 def test_copy_object_copies_at_most_5_gb(
     in_process_s3: tuple[BaseClient, S3Backend], size: int, copied: bool

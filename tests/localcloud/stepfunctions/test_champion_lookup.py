@@ -17,7 +17,7 @@ from stacks.config import load_config
 from stacks.workflow.steps.champion import ChampionLookup
 from stacks.workflow.steps.common import StepContext
 from tests.localcloud.helpers import run_execution
-from tests.localcloud.test_stepfunctions import deploy_machine
+from tests.localcloud.stepfunctions.test_execution import deploy_machine
 
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.33.0-lmi15.0.0-cu128"
 

@@ -15,7 +15,7 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from localcloud.stepfunctions_limits import MAX_PAYLOAD_BYTES
+from localcloud.stepfunctions.limits import MAX_PAYLOAD_BYTES
 from tests.localcloud.helpers import run_execution
 
 ROLE = "arn:aws:iam::123456789012:role/states"
