@@ -63,6 +63,19 @@ def install_patches(state_dir: Path, endpoint_url: str) -> list[str]:
     return applied
 
 
+def uninstall_patches() -> None:
+    """Undo :func:`install_patches`: moto in this process is moto's own again (for tests)."""
+    plugin = sys.modules.get(SAGEMAKER_PLUGIN)
+    uninstall = getattr(plugin, "uninstall", None)
+    if uninstall is not None:
+        uninstall()
+    copy_object.uninstall()
+    lambda_runtime.uninstall()
+    execution.uninstall()
+    change_sets.uninstall()
+    validation.uninstall()
+
+
 def _watch_parent(parent_pid: int, stop: threading.Event, shutdown: Callable[[str], None]) -> None:
     # A parent killed by a signal runs no cleanup: the server must notice on its own.
     while not stop.wait(0.5):

@@ -45,6 +45,7 @@ from moto.utilities.aws_headers import amz_crc32
 
 from localcloud.awslambda.bootstrap import DEADLINE_ENV, REQUEST_ID_ENV, RESULT_ENV
 from localcloud.iam import credentials
+from localcloud.patching import Patches
 from localcloud.processes import kill_tree
 
 LOG = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ START_ALLOWANCE_S = 3.0
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
 
 _settings: dict[str, Any] = {}
+PATCHES = Patches()
 _unpack_lock = threading.Lock()
 
 
@@ -219,17 +221,27 @@ def _invoke_response(self: LambdaResponse) -> tuple[int, dict[str, str], str | b
     return 200, headers, payload
 
 
-def install(state_dir: Path, endpoint_url: str, python: str | None = None) -> None:
-    """Make moto run Python Lambda functions in local subprocesses.
+def install(state_dir: Path, endpoint_url: str, python: str | None = None) -> Patches:
+    """Make moto run Python Lambda functions in local subprocesses; :func:`uninstall` undoes it.
 
     Args:
         state_dir: Where unpacked function code is kept.
         endpoint_url: The local cloud's URL, given to handlers as ``AWS_ENDPOINT_URL``.
         python: The interpreter for handlers (default: the server's own, which has boto3).
+
+    Returns:
+        The patches applied to moto's Lambda.
     """
     _settings.update(state_dir=Path(state_dir), endpoint_url=endpoint_url)
     if python:
         _settings["python"] = python
     shutil.rmtree(Path(state_dir) / "lambda", ignore_errors=True)
-    LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
-    LambdaResponse.invoke = _invoke_response  # type: ignore[method-assign]
+    if not PATCHES.applied:
+        PATCHES.set(LambdaFunction, "_invoke_lambda", _invoke_lambda)
+        PATCHES.set(LambdaResponse, "invoke", _invoke_response)
+    return PATCHES
+
+
+def uninstall() -> None:
+    """Gives moto back its own (Docker) Lambda invocations."""
+    PATCHES.restore()

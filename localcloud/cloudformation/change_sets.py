@@ -25,10 +25,11 @@ from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult, EmptyResult
 
 from localcloud.cloudformation import intrinsics, resource_types
+from localcloud.patching import Patches
 
 LOG = logging.getLogger(__name__)
 
-_original_create_change_set = CloudFormationBackend.create_change_set
+PATCHES = Patches()
 
 
 class ChangeSetNotFoundError(CloudFormationError):
@@ -77,7 +78,8 @@ def _share_exports(backend: CloudFormationBackend, stack: Stack) -> None:
 
 
 def _create_change_set(self: CloudFormationBackend, *args: Any, **kwargs: Any) -> tuple[str, str]:
-    change_set_id, stack_id = _original_create_change_set(self, *args, **kwargs)
+    moto_create = PATCHES.original(CloudFormationBackend, "create_change_set")
+    change_set_id, stack_id = moto_create(self, *args, **kwargs)
     _share_exports(self, self.stacks[stack_id])
     return change_set_id, stack_id
 
@@ -183,15 +185,26 @@ def _response_delete_change_set(self: CloudFormationResponse) -> EmptyResult:
     return EmptyResult()
 
 
-def install() -> None:
-    """Patch moto's CloudFormation backend, responses and template parser (idempotent)."""
+def install() -> Patches:
+    """Patch moto's CloudFormation backend, responses and template parser (idempotent);
+    :func:`uninstall` undoes it."""
     intrinsics.install()
     resource_types.install()
+    if PATCHES.applied:
+        return PATCHES
     backend, response = CloudFormationBackend, CloudFormationResponse
-    backend.create_change_set = _create_change_set  # type: ignore[method-assign]
-    backend.describe_change_set = _describe_change_set  # type: ignore[method-assign,assignment]
-    backend.delete_change_set = _delete_change_set  # type: ignore[method-assign]
-    backend.execute_change_set = _execute_change_set  # type: ignore[method-assign]
-    Stack.stack_parameters = property(_previous_parameter_values)  # type: ignore[assignment,method-assign]
-    response.describe_change_set = _response_describe_change_set  # type: ignore[method-assign]
-    response.delete_change_set = _response_delete_change_set  # type: ignore[method-assign,assignment]
+    PATCHES.set(backend, "create_change_set", _create_change_set)
+    PATCHES.set(backend, "describe_change_set", _describe_change_set)
+    PATCHES.set(backend, "delete_change_set", _delete_change_set)
+    PATCHES.set(backend, "execute_change_set", _execute_change_set)
+    PATCHES.set(Stack, "stack_parameters", property(_previous_parameter_values))
+    PATCHES.set(response, "describe_change_set", _response_describe_change_set)
+    PATCHES.set(response, "delete_change_set", _response_delete_change_set)
+    return PATCHES
+
+
+def uninstall() -> None:
+    """Gives moto back its own change sets, resource types and intrinsics."""
+    PATCHES.restore()
+    resource_types.uninstall()
+    intrinsics.uninstall()

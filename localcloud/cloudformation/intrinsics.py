@@ -15,8 +15,10 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import cloudformation_backends
 
+from localcloud.patching import Patches
+
 FUNCTION = "Fn::GetStackOutput"
-_original_clean_json = parsing.clean_json
+PATCHES = Patches()
 
 
 def stack_output(account_id: str, region: str, stack_name: str, output_name: str) -> str:
@@ -33,17 +35,25 @@ def stack_output(account_id: str, region: str, stack_name: str, output_name: str
 
 def _clean_json(resource_json: Any, resources_map: Any) -> Any:
     if isinstance(resource_json, dict) and FUNCTION in resource_json:
-        spec = _original_clean_json(resource_json[FUNCTION], resources_map)
+        spec = PATCHES.original(parsing, "clean_json")(resource_json[FUNCTION], resources_map)
         return stack_output(
             resources_map._account_id,
             spec.get("Region") or resources_map._region_name,
             spec["StackName"],
             spec["OutputName"],
         )
-    return _original_clean_json(resource_json, resources_map)
+    return PATCHES.original(parsing, "clean_json")(resource_json, resources_map)
 
 
-def install() -> None:
-    """Teach moto's template parser ``Fn::GetStackOutput`` (idempotent)."""
-    # clean_json recurses through the module global, so nested uses resolve too.
-    parsing.clean_json = _clean_json
+def install() -> Patches:
+    """Teach moto's template parser ``Fn::GetStackOutput`` (idempotent); :func:`uninstall`
+    undoes it."""
+    if not PATCHES.applied:
+        # clean_json recurses through the module global, so nested uses resolve too.
+        PATCHES.set(parsing, "clean_json", _clean_json)
+    return PATCHES
+
+
+def uninstall() -> None:
+    """Gives moto's template parser back its own intrinsics."""
+    PATCHES.restore()

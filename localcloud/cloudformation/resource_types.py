@@ -4,13 +4,8 @@
   ...) would fail any stack that references it ("references undefined resource"): such a type
   is *recorded, not emulated*: it gets a name and an ARN that references resolve to, a warning
   in ``server.log``, and no behaviour.
-- ``AWS::KMS::Key`` with ``Tags`` (every CDK key once stack tags are set): moto hands
-  CloudFormation's ``{Key, Value}`` tags to a tagger that expects KMS's ``{TagKey, TagValue}``
-  (``KeyError: 'TagKey'``), and keeps ``KeyPolicy`` as an object where KMS's calls read JSON
-  text (``DescribeKey`` answers HTTP 500): both are converted here.
-- ``AWS::Logs::LogGroup``'s ``KmsKeyId``, a key's policy on update, ``AWS::Lambda::Function``'s
-  ``KmsKeyArn``
-  (``localcloud.kms.resources``).
+- ``AWS::KMS::Key``'s tags and policy, ``AWS::Logs::LogGroup``'s ``KmsKeyId``, a key's policy
+  on update, ``AWS::Lambda::Function``'s ``KmsKeyArn`` (``localcloud.kms.resources``).
 - ``AWS::S3::BucketPolicy``, which moto does not model, is applied
   (``localcloud.s3.bucket_policy``).
 - A VPC's security group egress rules and CDK's default-security-group resource
@@ -21,22 +16,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
-from moto.kms.models import Key
 
 from localcloud.budgets import resources as budget_resources
 from localcloud.cloudformation.local_resource import LocalResource
 from localcloud.ec2 import resources as ec2_resources
 from localcloud.kms import resources as kms_resources
+from localcloud.patching import Patches
 from localcloud.s3 import bucket_policy
 
 LOG = logging.getLogger(__name__)
-_original_class_from_type = parsing.resource_class_from_type
+PATCHES = Patches()
 
 
 class Unemulated(LocalResource):
@@ -106,39 +100,25 @@ def _resource_class_from_type(resource_type: str) -> type[CloudFormationModel]:
         return budget_resources.Budget
     if resource_type in ec2_resources.MODELS:
         return ec2_resources.MODELS[resource_type]
+    moto_class_from_type = PATCHES.original(parsing, "resource_class_from_type")
     if resource_type in parsing.NULL_MODELS or resource_type.startswith("Custom::"):
-        return _original_class_from_type(resource_type)
+        return moto_class_from_type(resource_type)
     if resource_type not in parsing.get_model_map():
         return Unemulated
-    return _original_class_from_type(resource_type)
+    return moto_class_from_type(resource_type)
 
 
-_original_key_create = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-
-def _key_create(
-    cls: type[Key],
-    resource_name: str,
-    cloudformation_json: dict[str, Any],
-    account_id: str,
-    region_name: str,
-    **kwargs: Any,
-) -> Key:
-    properties = cloudformation_json.setdefault("Properties", {})
-    properties["Tags"] = [
-        {"TagKey": tag["Key"], "TagValue": tag["Value"]} if "Key" in tag else tag
-        for tag in properties.get("Tags", [])
-    ]
-    if isinstance(properties.get("KeyPolicy"), dict):
-        properties["KeyPolicy"] = json.dumps(properties["KeyPolicy"])
-    return _original_key_create(
-        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-    )
-
-
-def install() -> None:
-    """Patch the resource models (idempotent)."""
-    parsing.resource_class_from_type = _resource_class_from_type
-    Key.create_from_cloudformation_json = classmethod(_key_create)  # type: ignore[method-assign,assignment]
+def install() -> Patches:
+    """Patch the resource models (idempotent); :func:`uninstall` undoes it."""
+    if not PATCHES.applied:
+        PATCHES.set(parsing, "resource_class_from_type", _resource_class_from_type)
     kms_resources.install()
     ec2_resources.install()
+    return PATCHES
+
+
+def uninstall() -> None:
+    """Gives moto's template parser back its own resource types."""
+    ec2_resources.uninstall()
+    kms_resources.uninstall()
+    PATCHES.restore()

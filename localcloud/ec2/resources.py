@@ -34,6 +34,7 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.models.security_groups import SecurityGroup
 
 from localcloud.cloudformation.local_resource import LocalResource
+from localcloud.patching import Patches
 
 LOG = logging.getLogger(__name__)
 EGRESS_TYPE = "AWS::EC2::SecurityGroupEgress"
@@ -62,7 +63,7 @@ def _egress_arguments(group_id: str, rule: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_original_group_create = SecurityGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+PATCHES = Patches()
 
 
 def _group_create(
@@ -73,9 +74,8 @@ def _group_create(
     region_name: str,
     **kwargs: Any,
 ) -> SecurityGroup:
-    group = _original_group_create(
-        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-    )
+    moto_create = PATCHES.original(SecurityGroup, "create_from_cloudformation_json").__func__
+    group = moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
     egress = cloudformation_json.get("Properties", {}).get("SecurityGroupEgress") or []
     if egress:
         group.egress_rules.clear()
@@ -195,8 +195,16 @@ MODELS: dict[str, type[CloudFormationModel]] = {
 }
 
 
-def install() -> None:
-    """Patch the security group and function models (idempotent); ``MODELS`` holds the types
-    ``localcloud.cloudformation.resource_types`` maps to this module's classes."""
-    SecurityGroup.create_from_cloudformation_json = classmethod(_group_create)  # type: ignore[method-assign,assignment]
-    LambdaFunction.vpc_config = property(_function_vpc_config)  # type: ignore[method-assign,assignment]
+def install() -> Patches:
+    """Patch the security group and function models (idempotent; :func:`uninstall` undoes it);
+    ``MODELS`` holds the types ``localcloud.cloudformation.resource_types`` maps to this
+    module's classes."""
+    if not PATCHES.applied:
+        PATCHES.set(SecurityGroup, "create_from_cloudformation_json", classmethod(_group_create))
+        PATCHES.set(LambdaFunction, "vpc_config", property(_function_vpc_config))
+    return PATCHES
+
+
+def uninstall() -> None:
+    """Gives moto back its own security group and function models."""
+    PATCHES.restore()

@@ -9,7 +9,10 @@ https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.ht
 does this module, with CloudWatch Logs' message. Moto also ignores a key's new ``KeyPolicy``
 on a stack update and an ``AWS::Lambda::Function``'s ``KmsKeyArn``: here the policy is
 replaced in place, as CloudFormation does, and ``KmsKeyArn`` becomes the function's
-``KMSKeyArn``.
+``KMSKeyArn``. A key with ``Tags`` (every CDK key once stack tags are set) failed, as moto hands
+CloudFormation's ``{Key, Value}`` tags to a tagger that expects KMS's ``{TagKey, TagValue}``,
+and its ``KeyPolicy`` was kept as an object where KMS's calls read JSON text: both are
+converted.
 
 Not like CloudFormation: moto creates a stack update's new resources before it updates the
 changed ones, so a key policy change and the new log group it allows must not be one stack's
@@ -27,8 +30,11 @@ from moto.kms.models import Key, kms_backends
 from moto.logs.exceptions import LogsClientError
 from moto.logs.models import LogGroup
 
+from localcloud.patching import Patches
+
 CONTEXT_KEY = "kms:EncryptionContext:aws:logs:arn"
 # The operators a policy can hold the context key with, and whether they take wildcards.
+PATCHES = Patches()
 _OPERATORS = {"ArnEquals": False, "StringEquals": False, "ArnLike": True, "StringLike": True}
 
 
@@ -75,7 +81,23 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [] if value is None else [value]
 
 
-_original_log_group_create = LogGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+def _key_create(
+    cls: type[Key],
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Key:
+    properties = cloudformation_json.setdefault("Properties", {})
+    properties["Tags"] = [
+        {"TagKey": tag["Key"], "TagValue": tag["Value"]} if "Key" in tag else tag
+        for tag in properties.get("Tags", [])
+    ]
+    if isinstance(properties.get("KeyPolicy"), dict):
+        properties["KeyPolicy"] = json.dumps(properties["KeyPolicy"])
+    moto_create = PATCHES.original(Key, "create_from_cloudformation_json").__func__
+    return moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
 
 def _log_group_create(
@@ -100,9 +122,8 @@ def _log_group_create(
         if not key_allows_logs(policy, region_name, group_arn):
             raise KeyNotAllowed(group_arn)
         properties["kmsKeyId"] = key.arn
-    return _original_log_group_create(
-        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-    )
+    moto_create = PATCHES.original(LogGroup, "create_from_cloudformation_json").__func__
+    return moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
 
 def _key_update(
@@ -122,9 +143,6 @@ def _key_update(
     return original_resource
 
 
-_original_function_create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-
 def _function_create(
     cls: type[LambdaFunction],
     resource_name: str,
@@ -133,15 +151,26 @@ def _function_create(
     region_name: str,
     **kwargs: Any,
 ) -> LambdaFunction:
-    function = _original_function_create(
+    moto_create = PATCHES.original(LambdaFunction, "create_from_cloudformation_json").__func__
+    function = moto_create(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
     )
     function.kms_key_arn = cloudformation_json.get("Properties", {}).get("KmsKeyArn")
     return function
 
 
-def install() -> None:
-    """Patch moto's log group, key and function models (idempotent)."""
-    LogGroup.create_from_cloudformation_json = classmethod(_log_group_create)  # type: ignore[method-assign,assignment]
-    Key.update_from_cloudformation_json = classmethod(_key_update)  # type: ignore[method-assign,assignment]
-    LambdaFunction.create_from_cloudformation_json = classmethod(_function_create)  # type: ignore[method-assign,assignment]
+def install() -> Patches:
+    """Patch moto's log group, key and function models (idempotent); :func:`uninstall` undoes
+    it."""
+    if PATCHES.applied:
+        return PATCHES
+    PATCHES.set(Key, "create_from_cloudformation_json", classmethod(_key_create))
+    PATCHES.set(LogGroup, "create_from_cloudformation_json", classmethod(_log_group_create))
+    PATCHES.set(Key, "update_from_cloudformation_json", classmethod(_key_update))
+    PATCHES.set(LambdaFunction, "create_from_cloudformation_json", classmethod(_function_create))
+    return PATCHES
+
+
+def uninstall() -> None:
+    """Gives moto back its own log group, key and function models."""
+    PATCHES.restore()

@@ -19,9 +19,11 @@ from moto.s3.exceptions import S3ClientError
 from moto.s3.models import S3Backend
 from moto.s3.utils import compute_checksum
 
+from localcloud.patching import Patches
+
 MAX_COPY_SOURCE_BYTES = 5 * 1024**3  # 5,368,709,120
 
-_original_copy_object = S3Backend.copy_object
+PATCHES = Patches()
 
 
 class CopySourceTooLarge(S3ClientError):
@@ -40,7 +42,8 @@ def _copy_object(
 ) -> Any:
     if src_key.size > MAX_COPY_SOURCE_BYTES:
         raise CopySourceTooLarge()
-    result = _original_copy_object(self, src_key, dest_bucket_name, dest_key_name, *args, **kwargs)
+    moto_copy = PATCHES.original(S3Backend, "copy_object")
+    result = moto_copy(self, src_key, dest_bucket_name, dest_key_name, *args, **kwargs)
     if src_key.multipart is not None:
         copy = self.get_object(dest_bucket_name, dest_key_name)
         copy.multipart = None
@@ -49,7 +52,14 @@ def _copy_object(
     return result
 
 
-def install() -> None:
+def install() -> Patches:
     """Copies of multipart objects are single objects with their own checksum, and sources over
-    5 GB are refused (idempotent)."""
-    S3Backend.copy_object = _copy_object  # type: ignore[method-assign]
+    5 GB are refused (idempotent); :func:`uninstall` undoes it."""
+    if not PATCHES.applied:
+        PATCHES.set(S3Backend, "copy_object", _copy_object)
+    return PATCHES
+
+
+def uninstall() -> None:
+    """Gives moto back its own CopyObject."""
+    PATCHES.restore()

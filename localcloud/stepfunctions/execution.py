@@ -7,7 +7,9 @@ one, so a state machine deployed by the CDK was invisible to the executing API. 
 point at the executing backend, and the CloudFormation resource understands what CDK emits
 (``DefinitionSubstitutions``, ``Definition`` as an object, type, logging and tracing).
 
-A definition whose service tasks' static Parameters break the API's model is refused
+Each task calls its service with the state machine role's keys
+(``localcloud.stepfunctions.task_credentials``). A definition whose service tasks' static
+Parameters break the API's model is refused
 (``InvalidDefinition``, ``localcloud.validation.definitions``), and AWS's payload limit and
 catch rules apply (``localcloud.stepfunctions.limits``).
 """
@@ -15,13 +17,12 @@ catch rules apply (``localcloud.stepfunctions.limits``).
 from __future__ import annotations
 
 import datetime
-import importlib
 import json
 import uuid
 from typing import Any
 
+from moto.core.config import default_user_config
 from moto.core.responses import ActionResult
-from moto.moto_api._internal.models import moto_api_backend
 from moto.stepfunctions import models, responses
 from moto.stepfunctions.models import StateMachine
 from moto.stepfunctions.parser.api import (
@@ -44,7 +45,6 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.fail.state_fail import StateFail
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.models import (
     StepFunctionsParserBackend,
@@ -53,31 +53,12 @@ from moto.stepfunctions.parser.models import (
 from moto.stepfunctions.responses import StepFunctionResponse
 from moto.stepfunctions.utils import cfn_to_api_tags
 
-from localcloud.iam import credentials
-from localcloud.stepfunctions import limits
+from localcloud.patching import Patches
+from localcloud.stepfunctions import limits, task_credentials
 from localcloud.validation import definitions
 
 EXECUTE_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
-# The session name of the state machine role's session the local cloud signs task calls with.
-SESSION = "StepFunctions"
-# Where moto's interpreter imported ``boto_client_for`` by name: each gets the role's version.
-_CLIENT_USERS = (
-    "state_map.result_writer.resource_eval.resource_eval_s3",
-    "state_map.item_reader.eval.resource_eval_s3",
-    "state_task.lambda_eval_utils",
-    "state_task.service.state_task_service_unsupported",
-    "state_task.service.state_task_service_events",
-    "state_task.service.state_task_service_sqs",
-    "state_task.service.state_task_service_sfn",
-    "state_task.service.state_task_service_dynamodb",
-    "state_task.service.state_task_service_batch",
-    "state_task.service.state_task_service_sns",
-    "state_task.service.state_task_service_aws_sdk",
-    "state_task.service.state_task_service_glue",
-    "state_task.service.state_task_service_ecs",
-)
-_STATES_PACKAGE = "moto.stepfunctions.parser.asl.component.state.exec."
-_original_boto_client_for = moto_boto_client.boto_client_for
+PATCHES = Patches()
 _FINISHED = (
     ExecutionStatus.SUCCEEDED,
     ExecutionStatus.FAILED,
@@ -126,9 +107,6 @@ def _create_from_cloudformation_json(
     )
 
 
-_original_update = StateMachine.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-
 def _update_from_cloudformation_json(
     cls: type[StateMachine],
     original_resource: Any,
@@ -139,12 +117,10 @@ def _update_from_cloudformation_json(
 ) -> StateMachine:
     properties = cloudformation_json.setdefault("Properties", {})
     properties["DefinitionString"] = definition_from_properties(properties)
-    return _original_update(
+    moto_update = PATCHES.original(StateMachine, "update_from_cloudformation_json").__func__
+    return moto_update(
         cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
     )
-
-
-_original_start_execution = StepFunctionsParserBackend.start_execution
 
 
 def _start_execution(
@@ -160,7 +136,7 @@ def _start_execution(
     # backend does.
     if name is not None:
         self._validate_name(name)
-    return _original_start_execution(
+    return PATCHES.original(StepFunctionsParserBackend, "start_execution")(
         self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
     )
 
@@ -241,22 +217,18 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-_original_aws_sdk_task = StateTaskServiceAwsSdk._eval_service_task
-
-
 def _aws_sdk_task(self, env: Environment, *args: Any, **kwargs: Any) -> None:
-    _original_aws_sdk_task(self, env, *args, **kwargs)
+    PATCHES.original(StateTaskServiceAwsSdk, "_eval_service_task")(self, env, *args, **kwargs)
     env.stack.append(_json_safe(env.stack.pop()))
 
 
-_original_validate_definition = StepFunctionsParserBackend._validate_definition
 _INVALID_DEFINITION = "InvalidDefinition"
 
 
 def _validate_definition(definition: str) -> None:
     # moto's InvalidDefinition carries no error code (clients saw ''): each is raised with it.
     try:
-        _original_validate_definition(definition)
+        PATCHES.original(StepFunctionsParserBackend, "_validate_definition")(definition)
     except InvalidDefinition as invalid:
         raise InvalidDefinition(invalid.message, _INVALID_DEFINITION) from invalid
     problems = definitions.findings(json.loads(definition))
@@ -266,48 +238,37 @@ def _validate_definition(definition: str) -> None:
         raise InvalidDefinition(message, _INVALID_DEFINITION)
 
 
-def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-    """moto's client for a task's service call, with the state machine role's credentials.
-
-    Step Functions makes a task's calls with the state machine's role (or the state's
-    ``Credentials.RoleArn``) (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html);
-    moto signs them with made-up keys. A call without credentials (the local cloud stopping a
-    job whose execution ended) is the service's own.
-    """
-    client = _original_boto_client_for(region, service, state_credentials)
-    role = getattr(state_credentials, "role_arn", None)
-    keys = credentials.for_role(role, credentials.STATES, SESSION)
-    if keys is credentials.ADMIN:
-        return client
-    return moto_boto_client.boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=client.meta.endpoint_url,
-        config=client.meta.config,
-        **keys.client_kwargs(),
-    )
-
-
-def install() -> None:
-    """Route every state machine to the executing backend and turn execution on (idempotent).
+def install() -> Patches:
+    """Route every state machine to the executing backend and turn execution on (idempotent);
+    :func:`uninstall` undoes it.
 
     The package attribute ``moto.stepfunctions.stepfunctions_backends`` stays: moto's server
     derives the service's URL routes from the module of that backend's class.
     """
-    models.stepfunctions_backends = stepfunctions_parser_backends
-    responses.stepfunctions_backends = stepfunctions_parser_backends
-    StateMachine.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign,assignment]
-        _create_from_cloudformation_json
-    )
-    StateMachine.update_from_cloudformation_json = classmethod(  # type: ignore[method-assign,assignment]
-        _update_from_cloudformation_json
-    )
-    StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
-    StepFunctionResponse.describe_execution = _describe_execution  # type: ignore[method-assign]
-    StateFail._eval_state = _fail_state  # type: ignore[method-assign]
-    StateTaskServiceAwsSdk._eval_service_task = _aws_sdk_task  # type: ignore[method-assign]
-    StepFunctionsParserBackend._validate_definition = staticmethod(_validate_definition)  # type: ignore[method-assign]
     limits.install()
-    for name in _CLIENT_USERS:
-        importlib.import_module(_STATES_PACKAGE + name).boto_client_for = boto_client_for
-    moto_api_backend.set_config(EXECUTE_CONFIG)
+    task_credentials.install()
+    if PATCHES.applied:
+        return PATCHES
+    PATCHES.set(models, "stepfunctions_backends", stepfunctions_parser_backends)
+    PATCHES.set(responses, "stepfunctions_backends", stepfunctions_parser_backends)
+    machine, backend = StateMachine, StepFunctionsParserBackend
+    PATCHES.set(
+        machine, "create_from_cloudformation_json", classmethod(_create_from_cloudformation_json)
+    )
+    PATCHES.set(
+        machine, "update_from_cloudformation_json", classmethod(_update_from_cloudformation_json)
+    )
+    PATCHES.set(backend, "start_execution", _start_execution)
+    PATCHES.set(StepFunctionResponse, "describe_execution", _describe_execution)
+    PATCHES.set(StateFail, "_eval_state", _fail_state)
+    PATCHES.set(StateTaskServiceAwsSdk, "_eval_service_task", _aws_sdk_task)
+    PATCHES.set(backend, "_validate_definition", staticmethod(_validate_definition))
+    PATCHES.set_item(default_user_config, "stepfunctions", EXECUTE_CONFIG["stepfunctions"])
+    return PATCHES
+
+
+def uninstall() -> None:
+    """Gives moto back its recording-only state machines."""
+    PATCHES.restore()
+    task_credentials.uninstall()
+    limits.uninstall()

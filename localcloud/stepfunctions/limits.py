@@ -34,10 +34,13 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
+from localcloud.patching import Patches
+
 # "Maximum input or output size for a task, activity, or execution: 256 KiB of data as a UTF-8
 # encoded string" (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html);
 # payloads "over 262,144 bytes" fail (https://docs.aws.amazon.com/step-functions/latest/dg/avoid-exec-failures.html).
 MAX_PAYLOAD_BYTES = 262_144
+PATCHES = Patches()
 
 
 def within_payload_limit(value: Any) -> bool:
@@ -50,12 +53,9 @@ def within_payload_limit(value: Any) -> bool:
     return len(text.encode("utf-8")) <= MAX_PAYLOAD_BYTES
 
 
-_original_state_input = state_module.CommonStateField._eval_state_input
-
-
 def _eval_state_input(self: Any, env: Environment) -> None:
     # A state's input is checked too: the execution's input reaches the first state this way.
-    _original_state_input(self, env)
+    PATCHES.original(state_module.CommonStateField, "_eval_state_input")(self, env)
     if within_payload_limit(env.stack[-1]):
         return
     error = StatesErrorNameType.StatesStatesDataLimitExceeded
@@ -75,7 +75,6 @@ def _eval_state_input(self: Any, env: Environment) -> None:
     )
 
 
-_original_error_equals = error_equals_decl.ErrorEqualsDecl._eval_body
 # "States.ALL ... The States.ALL error type can't catch the States.DataLimitExceeded terminal
 # error type and runtime error types" (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html);
 # moto lets States.ALL (and States.TaskFailed) match them, so a Catch would hide them.
@@ -91,12 +90,21 @@ def _error_equals(self: error_equals_decl.ErrorEqualsDecl, env: Environment) -> 
         env.stack.pop()
         env.stack.append(error_name in self.error_names)
         return
-    _original_error_equals(self, env)
+    PATCHES.original(error_equals_decl.ErrorEqualsDecl, "_eval_body")(self, env)
 
 
-def install() -> None:
-    """Apply the limit and the catch rules to moto's interpreter (idempotent)."""
+def install() -> Patches:
+    """Apply the limit and the catch rules to moto's interpreter (idempotent); :func:`uninstall`
+    undoes it."""
+    if PATCHES.applied:
+        return PATCHES
     for module in (quotas, state_module, state_task_lambda, state_task_service):
-        module.is_within_size_quota = within_payload_limit  # type: ignore[attr-defined]
-    state_module.CommonStateField._eval_state_input = _eval_state_input  # type: ignore[method-assign]
-    error_equals_decl.ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
+        PATCHES.set(module, "is_within_size_quota", within_payload_limit)
+    PATCHES.set(state_module.CommonStateField, "_eval_state_input", _eval_state_input)
+    PATCHES.set(error_equals_decl.ErrorEqualsDecl, "_eval_body", _error_equals)
+    return PATCHES
+
+
+def uninstall() -> None:
+    """Gives moto's interpreter back its own limit and catch rules."""
+    PATCHES.restore()

@@ -22,10 +22,15 @@ def s3(monkeypatch):
         yield client
 
 
-def test_a_copy_of_an_object_uploaded_in_parts_reads_back_whole(s3, tmp_path, monkeypatch):
-    """The training state machine copies each model file, weights uploaded in parts."""
-    monkeypatch.setattr(local_s3.S3Backend, "copy_object", local_s3._original_copy_object)
+@pytest.fixture
+def patched():
     local_s3.install()
+    yield
+    local_s3.uninstall()
+
+
+def test_a_copy_of_an_object_uploaded_in_parts_reads_back_whole(s3, tmp_path, patched):
+    """The training state machine copies each model file, weights uploaded in parts."""
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(os.urandom(9 * 1024 * 1024))
     s3.upload_file(

@@ -88,13 +88,14 @@ def test_requests_with_xml_bodies_are_read_and_pass(
 
 
 @pytest.fixture
-def in_process_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[BaseClient, S3Backend]]:
+def in_process_s3() -> Iterator[tuple[BaseClient, S3Backend]]:
     """moto's S3 in this process with the local cloud's patch, for objects too big to upload."""
-    monkeypatch.setattr(S3Backend, "copy_object", copy_object._copy_object)
+    copy_object.install()
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket="big")
         yield client, s3_backends[ACCOUNT_ID]["aws"]
+    copy_object.uninstall()
 
 
 @pytest.mark.parametrize(
