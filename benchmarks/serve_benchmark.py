@@ -7,7 +7,7 @@
 Every engine is started as a server and measured the same way: closed-loop clients (each
 sends its next request when the last is answered) posting the endpoint contract's request
 to ``/invocations``, prompts from the bundled text-to-SQL sample, greedy decoding. The model
-defaults to SmolLM2-135M-Instruct (``localcloud.models.smollm2_dir()``). Prints a Markdown
+defaults to SmolLM2-135M-Instruct (``cli.sample_models.smollm2_dir()``). Prints a Markdown
 table with the machine named, and writes the numbers as JSON with ``--json-out``.
 """
 
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
     if args.model_dir is None:
-        from localcloud.models import smollm2_dir
+        from cli.sample_models import smollm2_dir
 
         args.model_dir = smollm2_dir()
     levels = [int(c) for c in args.concurrency.split(",")]

@@ -482,7 +482,7 @@ def main() -> None:
 
 
 def _smollm2() -> Path:
-    from localcloud.models import smollm2_dir
+    from cli.sample_models import smollm2_dir
 
     return smollm2_dir()
 

@@ -32,7 +32,9 @@ from moto.server import ThreadedMotoServer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from localcloud import s3, stepfunctions, validation  # noqa: E402
+from localcloud import validation  # noqa: E402
+from localcloud.s3 import copy_object  # noqa: E402
+from localcloud.stepfunctions import execution  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/benchmark"
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.36.0-lmi18.0.0-cu128"
@@ -118,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     validation.install()
-    stepfunctions.install()
-    s3.install()
+    execution.install()
+    copy_object.install()
     server, url = _server()
     try:
         calls = _workload(url)

@@ -116,8 +116,8 @@ def run_demo(
     compare_with: str = "base",
 ) -> int:
     """Runs the main job; returns the process exit code."""
+    from cli.sample_models import smollm2_dir, tiny_model_dir
     from localcloud import deploy
-    from localcloud.models import smollm2_dir, tiny_model_dir
     from localcloud.server import start
 
     started = time.monotonic()

@@ -6,11 +6,11 @@
         boto3.client("s3", endpoint_url=cloud.endpoint_url, ...)
         subprocess.run([...], env={**os.environ, **cloud.env()})
 
-The server process (``python -m localcloud.serve``) leads its own process group; every job it
-runs is its descendant. ``LocalCloud.stop()`` ends all of them. If the process that started the
-server dies without stopping it (SIGTERM, SIGKILL), the server notices within a second and stops
-itself, so nothing is left running. ``python -m localcloud start|stop|status`` uses the same
-functions with a server that outlives the command (``detach=True``).
+The server process (``python -m localcloud.server_process``) leads its own process group;
+every job it runs is its descendant. ``LocalCloud.stop()`` ends all of them. If the process that
+started the server dies without stopping it (SIGTERM, SIGKILL), the server notices within a
+second and stops itself, so nothing is left running. ``python -m localcloud start|stop|status``
+uses the same functions with a server that outlives the command (``detach=True``).
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def start(
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / STATE_FILE).unlink(missing_ok=True)
     port = port or free_port()
-    command = [sys.executable, "-m", "localcloud.serve", "--port", str(port)]
+    command = [sys.executable, "-m", "localcloud.server_process", "--port", str(port)]
     command += ["--state-dir", str(state_dir)]
     if not detach:
         command += ["--parent-pid", str(os.getpid())]

@@ -18,8 +18,9 @@ from moto.iam.access_control import PermissionResult
 from moto.s3.models import FakeBucket
 
 from localcloud.iam import credentials, managed_policies
+from localcloud.patching import Patches
 
-_moto_bucket_permission = FakeBucket.get_permission
+PATCHES = Patches()
 
 
 def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
@@ -28,11 +29,19 @@ def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
     # refused every writer; with enforcement on, the hook evaluates bucket policies instead.
     if credentials.enforced():
         return PermissionResult.NEUTRAL
-    return _moto_bucket_permission(self, action, resource)
+    return PATCHES.original(FakeBucket, "get_permission")(self, action, resource)
 
 
-def install() -> None:
+def install() -> Patches:
     """Leaves bucket policies to this package's evaluation, keeps template roles' managed
-    policies (idempotent)."""
-    FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign]
+    policies (idempotent); :func:`uninstall` undoes it."""
+    if not PATCHES.applied:
+        PATCHES.set(FakeBucket, "get_permission", _bucket_permission)
     managed_policies.install()
+    return PATCHES
+
+
+def uninstall() -> None:
+    """Gives moto back its own bucket policy check and template roles."""
+    managed_policies.uninstall()
+    PATCHES.restore()

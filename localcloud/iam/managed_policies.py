@@ -22,10 +22,11 @@ from typing import Any
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import Role, iam_backends
 
+from localcloud.patching import Patches
+
 MANAGED_ARNS = "localcloud_managed_policy_arns"
 _AWS_MANAGED = "arn:aws:iam::aws:policy/"
-_original_create = Role.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-_original_update = Role.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+PATCHES = Patches()
 
 
 def _arns(cloudformation_json: Mapping[str, Any]) -> list[str]:
@@ -37,7 +38,8 @@ def _arns(cloudformation_json: Mapping[str, Any]) -> list[str]:
 def _create(
     cls: type[Role], resource_name: str, cloudformation_json: dict, *args: Any, **kwargs: Any
 ) -> Role:
-    role = _original_create(cls, resource_name, cloudformation_json, *args, **kwargs)
+    moto_create = PATCHES.original(Role, "create_from_cloudformation_json").__func__
+    role = moto_create(cls, resource_name, cloudformation_json, *args, **kwargs)
     setattr(role, MANAGED_ARNS, _arns(cloudformation_json))
     return role
 
@@ -45,7 +47,8 @@ def _create(
 def _update(
     cls: type[Role], original: Role, name: str, cloudformation_json: dict, *args: Any, **kwargs: Any
 ) -> Role:
-    role = _original_update(cls, original, name, cloudformation_json, *args, **kwargs)
+    moto_update = PATCHES.original(Role, "update_from_cloudformation_json").__func__
+    role = moto_update(cls, original, name, cloudformation_json, *args, **kwargs)
     setattr(role, MANAGED_ARNS, _arns(cloudformation_json))
     return role
 
@@ -71,7 +74,15 @@ def documents(role: Role, account: str) -> list[Any]:
     return found
 
 
-def install() -> None:
-    """Keeps ``ManagedPolicyArns`` of template roles (idempotent)."""
-    Role.create_from_cloudformation_json = classmethod(_create)  # type: ignore[method-assign,assignment]
-    Role.update_from_cloudformation_json = classmethod(_update)  # type: ignore[method-assign,assignment]
+def install() -> Patches:
+    """Keeps ``ManagedPolicyArns`` of template roles (idempotent); :func:`uninstall` undoes
+    it."""
+    if not PATCHES.applied:
+        PATCHES.set(Role, "create_from_cloudformation_json", classmethod(_create))
+        PATCHES.set(Role, "update_from_cloudformation_json", classmethod(_update))
+    return PATCHES
+
+
+def uninstall() -> None:
+    """Gives moto back its own template roles."""
+    PATCHES.restore()

@@ -64,8 +64,8 @@ def install(
             checkpoint_sync_s=checkpoint_sync_s,
         )
     )
-    moto_patches.apply()
-    sfn_patches.apply()
+    moto_patches.install()
+    sfn_patches.install()
     cfn_resources.register()
     vpc_access.install()
     if not _exit_hook_registered:
@@ -83,8 +83,8 @@ def uninstall() -> None:
     from localcloud.sagemaker import moto_patches, sfn_patches
 
     shutdown()
-    sfn_patches.restore()
-    moto_patches.restore()
+    sfn_patches.uninstall()
+    moto_patches.uninstall()
 
 
 def running_pids() -> list[int]:

@@ -11,48 +11,19 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from localcloud.iam import credentials
 from localcloud.iam.credentials import Keys
 from localcloud.sagemaker import contract, isolation, launcher, registry, settings, vpc_access
+from localcloud.sagemaker.job_outcome import JobError, Outcome, trim_reason
 from localcloud.sagemaker.launcher import Launch
 from localcloud.sagemaker.logsink import LogSink
 from localcloud.sagemaker.opt_ml import OptMl
 from localcloud.sagemaker.pip_check import PipWatch
 from localcloud.sagemaker.process import ManagedProcess
 
-_MAX_REASON = 1024
 _POLL_S = 1.0
-
-
-class JobError(Exception):
-    """A job failed before or outside its process; the message is the FailureReason."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How the job's processes ended.
-
-    Attributes:
-        exit_code: the exit code of ``host``'s process (0 when every host succeeded).
-        stopped: StopTrainingJob / StopProcessingJob ended it.
-        timed_out: ``MaxRuntimeInSeconds`` ended it.
-        host: the host whose process failed first (its error is the job's), else the leader.
-        refused: the local cloud ended it: pip said it would change the venv.
-    """
-
-    exit_code: int
-    stopped: bool = False
-    timed_out: bool = False
-    host: str = contract.HOST
-    refused: bool = False
-
-
-def trim_reason(reason: str) -> str:
-    """SageMaker caps FailureReason at 1024 characters."""
-    return reason if len(reason) <= _MAX_REASON else reason[: _MAX_REASON - 3] + "..."
 
 
 class JobRun(abc.ABC):

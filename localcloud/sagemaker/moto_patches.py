@@ -14,15 +14,14 @@ from moto.sagemaker.models import FakeEndpointConfig, ModelPackage, SageMakerMod
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
+from localcloud.patching import Patches
 from localcloud.sagemaker import invoke, registry
 from localcloud.sagemaker.endpoints import KIND as ENDPOINTS
 from localcloud.sagemaker.endpoints import EndpointRun
-from localcloud.sagemaker.patching import Patches
 from localcloud.sagemaker.processing import ProcessingRun
 from localcloud.sagemaker.training import TrainingRun, metric_patterns
 
-_ORIGINALS: dict[str, Callable[..., Any]] = {}
-_PATCHES = Patches()
+PATCHES = Patches()
 
 
 def _arn(kind: str, name: str, backend: Any) -> str:
@@ -41,7 +40,7 @@ def _create_training_job(self: SageMakerResponse) -> ActionResult:
         metric_patterns(request)  # before moto creates the job, so a refusal leaves nothing
     except ValueError as error:
         raise ValidationError(str(error)) from error
-    result = _ORIGINALS["create_training_job"](self)
+    result = PATCHES.original(SageMakerResponse, "create_training_job")(self)
     job = backend.training_jobs[name]
     TrainingRun(job, request, backend.account_id, backend.region_name).start()
     return result
@@ -72,7 +71,7 @@ def _create_processing_job(self: SageMakerResponse) -> ActionResult:
             f"already exists ({_arn('processing-job', name, backend)})"
         )
     request = copy.deepcopy(self.params)
-    result = _ORIGINALS["create_processing_job"](self)
+    result = PATCHES.original(SageMakerResponse, "create_processing_job")(self)
     job = backend.processing_jobs[name]
     ProcessingRun(job, request, backend.account_id, backend.region_name).start()
     return result
@@ -98,7 +97,7 @@ def _refuse_duplicate(method: str, store: str, kind: str, label: str) -> Callabl
             raise ValidationError(
                 f'Cannot create already existing {label} "{_arn(kind, name, backend)}".'
             )
-        return _ORIGINALS[f"create_{kind.replace('-', '_')}"](self)
+        return PATCHES.original(SageMakerResponse, f"create_{kind.replace('-', '_')}")(self)
 
     return create
 
@@ -112,7 +111,7 @@ def _create_endpoint(
     if endpoint_name in self.endpoints:
         arn = _arn("endpoint", endpoint_name, self)
         raise ValidationError(f'Cannot create already existing endpoint "{arn}".')
-    endpoint = _ORIGINALS["backend.create_endpoint"](
+    endpoint = PATCHES.original(SageMakerModelBackend, "create_endpoint")(
         self, endpoint_name=endpoint_name, endpoint_config_name=endpoint_config_name, tags=tags
     )
     EndpointRun(self, endpoint).create()
@@ -123,7 +122,7 @@ def _delete_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> None:
     run = registry.remove(registry.key(ENDPOINTS, self.account_id, self.region_name, endpoint_name))
     if run is not None:
         run.stop()
-    _ORIGINALS["backend.delete_endpoint"](self, endpoint_name)
+    PATCHES.original(SageMakerModelBackend, "delete_endpoint")(self, endpoint_name)
 
 
 def _update_endpoint(self: SageMakerResponse) -> ActionResult:
@@ -183,17 +182,17 @@ def _reset(self: SageMakerModelBackend) -> None:
     threading.Thread(
         target=registry.stop_all, args=(self.account_id, self.region_name), daemon=True
     ).start()
-    _ORIGINALS["backend.reset"](self)
+    PATCHES.original(SageMakerModelBackend, "reset")(self)
 
 
 def _accept_any_instance_type(*_args: Any, **_kwargs: Any) -> None:
     """Instance types are not simulated: any ``ml.*`` type the caller names is accepted."""
 
 
-def apply() -> None:
-    """Installs the patches (once per process; :func:`restore` undoes them)."""
-    if _PATCHES.applied:
-        return
+def install() -> Patches:
+    """Installs the patches (once per process; :func:`uninstall` undoes them)."""
+    if PATCHES.applied:
+        return PATCHES
     response, backend = SageMakerResponse, SageMakerModelBackend
     for name, value in (
         ("create_training_job", _create_training_job),
@@ -211,7 +210,7 @@ def apply() -> None:
         ("stop_training_job", _stop_training_job),
         ("update_endpoint", _update_endpoint),
     ):
-        _ORIGINALS[name] = _PATCHES.set(response, name, value)
+        PATCHES.set(response, name, value)
     for name, value in (
         ("create_endpoint", _create_endpoint),
         ("delete_endpoint", _delete_endpoint),
@@ -219,17 +218,17 @@ def apply() -> None:
         ("update_model_package", _update_model_package),
         ("reset", _reset),
     ):
-        _ORIGINALS[f"backend.{name}"] = _PATCHES.set(backend, name, value)
-    _PATCHES.set(FakeEndpointConfig, "validate_instance_type", _accept_any_instance_type)
+        PATCHES.set(backend, name, value)
+    PATCHES.set(FakeEndpointConfig, "validate_instance_type", _accept_any_instance_type)
     for name in (
         "validate_supported_transform_instance_types",
         "validate_supported_realtime_inference_instance_types",
     ):
-        _PATCHES.set(ModelPackage, name, staticmethod(_accept_any_instance_type))
-    _PATCHES.set(SageMakerRuntimeResponse, "invoke_endpoint", invoke.invoke_endpoint)
+        PATCHES.set(ModelPackage, name, staticmethod(_accept_any_instance_type))
+    PATCHES.set(SageMakerRuntimeResponse, "invoke_endpoint", invoke.invoke_endpoint)
+    return PATCHES
 
 
-def restore() -> None:
+def uninstall() -> None:
     """Gives moto back its own SageMaker mock."""
-    _PATCHES.restore()
-    _ORIGINALS.clear()
+    PATCHES.restore()

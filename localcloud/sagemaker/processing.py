@@ -13,7 +13,8 @@ from typing import Any
 from moto.core.utils import utcnow
 
 from localcloud.sagemaker import contract, s3io
-from localcloud.sagemaker.jobrun import JobError, JobRun
+from localcloud.sagemaker.job_outcome import JobError
+from localcloud.sagemaker.jobrun import JobRun
 from localcloud.sagemaker.launcher import Launch, Namespaces, interpreter
 from localcloud.sagemaker.logsink import LogSink
 from localcloud.sagemaker.opt_ml import rewrite

@@ -13,14 +13,14 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from localcloud.patching import Patches
 from localcloud.sagemaker import sfn_permissions
-from localcloud.sagemaker.patching import Patches
 from localcloud.sagemaker.sfn_service import StateTaskServiceSageMaker
 
-_PATCHES = Patches()
+PATCHES = Patches()
 
 
-def apply() -> None:
+def install() -> Patches:
     """Routes ``arn:aws:states:::sagemaker:*`` to the local integration (once per process).
 
     Also names SageMaker errors in the ``aws-sdk`` integration as AWS does
@@ -28,19 +28,19 @@ def apply() -> None:
     does not model, such as ValidationException), and maps ``aws-sdk:sagemakerruntime:*`` to
     boto3's ``sagemaker-runtime``.
     """
-    if _PATCHES.applied:
-        return
-    original = state_task_service_factory.state_task_service_for
+    if PATCHES.applied:
+        return PATCHES
 
     def state_task_service_for(service_name: str) -> state_task_service.StateTaskService:
         if service_name == "sagemaker":
             return StateTaskServiceSageMaker()
-        return original(service_name)
+        moto_service_for = PATCHES.original(state_task_service_factory, "state_task_service_for")
+        return moto_service_for(service_name)
 
-    _PATCHES.set(state_task_service_factory, "state_task_service_for", state_task_service_for)
+    PATCHES.set(state_task_service_factory, "state_task_service_for", state_task_service_for)
     # state_task_factory imported the function by name, so it needs the new one too.
-    _PATCHES.set(state_task_factory, "state_task_service_for", state_task_service_for)
-    _PATCHES.set(
+    PATCHES.set(state_task_factory, "state_task_service_for", state_task_service_for)
+    PATCHES.set(
         state_task_service_aws_sdk,
         "_SERVICE_ERROR_NAMES",
         {
@@ -50,19 +50,19 @@ def apply() -> None:
         },
     )
     service = state_task_service.StateTaskService
-    _PATCHES.set(
+    PATCHES.set(
         service,
         "_SERVICE_NAME_SFN_TO_BOTO_OVERRIDES",
         {**service._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, "sagemakerruntime": "sagemaker-runtime"},
     )
     _refuse_unmanageable_rules()
+    return PATCHES
 
 
 def _refuse_unmanageable_rules() -> None:
     """CreateStateMachine and UpdateStateMachine (also through CloudFormation) refuse a ``.sync``
     SageMaker task whose role may not keep its managed rule, as AWS does."""
     backend = StepFunctionsParserBackend
-    create, update = backend.create_state_machine, backend.update_state_machine
 
     def check(self: Any, definition: str | None, role_arn: str | None) -> None:
         if (
@@ -75,7 +75,8 @@ def _refuse_unmanageable_rules() -> None:
 
     def create_state_machine(self: Any, name: str, definition: str, roleArn: str, **kw: Any) -> Any:
         check(self, definition, roleArn)
-        return create(self, name, definition, roleArn, **kw)
+        moto_create = PATCHES.original(backend, "create_state_machine")
+        return moto_create(self, name, definition, roleArn, **kw)
 
     def update_state_machine(
         self: Any, arn: str, definition: Any = None, role_arn: Any = None, **kw: Any
@@ -83,12 +84,13 @@ def _refuse_unmanageable_rules() -> None:
         if definition is not None or role_arn is not None:
             current = self.describe_state_machine(arn)
             check(self, definition or current.definition, role_arn or current.roleArn)
-        return update(self, arn, definition, role_arn, **kw)
+        moto_update = PATCHES.original(backend, "update_state_machine")
+        return moto_update(self, arn, definition, role_arn, **kw)
 
-    _PATCHES.set(backend, "create_state_machine", create_state_machine)
-    _PATCHES.set(backend, "update_state_machine", update_state_machine)
+    PATCHES.set(backend, "create_state_machine", create_state_machine)
+    PATCHES.set(backend, "update_state_machine", update_state_machine)
 
 
-def restore() -> None:
+def uninstall() -> None:
     """Gives moto's interpreter back its own behaviour."""
-    _PATCHES.restore()
+    PATCHES.restore()

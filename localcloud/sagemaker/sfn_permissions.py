@@ -36,7 +36,7 @@ from typing import Any, Final
 
 from localcloud.iam import hook
 from localcloud.iam.requests import Needed
-from localcloud.stepfunctions import SESSION
+from localcloud.stepfunctions.task_credentials import SESSION
 
 SAGEMAKER: Final[str] = "sagemaker.amazonaws.com"
 _RESOURCE: Final[str] = "arn:aws:states:::sagemaker:"

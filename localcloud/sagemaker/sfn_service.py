@@ -60,7 +60,7 @@ from moto.stepfunctions.parser.utils import camel_to_snake_case
 
 from localcloud.iam import hook
 from localcloud.sagemaker import sfn_permissions
-from localcloud.stepfunctions import SESSION, boto_client_for
+from localcloud.stepfunctions.task_credentials import SESSION, boto_client_for
 from localcloud.validation.constraints import check, summary
 
 # action (lower case) -> (Describe* call, name parameter, status field) for .sync; None: no .sync

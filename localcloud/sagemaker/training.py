@@ -14,7 +14,8 @@ from typing import Any
 from moto.core.utils import utcnow
 
 from localcloud.sagemaker import contract, s3io, training_inputs, training_outputs
-from localcloud.sagemaker.jobrun import JobError, JobRun, Outcome
+from localcloud.sagemaker.job_outcome import JobError, Outcome
+from localcloud.sagemaker.jobrun import JobRun
 from localcloud.sagemaker.launcher import Launch, Namespaces, interpreter
 from localcloud.sagemaker.logsink import LogSink
 from localcloud.sagemaker.opt_ml import rewrite

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.client import BaseClient
 
 from localcloud.sagemaker import contract, s3io
-from localcloud.sagemaker.jobrun import JobError
+from localcloud.sagemaker.job_outcome import JobError
 from localcloud.sagemaker.opt_ml import OptMl, rewrite
 
 

@@ -33,14 +33,15 @@ from flask import request as flask_request
 from moto.core.request import normalize_request
 from moto.core.utils import convert_to_flask_response
 
+from localcloud.patching import Patches
 from localcloud.validation.checks import CHECKED, MOTO_NAMES, refusal
 from localcloud.validation.responses import Refusal, render
 from localcloud.validation.wire import Call, read
 
-__all__ = ["Gate", "Unreachable", "add_gate", "install", "set_enabled"]
+__all__ = ["Gate", "Unreachable", "add_gate", "install", "set_enabled", "uninstall"]
 
 LOG = logging.getLogger(__name__)
-_original_call = convert_to_flask_response.__call__
+PATCHES = Patches()
 _enabled = {"on": True}
 # A check of a request that passed the model: (call, headers, query args) -> refusal or None.
 Gate = Callable[[Call, Mapping[str, str], Mapping[str, str]], Refusal | None]
@@ -121,7 +122,7 @@ def _checked_call(self: convert_to_flask_response, args: Any = None, **kwargs: A
         if refused is not None:
             status, headers, body = refused
             return Response(response=body, status=status, headers=headers)
-    return _original_call(self, args, **kwargs)
+    return PATCHES.original(convert_to_flask_response, "__call__")(self, args, **kwargs)
 
 
 def _dropped(why: str) -> Response:
@@ -134,9 +135,19 @@ def _dropped(why: str) -> Response:
     return Response(status=503)  # not delivered: the connection is gone
 
 
-def install() -> None:
-    """Check every request before moto handles it (idempotent)."""
-    convert_to_flask_response.__call__ = _checked_call  # type: ignore[method-assign]
+def install() -> Patches:
+    """Check every request before moto handles it (idempotent); :func:`uninstall` undoes it."""
+    if not PATCHES.applied:
+        PATCHES.set(convert_to_flask_response, "__call__", _checked_call)
     from localcloud import iam
 
     iam.install()
+    return PATCHES
+
+
+def uninstall() -> None:
+    """Lets every request reach moto unchecked, as moto alone does."""
+    from localcloud import iam
+
+    iam.uninstall()
+    PATCHES.restore()

@@ -10,7 +10,8 @@
   specified is not valid"; any other member that breaks the model is ``InvalidArgument`` naming
   it (``ArgumentName``, ``ArgumentValue``), S3's answer to a bad header or query value.
 
-CopyObject's 5 GB source limit needs the source's size, so it is applied in ``localcloud/s3.py``.
+CopyObject's 5 GB source limit needs the source's size, so it is applied in
+``localcloud/s3/copy_object.py``.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from cli.sample_models import tiny_model_dir
 from localcloud.deploy import bootstrap, deploy
-from localcloud.models import tiny_model_dir
 from localcloud.server import LocalCloud, start
 
 ROOT = Path(__file__).resolve().parents[2]

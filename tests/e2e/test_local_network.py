@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cli.sample_models import tiny_model_dir
 from localcloud.deploy import bootstrap, deploy
-from localcloud.models import tiny_model_dir
 from localcloud.sagemaker import isolation
 from localcloud.server import start
 from stacks.config import DEFAULT_CONFIG_PATH

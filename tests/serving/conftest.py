@@ -11,7 +11,7 @@ from server_launcher import LocalServerProcess
 @pytest.fixture(scope="session")
 def tiny_model() -> Path:
     """The 2-layer random Llama with SmolLM2's tokenizer and chat template."""
-    from localcloud.models import tiny_model_dir
+    from cli.sample_models import tiny_model_dir
 
     return tiny_model_dir()
 

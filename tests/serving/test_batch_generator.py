@@ -19,7 +19,7 @@ QUESTIONS = [
 def engine():
     import torch
 
-    from localcloud.models import smollm2_dir
+    from cli.sample_models import smollm2_dir
 
     # One thread, as the server uses on two cores: robust when the machine is busy.
     threads = torch.get_num_threads()
@@ -94,7 +94,7 @@ def test_serving_dtype_is_bf16_on_a_gpu_and_fp32_on_cpu_unless_asked():
 def test_a_bf16_engine_serves_a_batch():
     import torch
 
-    from localcloud.models import smollm2_dir
+    from cli.sample_models import smollm2_dir
 
     bf16 = BatchGenerator(smollm2_dir(), max_batch_size=8, dtype="bf16")
     assert bf16.model.dtype is torch.bfloat16

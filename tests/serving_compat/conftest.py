@@ -80,7 +80,7 @@ def serving_env() -> Path:
 def _base(folder: Path, rope: dict) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from localcloud.models import tiny_model_dir
+    from cli.sample_models import tiny_model_dir
 
     tiny = tiny_model_dir()
     AutoModelForCausalLM.from_pretrained(tiny, dtype=torch.bfloat16).save_pretrained(folder)

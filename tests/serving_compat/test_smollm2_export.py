@@ -11,7 +11,7 @@ from tests.serving_compat.conftest import export_after_one_step, read_exports
 
 @pytest.mark.slow
 def test_the_demo_model_reads_the_same_in_the_serving_image(serving_env, tmp_path):
-    from localcloud.models import smollm2_dir
+    from cli.sample_models import smollm2_dir
 
     folders = {"smollm2": export_after_one_step(smollm2_dir(), tmp_path / "run", "lora")}
     training = read_exports(folders, tmp_path / "training-side", None)

@@ -15,8 +15,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from cli.sample_models import tiny_model_dir
 from localcloud.deploy import bootstrap, deploy
-from localcloud.models import tiny_model_dir
 from localcloud.server import LocalCloud, start
 from stacks.pipeline import smoke_test
 from tests.pipeline.synth import pinned_config

@@ -12,7 +12,7 @@ from tests.training.helpers import sql_records, write_channel
 
 @pytest.fixture(scope="session")
 def tiny_model() -> Path:
-    from localcloud.models import tiny_model_dir
+    from cli.sample_models import tiny_model_dir
 
     return tiny_model_dir()
 

@@ -13,7 +13,7 @@ from tests.training.helpers import sql_records, write_channel
 
 @pytest.mark.slow
 def test_smollm2_lora_loss_falls(tmp_path: Path):
-    from localcloud.models import smollm2_dir
+    from cli.sample_models import smollm2_dir
 
     train = write_channel(tmp_path / "train", "train", sql_records(200))
     validation = write_channel(tmp_path / "validation", "validation", sql_records(20, 2500))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from localcloud.models import tiny_model_dir
+from cli.sample_models import tiny_model_dir
 from localcloud.sagemaker import isolation
 from tests.training.helpers import TRAINING_CODE, sql_records
 

@@ -36,7 +36,7 @@ def real_server(cloud: Cloud) -> Iterator[None]:
 def test_the_local_server_serves_a_model_from_s3_through_invoke_endpoint(
     cloud: Cloud, real_server: None
 ) -> None:
-    from localcloud.models import tiny_model_dir
+    from cli.sample_models import tiny_model_dir
 
     name = unique("tiny")
     model_dir = tiny_model_dir()

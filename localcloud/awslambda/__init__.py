@@ -1,0 +1,1 @@
+"""Lambda in the local cloud: Python functions run in a subprocess, without Docker."""

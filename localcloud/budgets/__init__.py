@@ -1,0 +1,1 @@
+"""AWS Budgets in the local cloud: ``AWS::Budgets::Budget`` through CloudFormation."""
