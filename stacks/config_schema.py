@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from contracts.workflow import METRICS as EVALUATION_METRICS
 from stacks.serving.instances import gpus_per_instance
 
 ENVIRONMENT_NAMES = ("local", "dev", "staging", "prod")
@@ -18,7 +19,6 @@ ENVIRONMENT_NAMES = ("local", "dev", "staging", "prod")
 PROMOTION_ORDER = ("dev", "staging", "prod")
 # The pipeline smoke-tests this environment's endpoint; prod may only serve what it served.
 SMOKE_TESTED_ENVIRONMENT = "staging"
-EVALUATION_METRICS = ("exact_match", "rouge_l", "execution_match", "sql_valid")
 APPROVAL_STATUSES = ("Approved", "PendingManualApproval")
 # What an execution compares the new model with by default (its input may say otherwise).
 COMPARISONS = ("none", "base", "champion")

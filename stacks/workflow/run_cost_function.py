@@ -1,4 +1,4 @@
-"""The "Cost the run" Lambda (``stacks/functions/run_cost``), its role and its log group.
+"""The "Cost the run" Lambda (``functions/run_cost``), its role and its log group.
 
 Its code is its folder plus the ``costs`` package (``validator_code.costs_files``), so it prices
 with the table and arithmetic the validation Lambda and the CLI use. Its role may describe the
@@ -18,23 +18,23 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from contracts import workflow as contract
 from stacks.config_schema import EnvironmentConfig
 from stacks.encrypted_logs import EncryptedLogs
 from stacks.run_resources import run_resources
-from stacks.workflow.contract import contract
 from stacks.workflow.roles import run_suffix_arn, runs_objects, statement
-from stacks.workflow.validator_code import costs_files, write_bundle
+from stacks.workflow.validator_code import ROOT, contracts_files, costs_files, write_bundle
 
-FUNCTION_DIR = Path(__file__).resolve().parents[1] / "functions" / "run_cost"
+FUNCTION_DIR = ROOT / "functions" / "run_cost"
 # One call per execution, at its end; a burst of runs ending together is absorbed by the
 # caller's retry of Lambda.TooManyRequestsException (steps/common.py, LAMBDA_SERVICE).
 RESERVED_CONCURRENCY = 5
 
 
 def bundle_files() -> dict[str, Path]:
-    """File name in the bundle -> source file: the function's modules and the costs package."""
+    """File name in the bundle -> source file: the function's modules and the shared packages."""
     files = {path.name: path for path in sorted(FUNCTION_DIR.glob("*.py"))}
-    return {**files, **costs_files()}
+    return {**files, **contracts_files(), **costs_files()}
 
 
 class RunCostFunction(Construct):
@@ -55,7 +55,7 @@ class RunCostFunction(Construct):
             self, "Logs", name=f"/aws/lambda/{Stack.of(self).stack_name}-run-cost"
         )
         report = f"*/evaluation/{contract.REPORT_FILE}"
-        page = "*/evaluation/report.html"
+        page = f"*/evaluation/{contract.REPORT_PAGE}"
         self.statements = [
             statement(
                 "WriteItsLogs",

@@ -1,8 +1,7 @@
 """What the training state machine, its jobs and the input-validation Lambda agree on.
 
-Standard library only and no project imports: the Lambda runs this file, and the CDK stack
-(``stacks/workflow/contract.py``) and the CLI load it from its path, so names, paths,
-environment variables and the run-name rule are written down once.
+The stacks, the CLI and the Lambda import this module, so names, paths, environment variables
+and the run-name rule are written down once.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ METRICS = ("exact_match", "rouge_l", "execution_match", "sql_valid")
 # What the new model is evaluated against besides the threshold (evaluation.compare_with).
 COMPARISONS = ("base", "champion")
 NO_COMPARISON = "none"
-# Tokens the evaluation lets the model generate per answer (evaluation.py's --max-tokens).
+# Tokens the evaluation lets the model generate per answer (evaluation.py's --max-tokens default).
 DEFAULT_EVAL_MAX_TOKENS = 128
 MAX_EVAL_MAX_TOKENS = 8192
 DATASET_FORMATS = ("auto", "jsonl", "csv", "parquet")
@@ -83,7 +82,9 @@ KEPT_MODELS_PREFIX = "models/"
 # Every kept model: what the temporary and serving endpoints may read of the artifacts bucket,
 # as an IAM and fnmatch pattern.
 MODEL_OBJECTS = f"{KEPT_MODELS_PREFIX}*"
+# What the evaluation writes under runs/<run_name>/evaluation/; the cost step adds to both.
 REPORT_FILE = "report.json"
+REPORT_PAGE = "report.html"
 
 # Paths inside the containers.
 PROCESSING_CODE_DIR = "/opt/ml/processing/input/code"
