@@ -15,13 +15,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cli.target import Target
+from contracts.workflow import COST_FILE
 from costs.estimate import estimate
 from costs.price_list import PRICING_REGION, choose_prices
 from costs.price_table import PriceNotFoundError, load_table
 from stacks.config import load_config
 from stacks.run_resources import run_resources
-
-COST_FILE = "cost.json"
 
 
 def estimate_for(

@@ -24,6 +24,9 @@ ENV_DEFAULT_COMPARE_WITH = "DEFAULT_COMPARE_WITH"
 ENV_DEFAULT_MIN_IMPROVEMENT = "DEFAULT_MIN_IMPROVEMENT"
 # JSON of costs.estimate.RunResources: what the run launches, for its cost estimate.
 ENV_RUN_RESOURCES = "RUN_RESOURCES"
+# "true" on the cost Lambda where the jobs and endpoints are the local cloud's: the cost is
+# then an estimate.
+ENV_LOCAL_CLOUD = "LOCAL_CLOUD"
 
 INPUT_KEYS = ("run_name", "base_model", "dataset", "recipe", "hyperparameters", "evaluation")
 RECIPES = ("lora", "qlora", "full")
@@ -85,6 +88,8 @@ MODEL_OBJECTS = f"{KEPT_MODELS_PREFIX}*"
 # What the evaluation writes under runs/<run_name>/evaluation/; the cost step adds to both.
 REPORT_FILE = "report.json"
 REPORT_PAGE = "report.html"
+# What the cost step writes in the run's folder, runs/<run_name>/.
+COST_FILE = "cost.json"
 
 # Paths inside the containers.
 PROCESSING_CODE_DIR = "/opt/ml/processing/input/code"

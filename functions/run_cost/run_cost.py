@@ -25,15 +25,12 @@ from typing import Any
 
 from report_section import add_to_html
 
-from contracts.workflow import ENV_RUN_RESOURCES, REPORT_PAGE
+from contracts.workflow import COST_FILE, ENV_LOCAL_CLOUD, ENV_RUN_RESOURCES, REPORT_PAGE
 from costs.actual import computed_cost, endpoint_cost, processing_cost, training_cost
 from costs.estimate import RunResources, summary
 from costs.price_list import TablePrices
 from costs.price_table import load_table
 
-# "true" where the jobs and endpoints are the local cloud's: the cost is then an estimate.
-ENV_LOCAL_CLOUD = "LOCAL_CLOUD"
-COST_FILE = "cost.json"
 # (stage, its key in $.cleanup, written by steps/cleanup.py's look-ups)
 ENDPOINTS = (
     ("evaluation endpoint", "lookup"),

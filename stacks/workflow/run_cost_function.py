@@ -84,7 +84,7 @@ class RunCostFunction(Construct):
                 "WriteRunCosts",
                 ["s3:PutObject"],
                 [
-                    runs_objects(artifacts_arn, "*/cost.json"),
+                    runs_objects(artifacts_arn, f"*/{contract.COST_FILE}"),
                     runs_objects(artifacts_arn, report),
                     runs_objects(artifacts_arn, page),
                 ],
@@ -106,8 +106,8 @@ class RunCostFunction(Construct):
             handler="run_cost.handler",
             code=lambda_.Code.from_asset(str(write_bundle("run-cost", bundle_files()))),
             environment={
-                "RUN_RESOURCES": json.dumps(dataclasses.asdict(run_resources(config))),
-                "LOCAL_CLOUD": "true" if config.is_local else "false",
+                contract.ENV_RUN_RESOURCES: json.dumps(dataclasses.asdict(run_resources(config))),
+                contract.ENV_LOCAL_CLOUD: "true" if config.is_local else "false",
             },
             environment_encryption=key,
             reserved_concurrent_executions=RESERVED_CONCURRENCY,
