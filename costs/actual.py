@@ -22,9 +22,6 @@ from typing import Any
 from costs.estimate import stage_cost
 from costs.price_list import Prices
 
-# Where a run's computed cost is kept: s3://<artifacts>/runs/<run>/cost.json.
-COST_FILE = "cost.json"
-
 
 def timestamp(value: datetime | str | float) -> datetime:
     """A datetime from boto3 (a datetime), from Step Functions (ISO 8601 text, as its aws-sdk

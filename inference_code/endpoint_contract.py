@@ -13,7 +13,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-ROLES = ("system", "user", "assistant")
+from contracts.chat import MessageError, each_message
+
 DEFAULT_MAX_TOKENS = 256
 DEFAULT_TEMPERATURE = 1.0
 MAX_STOP_SEQUENCES = 4
@@ -104,17 +105,11 @@ def _messages(value: Any) -> list[dict[str, str]]:
     if not value:
         raise _invalid("messages", "must not be empty")
     checked = []
-    for i, message in enumerate(value):
-        where = f"messages[{i}]"
-        if not isinstance(message, dict):
-            raise _invalid(where, "must be an object with 'role' and 'content'")
-        role = message.get("role")
-        if role not in ROLES:
-            raise _invalid(f"{where}.role", f"must be one of {', '.join(ROLES)}, got {role!r}")
-        content = message.get("content")
-        if not isinstance(content, str):
-            raise _invalid(f"{where}.content", "must be a string")
-        checked.append({"role": role, "content": _unicode(f"{where}.content", content)})
+    try:
+        for where, role, content in each_message(value):
+            checked.append({"role": role, "content": _unicode(f"{where}.content", content)})
+    except MessageError as error:
+        raise _invalid(error.field, error.problem) from None
     return checked
 
 

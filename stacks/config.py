@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from contracts import serving_images
 from stacks.config_schema import (
     ENVIRONMENT_NAMES,
     EnvironmentConfig,
@@ -24,7 +25,7 @@ from stacks.config_schema import (
     PipelineConfig,
     ProjectConfig,
 )
-from stacks.workflow.images import resolve_images, serving_images
+from stacks.workflow.images import resolve_images
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "environments.yaml"
 # What a field of each type takes, in words.
@@ -210,7 +211,7 @@ ENDPOINT_START_MARGIN_S = 600
 def _check_endpoint_wait(loader: _Loader, env: EnvironmentConfig, node: yaml.Node) -> None:
     """The workflow waits long enough for a healthy evaluation endpoint to start: the serving
     container alone may load the model for MODEL_LOADING_TIMEOUT_S."""
-    loading_s = serving_images().MODEL_LOADING_TIMEOUT_S
+    loading_s = serving_images.MODEL_LOADING_TIMEOUT_S
     least = -(-(loading_s + ENDPOINT_START_MARGIN_S) // 60)
     if env.evaluation.endpoint_timeout_minutes < least:
         loader.fail(

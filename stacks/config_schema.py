@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from contracts import workflow as contract
+from contracts.workflow import METRICS as EVALUATION_METRICS
 from stacks.serving.instances import gpus_per_instance
 
 ENVIRONMENT_NAMES = ("local", "dev", "staging", "prod")
@@ -18,10 +20,9 @@ ENVIRONMENT_NAMES = ("local", "dev", "staging", "prod")
 PROMOTION_ORDER = ("dev", "staging", "prod")
 # The pipeline smoke-tests this environment's endpoint; prod may only serve what it served.
 SMOKE_TESTED_ENVIRONMENT = "staging"
-EVALUATION_METRICS = ("exact_match", "rouge_l", "execution_match", "sql_valid")
 APPROVAL_STATUSES = ("Approved", "PendingManualApproval")
 # What an execution compares the new model with by default (its input may say otherwise).
-COMPARISONS = ("none", "base", "champion")
+COMPARISONS = (contract.NO_COMPARISON, *contract.COMPARISONS)
 # Where the champion comes from: the newest Approved package of the environment's model
 # package group, or the model the serving stack pins (serving_model).
 CHAMPION_SOURCES = ("registry", "serving")

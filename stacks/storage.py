@@ -8,10 +8,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from contracts import workflow as contract
 from stacks.config_schema import PROJECT, EnvironmentConfig
 from stacks.encrypted_logs import EncryptedLogs
 from stacks.nag import skip_access_logging
-from stacks.workflow.contract import contract
 
 # Where the serving endpoint's data capture writes, in the artifacts bucket.
 DATA_CAPTURE_PREFIX = "data-capture"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-ROLES = ("system", "user", "assistant")
+from contracts.chat import MessageError, each_message
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 
@@ -79,19 +79,13 @@ def _check_messages(messages: Any) -> list[dict[str, str]]:
     if not isinstance(messages, list) or not messages:
         raise RecordError("messages", "must be a non-empty list")
     checked = []
-    for i, message in enumerate(messages):
-        where = f"messages[{i}]"
-        if not isinstance(message, dict):
-            raise RecordError(where, "must be an object with 'role' and 'content'")
-        role = message.get("role")
-        if role not in ROLES:
-            raise RecordError(f"{where}.role", f"must be one of {', '.join(ROLES)}, got {role!r}")
-        content = message.get("content")
-        if not isinstance(content, str):
-            raise RecordError(f"{where}.content", "must be a string")
-        if role in _SPOKEN and not content.strip():
-            raise RecordError(f"{where}.content", "is empty")
-        checked.append({"role": role, "content": content})
+    try:
+        for where, role, content in each_message(messages):
+            if role in _SPOKEN and not content.strip():
+                raise RecordError(f"{where}.content", "is empty")
+            checked.append({"role": role, "content": content})
+    except MessageError as error:
+        raise RecordError(error.field, error.problem) from None
     return checked
 
 

@@ -20,6 +20,8 @@ matplotlib.use("Agg")  # no display in a processing job
 import matplotlib.pyplot as plt
 from eval_metrics import GATE_METRICS
 
+from contracts.workflow import REPORT_FILE, REPORT_PAGE
+
 MAX_FAILED_SHOWN = 25
 
 
@@ -55,7 +57,7 @@ def summary_line(report: dict[str, Any], out: Path) -> str:
 def write_json(report: dict[str, Any], predictions: list[dict[str, Any]], out: Path) -> None:
     """report.json (indented, stable keys) and predictions.jsonl (one sample a line)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (out / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     with (out / "predictions.jsonl").open("w", encoding="utf-8") as f:
         for row in predictions:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -205,4 +207,4 @@ baseline: {html.escape(source or "none")}; started {report["started_at"]}.</p>
 {_failed_table(predictions)}
 </body></html>
 """
-    (out / "report.html").write_text(page, encoding="utf-8")
+    (out / REPORT_PAGE).write_text(page, encoding="utf-8")

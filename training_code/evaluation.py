@@ -35,6 +35,8 @@ from eval_client import EndpointCaller, ask_all, make_client
 from eval_metrics import GATE_METRICS, gate, score_sample, summarise
 from eval_report import merge_predictions, summary_line, write_html, write_json
 
+from contracts.workflow import DEFAULT_EVAL_MAX_TOKENS
+
 
 class InputError(Exception):
     """Bad arguments or test data; the message says which file, line and field."""
@@ -144,7 +146,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--max-samples", type=int, default=None)
     p.add_argument("--concurrency", type=int, default=8)
-    p.add_argument("--max-tokens", type=int, default=128)
+    p.add_argument("--max-tokens", type=int, default=DEFAULT_EVAL_MAX_TOKENS)
     p.add_argument(
         "--region",
         default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",

@@ -1,7 +1,7 @@
 """Making an exported folder read the same under the serving image's transformers 4.x.
 
 Training writes with transformers 5, the serving image (LMI V18, see
-``inference_code/serving_images.py``) reads with transformers 4.57.1, and 4.x reads some of what
+``contracts/serving_images.py``) reads with transformers 4.57.1, and 4.x reads some of what
 5 writes differently, without an error:
 
 - RoPE: 5 writes only ``rope_parameters``; 4.x reads ``rope_theta`` and ``rope_scaling`` and
@@ -99,7 +99,7 @@ def legacy_rope_keys(rope: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(
         f"rope_parameters nested by {sorted(rope)} have no transformers 4.x form, so the serving "
         "image could read this model with other RoPE settings; serve it with an image whose "
-        "transformers is 5 or later (inference_code/serving_images.py)"
+        "transformers is 5 or later (contracts/serving_images.py)"
     )
 
 

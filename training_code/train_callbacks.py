@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
-# Keys of the trainer's log dicts -> names in the metric lines (train_config.METRIC_DEFINITIONS).
+# Keys of the trainer's log dicts -> names in the metric lines (contracts.metrics).
 _RENAMED = {"loss": "train_loss", "train_loss": "mean_train_loss"}  # the latter: whole run
 _SKIPPED = {"total_flos", "train_runtime", "train_samples_per_second", "train_steps_per_second"}
 

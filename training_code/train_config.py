@@ -16,7 +16,8 @@ from typing import Any
 
 from config_values import ConfigError, Limits, check_limits, convert
 
-METHODS = ("lora", "qlora", "full")
+from contracts.workflow import RECIPES as METHODS
+
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 ATTENTION = ("auto", "sdpa", "sdpa_varlen", "eager", "flash_attention_2", "flex_attention")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
@@ -41,18 +42,6 @@ def _setting(default: Any, help_text: str, limits: Limits | None = None) -> Any:
     if limits is not None:
         metadata["limits"] = limits
     return field(default=default, metadata=metadata)
-
-
-# Regexes for SageMaker MetricDefinitions; they match the lines train_callbacks prints, e.g.
-# "[metrics] step=20 epoch=0.4 train_loss=1.2345 learning_rate=0.0002 tokens_per_second=150.2".
-_NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
-METRIC_DEFINITIONS: list[dict[str, str]] = [
-    {"Name": "train:loss", "Regex": rf"\[metrics\].* train_loss={_NUMBER}"},
-    {"Name": "validation:loss", "Regex": rf"\[metrics\].* eval_loss={_NUMBER}"},
-    {"Name": "train:learning_rate", "Regex": rf"\[metrics\].* learning_rate={_NUMBER}"},
-    {"Name": "train:tokens_per_second", "Regex": rf"\[metrics\].* tokens_per_second={_NUMBER}"},
-    {"Name": "train:epoch", "Regex": rf"\[metrics\].* epoch={_NUMBER}"},
-]
 
 
 @dataclass

@@ -18,9 +18,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from contracts import workflow as contract
 from stacks.config_schema import EnvironmentConfig
 from stacks.serving.promotion import role_arn, serving_role_name
-from stacks.workflow.contract import contract
 
 # The artifact layout (README "Contracts"): the workflow keeps each trained model under models/
 # (which only its state machine writes), the prefix the temporary endpoints read too.

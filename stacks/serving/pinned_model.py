@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from contracts import serving_images
 from stacks.config_schema import (
     MODEL_PACKAGE_GROUP_PREFIX,
     EnvironmentConfig,
@@ -18,7 +19,7 @@ from stacks.nag import skip_checkov
 from stacks.serving.cross_account_grants import MODEL_OBJECTS, reader_statements
 from stacks.serving.instances import gpus_per_instance
 from stacks.serving.wildcards import acknowledge_wildcard
-from stacks.workflow.images import resolve_images, serving_images
+from stacks.workflow.images import resolve_images
 from stacks.workflow.network import JobNetwork
 
 NOT_ISOLATED_REASON = (
@@ -53,7 +54,7 @@ class PinnedModel(Construct):
         """``network``: the environment's VPC (``network.vpc``), or None."""
         super().__init__(scope, construct_id)
         pin = config.serving_model
-        environment = serving_images().serving_environment(
+        environment = serving_images.serving_environment(
             max_model_len=config.endpoint.max_model_len,
             max_concurrency=config.endpoint.max_concurrency,
             tensor_parallel_degree=gpus_per_instance(config.endpoint.instance_type),

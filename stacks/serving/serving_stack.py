@@ -8,6 +8,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from contracts import serving_images
 from stacks.config_schema import EnvironmentConfig
 from stacks.serving import cross_account_grants, promotion
 from stacks.serving.alarms import EndpointAlarms, alarm_arns, alarm_names
@@ -16,7 +17,7 @@ from stacks.serving.endpoint import VARIANT_NAME, ServingEndpoint
 from stacks.serving.pinned_model import PinnedModel
 from stacks.serving.serving_role import grant_runtime, serving_role
 from stacks.storage import StorageStack
-from stacks.workflow.images import repository_arn, resolve_images, serving_images
+from stacks.workflow.images import repository_arn, resolve_images
 from stacks.workflow.network import JobNetwork
 
 ARTIFACTS_ARN_OUTPUT = "ArtifactsBucketArn"
@@ -73,7 +74,7 @@ class ServingStack(Stack):
             "Endpoint",
             config=config.endpoint,
             model=model.model,
-            container_startup_timeout_s=serving_images().MODEL_LOADING_TIMEOUT_S,
+            container_startup_timeout_s=serving_images.MODEL_LOADING_TIMEOUT_S,
             capture_bucket=storage.artifacts,
             capture_key=storage.key,
             rollback_alarms=alarm_names(self),

@@ -14,7 +14,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks.workflow.contract import contract
+from contracts import workflow as contract
 
 
 def statement(

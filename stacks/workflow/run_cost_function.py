@@ -1,4 +1,4 @@
-"""The "Cost the run" Lambda (``stacks/functions/run_cost``), its role and its log group.
+"""The "Cost the run" Lambda (``functions/run_cost``), its role and its log group.
 
 Its code is its folder plus the ``costs`` package (``validator_code.costs_files``), so it prices
 with the table and arithmetic the validation Lambda and the CLI use. Its role may describe the
@@ -18,23 +18,23 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from contracts import workflow as contract
 from stacks.config_schema import EnvironmentConfig
 from stacks.encrypted_logs import EncryptedLogs
 from stacks.run_resources import run_resources
-from stacks.workflow.contract import contract
 from stacks.workflow.roles import run_suffix_arn, runs_objects, statement
-from stacks.workflow.validator_code import costs_files, write_bundle
+from stacks.workflow.validator_code import ROOT, contracts_files, costs_files, write_bundle
 
-FUNCTION_DIR = Path(__file__).resolve().parents[1] / "functions" / "run_cost"
+FUNCTION_DIR = ROOT / "functions" / "run_cost"
 # One call per execution, at its end; a burst of runs ending together is absorbed by the
 # caller's retry of Lambda.TooManyRequestsException (steps/common.py, LAMBDA_SERVICE).
 RESERVED_CONCURRENCY = 5
 
 
 def bundle_files() -> dict[str, Path]:
-    """File name in the bundle -> source file: the function's modules and the costs package."""
+    """File name in the bundle -> source file: the function's modules and the shared packages."""
     files = {path.name: path for path in sorted(FUNCTION_DIR.glob("*.py"))}
-    return {**files, **costs_files()}
+    return {**files, **contracts_files(), **costs_files()}
 
 
 class RunCostFunction(Construct):
@@ -55,7 +55,7 @@ class RunCostFunction(Construct):
             self, "Logs", name=f"/aws/lambda/{Stack.of(self).stack_name}-run-cost"
         )
         report = f"*/evaluation/{contract.REPORT_FILE}"
-        page = "*/evaluation/report.html"
+        page = f"*/evaluation/{contract.REPORT_PAGE}"
         self.statements = [
             statement(
                 "WriteItsLogs",
@@ -84,7 +84,7 @@ class RunCostFunction(Construct):
                 "WriteRunCosts",
                 ["s3:PutObject"],
                 [
-                    runs_objects(artifacts_arn, "*/cost.json"),
+                    runs_objects(artifacts_arn, f"*/{contract.COST_FILE}"),
                     runs_objects(artifacts_arn, report),
                     runs_objects(artifacts_arn, page),
                 ],
@@ -106,8 +106,8 @@ class RunCostFunction(Construct):
             handler="run_cost.handler",
             code=lambda_.Code.from_asset(str(write_bundle("run-cost", bundle_files()))),
             environment={
-                "RUN_RESOURCES": json.dumps(dataclasses.asdict(run_resources(config))),
-                "LOCAL_CLOUD": "true" if config.is_local else "false",
+                contract.ENV_RUN_RESOURCES: json.dumps(dataclasses.asdict(run_resources(config))),
+                contract.ENV_LOCAL_CLOUD: "true" if config.is_local else "false",
             },
             environment_encryption=key,
             reserved_concurrent_executions=RESERVED_CONCURRENCY,

@@ -8,7 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stacks.workflow.contract import contract
+from contracts import workflow as contract
 from stacks.workflow.roles import run_suffix_arn, runs_objects, statement
 
 SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")

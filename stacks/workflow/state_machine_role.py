@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stacks.workflow.contract import contract
+from contracts import workflow as contract
 from stacks.workflow.roles import run_suffix_arn, runs_objects, sagemaker_arn, statement
 
 # Step Functions' SageMaker integration calls ListTags on what it creates: AWS's policies for it
@@ -152,7 +152,7 @@ def _temporary_endpoint_statements(
     Args:
         arn: the ARN pattern of a run's resource from its run-plan key.
         title: the endpoint's word in the statement ids (``Manage<title>Model``...).
-        key_prefix: the prefix of its keys in the run plan (``workflow_contract.NAME_SUFFIXES``).
+        key_prefix: the prefix of its keys in the run plan (``contracts.workflow.NAME_SUFFIXES``).
     """
     return [
         statement(

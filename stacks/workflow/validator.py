@@ -1,4 +1,4 @@
-"""The input-validation Lambda (``stacks/functions/validate_input``), its role and log group."""
+"""The input-validation Lambda (``functions/validate_input``), its role and log group."""
 
 from __future__ import annotations
 

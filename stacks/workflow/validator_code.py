@@ -4,9 +4,9 @@ The function refuses hyperparameters that train.py would refuse, with train.py's
 declarations (``training_code/train_config.py`` and ``config_values.py``), and checks a
 dataset's field mapping with preparation's (``field_mapping.py`` and ``chat_format.py``). Those
 modules are standard library only, so they travel in the function's bundle beside its own
-files: each rule is written once, next to the code it governs, and the Lambda cannot drift
-from it. The bundle is assembled at synth time in a folder named by its content, so the
-asset's hash changes only when one of its files does.
+files, with the ``contracts`` and ``costs`` packages: each rule is written once, next to the
+code it governs, and the Lambda cannot drift from it. The bundle is assembled at synth time in
+a folder named by its content, so the asset's hash changes only when one of its files does.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from stacks.workflow.contract import FUNCTION_DIR
-
 ROOT = Path(__file__).resolve().parents[2]
+FUNCTION_DIR = ROOT / "functions" / "validate_input"
 TRAINING_CODE = ROOT / "training_code"
 SHARED_MODULES = ("config_values.py", "train_config.py", "chat_format.py", "field_mapping.py")
 # The costs package's files the Lambdas need (refresh.py, which calls AWS, stays out).
@@ -34,19 +33,30 @@ COSTS_FILES = (
 )
 
 
+# The shared contracts, which the function's modules and the training modules import.
+CONTRACTS_PACKAGE = ROOT / "contracts"
+
+
+def contracts_files() -> dict[str, Path]:
+    """``contracts/<module>`` in a bundle -> its source file, for every module of the package."""
+    return {f"contracts/{path.name}": path for path in sorted(CONTRACTS_PACKAGE.glob("*.py"))}
+
+
 def costs_files() -> dict[str, Path]:
     """``costs/<file>`` in a bundle -> its source file."""
     return {f"costs/{name}": COSTS_PACKAGE / name for name in COSTS_FILES}
 
 
 def bundle_files() -> dict[str, Path]:
-    """File name in the bundle -> source file: the function's modules, then the shared ones."""
+    """File name in the bundle -> source file: the function's modules, the shared training
+    modules, then the ``contracts`` and ``costs`` packages.
+    """
     files = {path.name: path for path in sorted(FUNCTION_DIR.glob("*.py"))}
     for name in SHARED_MODULES:
         if name in files:
             raise ValueError(f"{FUNCTION_DIR / name} would hide training_code/{name}")
         files[name] = TRAINING_CODE / name
-    return {**files, **costs_files()}
+    return {**files, **contracts_files(), **costs_files()}
 
 
 def bundle_dir() -> Path:

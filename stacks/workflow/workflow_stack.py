@@ -12,12 +12,12 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from contracts import workflow as contract
 from stacks.budget import MonthlyBudget
 from stacks.config_schema import MODEL_PACKAGE_GROUP_PREFIX, EnvironmentConfig
 from stacks.run_resources import run_resources
 from stacks.storage import StorageStack, kept_models_writer_name
 from stacks.workflow.code_asset import CodeAsset
-from stacks.workflow.contract import contract
 from stacks.workflow.endpoint_role import endpoint_execution_statements
 from stacks.workflow.images import resolve_images
 from stacks.workflow.job_image import JOB_IMAGE

@@ -1,5 +1,6 @@
 """Every module that training_code/ imports (inside functions too) is the standard library,
-training_code's own, shipped with the job image (torch, boto3) or installed from the lock."""
+training_code's own, a package its code asset carries (contracts), shipped with the job image
+(torch, boto3) or installed from the lock."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from stacks.workflow.code_asset import SHARED_PACKAGES
 from stacks.workflow.job_image import JOB_IMAGE
 from tests.job_environment.locked import LOCKED, canonical
 
@@ -34,7 +36,7 @@ def imported_modules(folder: Path) -> dict[str, list[str]]:
 
 
 IMPORTS = imported_modules(TRAINING_CODE)
-OWN = {path.stem for path in TRAINING_CODE.glob("*.py")}
+OWN = {path.stem for path in TRAINING_CODE.glob("*.py")} | {p.name for p in SHARED_PACKAGES}
 THIRD_PARTY = sorted(set(IMPORTS) - set(sys.stdlib_module_names) - OWN)
 PROVIDERS = metadata.packages_distributions()
 

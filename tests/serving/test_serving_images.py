@@ -6,7 +6,8 @@ import re
 
 import pytest
 from local_server import parse_args
-from serving_images import (
+
+from contracts.serving_images import (
     ECR_ACCOUNTS,
     LMI_IMAGE_TAG,
     serving_environment,

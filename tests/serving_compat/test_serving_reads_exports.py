@@ -1,7 +1,7 @@
 """Every kind of export reads the same under the serving image's transformers as under training's.
 
 Training writes with the venv's transformers 5; LMI V18 reads with 4.57.1 (pinned in
-inference_code/serving_images.py, installed by ``make setup`` in .venv/serving-transformers).
+contracts/serving_images.py, installed by ``make setup`` in .venv/serving-transformers).
 Both read each folder with probe.py; the configuration's meaning, the tokenizer, the chat
 template's renderings and the logits must agree. Adapter exports are not served as they are
 (docs/serving.md), so only their tokenizer and files are checked.
@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 
 import pytest
-import serving_images
 from export_compat import LOADING_KEYS
 
+from contracts import serving_images
 from tests.serving_compat.compare import same_config, same_logits, same_tokenizer
 from tests.serving_compat.conftest import ADAPTER_BASE, EXPORTS
 

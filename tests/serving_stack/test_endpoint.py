@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from stacks.workflow.images import serving_images
+from contracts import serving_images
 from tests.pipeline.synth import DEV_MODEL, LOCAL_MODEL, PROMOTED_MODEL
 
 LMI_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.36.0-lmi18.0.0-cu128"
@@ -28,7 +28,7 @@ def test_an_s3_pin_serves_the_uncompressed_prefix_on_the_lmi_image(pinned_pipeli
             "CompressionType": "None",
         }
     }
-    assert container["Environment"] == serving_images().serving_environment(
+    assert container["Environment"] == serving_images.serving_environment(
         max_model_len=4096, max_concurrency=64, tensor_parallel_degree=1
     )
     assert "ModelPackageName" not in container
@@ -62,7 +62,7 @@ def test_instances_and_data_capture_follow_config(pinned_pipeline, stage, instan
         "ModelName": {"Fn::GetAtt": [model_id, "ModelName"]},
         "InstanceType": instance,
         "InitialInstanceCount": count,
-        "ContainerStartupHealthCheckTimeoutInSeconds": serving_images().MODEL_LOADING_TIMEOUT_S,
+        "ContainerStartupHealthCheckTimeoutInSeconds": serving_images.MODEL_LOADING_TIMEOUT_S,
         "ModelDataDownloadTimeoutInSeconds": 1800,
         "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
     }

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from config_loader import RECIPES_DIR, build_config, describe, load_recipe, parse_argv
 from config_values import ConfigError
-from train_config import METRIC_DEFINITIONS, SECTIONS, key_sections
+from train_config import SECTIONS, key_sections
+
+from contracts.metrics import METRIC_DEFINITIONS
 
 RECIPES = sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 from checkpoints import newest_checkpoint
-from train_config import METRIC_DEFINITIONS
 
+from contracts.metrics import METRIC_DEFINITIONS
 from tests.training.helpers import TRAINING_CODE
 
 

@@ -11,9 +11,9 @@ import torch
 from model_setup import resolve_precision
 from safetensors.torch import load_file
 from train import main
-from train_config import METRIC_DEFINITIONS
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 
+from contracts.metrics import METRIC_DEFINITIONS
 from tests.training.helpers import sql_records, write_channel
 
 

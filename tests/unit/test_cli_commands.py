@@ -4,7 +4,6 @@ traceback, and `report` finds a run by its execution name."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import boto3
 import pytest
@@ -16,7 +15,6 @@ from cli.target import Target, TargetError
 
 REGION = "us-east-1"
 ARTIFACTS = "artifacts-bucket"
-LAMBDA_DIR = Path(__file__).resolve().parents[2] / "stacks" / "functions" / "validate_input"
 
 
 class MotoTarget(Target):
@@ -164,16 +162,6 @@ def test_the_run_name_of_the_output_wins_over_the_input():
 def test_a_name_that_is_no_execution_is_taken_as_a_run_name(target):
     assert runs.run_name_of(target, "sql-run-2") == "sql-run-2"
     assert runs.run_name_of(target, "old_run") == "old-run"
-
-
-@pytest.mark.parametrize(
-    "raw", ["my_run_1", "--a b--c!", "x" * 80 + "-a", "run/with:odd chars" * 4, "é", "ok-name"]
-)
-def test_the_cli_names_runs_as_the_input_validation_lambda_does(raw, monkeypatch):
-    monkeypatch.syspath_prepend(str(LAMBDA_DIR))
-    from execution_input import sanitise_run_name
-
-    assert runs.sanitise_run_name(raw) == sanitise_run_name(raw)
 
 
 COST = {

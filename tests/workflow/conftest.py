@@ -15,7 +15,7 @@ from moto.server import ThreadedMotoServer
 from tests.infra.conftest import any_env, synth_env  # noqa: F401
 from tests.workflow.template_values import Resolver, state_machine_definition
 
-FUNCTION_DIR = Path(__file__).resolve().parents[2] / "stacks" / "functions" / "validate_input"
+FUNCTION_DIR = Path(__file__).resolve().parents[2] / "functions" / "validate_input"
 COST_FUNCTION_DIR = FUNCTION_DIR.parent / "run_cost"
 # The Lambdas' modules import each other as top-level modules, as they do in Lambda.
 for folder in (FUNCTION_DIR, COST_FUNCTION_DIR):

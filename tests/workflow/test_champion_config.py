@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-import workflow_contract as contract
 from aws_cdk import App, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from run_settings import Settings, SettingsError
 
+from contracts import workflow as contract
 from stacks.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from stacks.workflow.state_machine_role import state_machine_statements
 from stacks.workflow.steps.champion import ChampionLookup

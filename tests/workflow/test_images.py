@@ -6,13 +6,13 @@ import re
 
 import pytest
 
+from contracts import serving_images
 from stacks.config import load_config
 from stacks.config_schema import ImagesConfig
 from stacks.workflow.images import (
     DLC_ACCOUNTS,
     repository_arn,
     resolve_images,
-    serving_images,
     training_image_uri,
 )
 
@@ -39,7 +39,7 @@ def test_every_region_in_the_table_gives_a_pinned_uri(region):
 
 def test_the_serving_image_comes_from_inference_code():
     assert resolve_images("eu-west-1", ImagesConfig()).serving == (
-        serving_images().serving_image_uri("eu-west-1")
+        serving_images.serving_image_uri("eu-west-1")
     )
 
 
@@ -65,7 +65,7 @@ def test_overrides_replace_one_image_each():
     images = resolve_images("us-east-1", ImagesConfig(training=custom))
     assert images.training == custom
     assert images.processing == custom  # processing follows training unless set itself
-    assert images.serving == serving_images().serving_image_uri("us-east-1")
+    assert images.serving == serving_images.serving_image_uri("us-east-1")
     assert images.job_repository_arns("aws") == [
         "arn:aws:ecr:us-east-1:111122223333:repository/my-trainer",
     ]

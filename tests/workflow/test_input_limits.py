@@ -9,11 +9,11 @@ import json
 import pytest
 import run_plan
 import validate_input
-import workflow_contract as contract
 from config_loader import build_config
 from config_values import ConfigError
 from execution_input import InvalidInputError, normalise
 
+from contracts import workflow as contract
 from tests.workflow.lambda_settings import RESOURCES_JSON, SETTINGS
 
 GOOD = {

@@ -17,9 +17,9 @@ from pathlib import Path
 import botocore.session
 import pytest
 import run_plan
-import workflow_contract as contract
 from execution_input import normalise
 
+from contracts import workflow as contract
 from stacks.workflow.code_asset import source_files, tarball_bytes
 from stacks.workflow.steps.processing import entrypoint
 from tests.workflow.lambda_settings import SETTINGS

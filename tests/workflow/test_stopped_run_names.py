@@ -13,9 +13,9 @@ from unittest import mock
 import pytest
 import run_plan
 import validate_input
-import workflow_contract as contract
 from execution_input import normalise
 
+from contracts import workflow as contract
 from tests.workflow.lambda_settings import SETTINGS
 
 GOOD = {

@@ -10,11 +10,10 @@ import execution_input
 import pytest
 import run_plan
 import validate_input
-import workflow_contract as contract
 from execution_input import InvalidInputError, normalise, sanitise_run_name
 from run_settings import Settings, SettingsError
 
-from stacks.config_schema import EVALUATION_METRICS
+from contracts import workflow as contract
 from tests.workflow.lambda_settings import RESOURCES_JSON, SETTINGS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "execution-input.md"
@@ -357,10 +356,6 @@ def test_the_handler_reads_its_settings_from_the_environment(monkeypatch):
         validate_input.handler({"input": GOOD, "execution_name": "e"})
     with pytest.raises(ValueError, match="expected"):
         validate_input.handler({"execution_name": "e"})
-
-
-def test_the_lambda_and_the_config_agree_on_metrics():
-    assert contract.METRICS == EVALUATION_METRICS
 
 
 def test_the_documented_examples_are_valid():

@@ -1,5 +1,5 @@
-"""The validation Lambda's bundle: its own modules and the training modules it checks with, and
-nothing else it needs, so train.py's limits reach it from their one home."""
+"""The validation Lambda's bundle: its own modules, the training modules it checks with and the
+shared packages, and nothing else it needs, so train.py's limits reach it from their one home."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import shutil
 import subprocess
 import sys
 
-from stacks.workflow.validator_code import COSTS_FILES, FUNCTION_DIR, SHARED_MODULES, bundle_dir
+from stacks.workflow.validator_code import (
+    CONTRACTS_PACKAGE,
+    COSTS_FILES,
+    FUNCTION_DIR,
+    SHARED_MODULES,
+    bundle_dir,
+)
 from tests.workflow.lambda_settings import RESOURCES_JSON, SETTINGS
 
 BAD = {
@@ -35,8 +41,11 @@ except Exception as error:
 def test_the_bundle_holds_the_function_and_the_shared_training_modules():
     folder = bundle_dir()
     own = {path.name for path in FUNCTION_DIR.glob("*.py")}
-    assert {path.name for path in folder.iterdir()} == own | set(SHARED_MODULES) | {"costs"}
+    shared = {"contracts", "costs"}
+    assert {path.name for path in folder.iterdir()} == own | set(SHARED_MODULES) | shared
     assert {path.name for path in (folder / "costs").iterdir()} == set(COSTS_FILES)
+    contracts = {path.name for path in CONTRACTS_PACKAGE.glob("*.py")}
+    assert {path.name for path in (folder / "contracts").iterdir()} == contracts
     assert bundle_dir() == folder  # named by content: the same files, the same folder
 
 

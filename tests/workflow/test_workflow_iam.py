@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import workflow_contract as contract
 
+from contracts import workflow as contract
 from localcloud.iam import policy as iam_policy
 from localcloud.sagemaker import sfn_permissions
 from tests.workflow.template_values import state_machine_definition

@@ -1,4 +1,4 @@
-"""After the cleanup, on every path: what the run cost (``stacks/functions/run_cost``).
+"""After the cleanup, on every path: what the run cost (``functions/run_cost``).
 
 One Lambda task between the last delete and the outcome, so success and failure both reach it
 once, after every temporary endpoint is gone. Its result goes to ``$.cost`` (``summary``,

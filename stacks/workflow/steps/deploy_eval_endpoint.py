@@ -27,8 +27,8 @@ from typing import Any
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from contracts import serving_images
 from stacks.serving.instances import gpus_per_instance
-from stacks.workflow.images import serving_images
 from stacks.workflow.steps.champion import ChampionLookup
 from stacks.workflow.steps.common import SAGEMAKER_CREATE, StepContext, run_tags, task
 from stacks.workflow.steps.endpoint_poll import EndpointPoll
@@ -46,7 +46,7 @@ VARIANT = "AllTraffic"
 
 def serving_container(ctx: StepContext, instance_type: str, model_data: dict) -> dict[str, Any]:
     """The LMI container serving the uncompressed model prefix on ``instance_type``."""
-    environment = serving_images().serving_environment(
+    environment = serving_images.serving_environment(
         max_model_len=ctx.config.endpoint.max_model_len,
         max_concurrency=ctx.config.endpoint.max_concurrency,
         tensor_parallel_degree=gpus_per_instance(instance_type),
@@ -80,7 +80,7 @@ def _deployment(
         "ModelName.$": endpoint.name("model"),
         "InstanceType": instance_type,
         "InitialInstanceCount": 1,
-        "ContainerStartupHealthCheckTimeoutInSeconds": serving_images().MODEL_LOADING_TIMEOUT_S,
+        "ContainerStartupHealthCheckTimeoutInSeconds": serving_images.MODEL_LOADING_TIMEOUT_S,
     }
 
     def create(what: str, key: str, action: str, request: dict[str, Any]) -> sfn.CustomState:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.workflow.contract import contract
+from contracts import workflow as contract
 from stacks.workflow.steps.common import ERROR_PATH, IDEMPOTENT, task
 
 # Files listed at once: far more than a model folder holds, and a small part of the 256 KiB of

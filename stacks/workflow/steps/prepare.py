@@ -9,7 +9,7 @@ from __future__ import annotations
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.workflow.contract import contract
+from contracts import workflow as contract
 from stacks.workflow.steps.common import SAGEMAKER_CREATE, StepContext, task
 from stacks.workflow.steps.processing import processing_request
 

@@ -14,7 +14,7 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
-from stacks.workflow.contract import contract
+from contracts import workflow as contract
 from stacks.workflow.instances import has_instance_storage
 from stacks.workflow.steps.common import StepContext, run_tags
 

@@ -16,20 +16,10 @@ from typing import Any
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.workflow.contract import contract
+from contracts import workflow as contract
+from contracts.metrics import METRIC_DEFINITIONS
 from stacks.workflow.instances import has_instance_storage
 from stacks.workflow.steps.common import SAGEMAKER_CREATE, StepContext, run_tags, task
-
-# The metric lines train.py prints (training_code/train_config.METRIC_DEFINITIONS; a test keeps
-# the two equal), as training job metrics.
-_NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
-METRIC_DEFINITIONS = [
-    {"Name": "train:loss", "Regex": rf"\[metrics\].* train_loss={_NUMBER}"},
-    {"Name": "validation:loss", "Regex": rf"\[metrics\].* eval_loss={_NUMBER}"},
-    {"Name": "train:learning_rate", "Regex": rf"\[metrics\].* learning_rate={_NUMBER}"},
-    {"Name": "train:tokens_per_second", "Regex": rf"\[metrics\].* tokens_per_second={_NUMBER}"},
-    {"Name": "train:epoch", "Regex": rf"\[metrics\].* epoch={_NUMBER}"},
-]
 
 
 def train_model(scope: Construct, ctx: StepContext) -> sfn.CustomState:

@@ -1,8 +1,7 @@
 """What the training state machine, its jobs and the input-validation Lambda agree on.
 
-Standard library only and no project imports: the Lambda runs this file, and the CDK stack
-(``stacks/workflow/contract.py``) and the CLI load it from its path, so names, paths,
-environment variables and the run-name rule are written down once.
+The stacks, the CLI and the Lambda import this module, so names, paths, environment variables
+and the run-name rule are written down once.
 """
 
 from __future__ import annotations
@@ -25,6 +24,9 @@ ENV_DEFAULT_COMPARE_WITH = "DEFAULT_COMPARE_WITH"
 ENV_DEFAULT_MIN_IMPROVEMENT = "DEFAULT_MIN_IMPROVEMENT"
 # JSON of costs.estimate.RunResources: what the run launches, for its cost estimate.
 ENV_RUN_RESOURCES = "RUN_RESOURCES"
+# "true" on the cost Lambda where the jobs and endpoints are the local cloud's: the cost is
+# then an estimate.
+ENV_LOCAL_CLOUD = "LOCAL_CLOUD"
 
 INPUT_KEYS = ("run_name", "base_model", "dataset", "recipe", "hyperparameters", "evaluation")
 RECIPES = ("lora", "qlora", "full")
@@ -32,7 +34,7 @@ METRICS = ("exact_match", "rouge_l", "execution_match", "sql_valid")
 # What the new model is evaluated against besides the threshold (evaluation.compare_with).
 COMPARISONS = ("base", "champion")
 NO_COMPARISON = "none"
-# Tokens the evaluation lets the model generate per answer (evaluation.py's --max-tokens).
+# Tokens the evaluation lets the model generate per answer (evaluation.py's --max-tokens default).
 DEFAULT_EVAL_MAX_TOKENS = 128
 MAX_EVAL_MAX_TOKENS = 8192
 DATASET_FORMATS = ("auto", "jsonl", "csv", "parquet")
@@ -83,7 +85,11 @@ KEPT_MODELS_PREFIX = "models/"
 # Every kept model: what the temporary and serving endpoints may read of the artifacts bucket,
 # as an IAM and fnmatch pattern.
 MODEL_OBJECTS = f"{KEPT_MODELS_PREFIX}*"
+# What the evaluation writes under runs/<run_name>/evaluation/; the cost step adds to both.
 REPORT_FILE = "report.json"
+REPORT_PAGE = "report.html"
+# What the cost step writes in the run's folder, runs/<run_name>/.
+COST_FILE = "cost.json"
 
 # Paths inside the containers.
 PROCESSING_CODE_DIR = "/opt/ml/processing/input/code"

@@ -6,8 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import workflow_contract as contract
-
+from contracts import workflow as contract
 from costs.estimate import RunResources
 
 
@@ -41,7 +40,7 @@ class Settings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
-        """Reads the variables the stack sets (``workflow_contract.ENV_*``).
+        """Reads the variables the stack sets (``contracts.workflow.ENV_*``).
 
         Raises:
             SettingsError: naming the variable that is missing or malformed.

@@ -10,9 +10,10 @@ import difflib
 import re
 from typing import Any
 
-import workflow_contract as contract
 from config_values import shown
 from run_settings import Settings
+
+from contracts import workflow as contract
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # SageMaker's S3Uri (botocore's sagemaker service model): at most 1024 characters, pattern

@@ -18,12 +18,13 @@ from typing import Any
 
 import field_mapping
 import train_config
-import workflow_contract as contract
 from comparison import comparisons
 from config_values import ConfigError, shown
 from input_checks import Checker, InvalidInputError, kind
 from run_settings import Settings
-from workflow_contract import sanitise_run_name
+
+from contracts import workflow as contract
+from contracts.workflow import sanitise_run_name
 
 __all__ = ["InvalidInputError", "normalise", "run_name_for", "sanitise_run_name"]
 

@@ -11,13 +11,15 @@ TGI is not used: AWS and Hugging Face have put it in maintenance mode.
 
 The CDK stacks import this module at synth time::
 
-    from serving_images import serving_environment, serving_image_uri
+    from contracts.serving_images import serving_environment, serving_image_uri
 
     image = serving_image_uri(stack.region)
     env = serving_environment(max_model_len=4096, max_concurrency=32, tensor_parallel_degree=1)
 """
 
 from __future__ import annotations
+
+from contracts.ecr import DLC_ACCOUNTS, image_uri
 
 # LMI V18 (DJL-Serving 0.36.0, vLLM 0.12.0), released 2025-12-15. cu128 rather than the later
 # cu129/cu130 builds: those need a newer driver than ml.g5 (A10G) hosts have.
@@ -40,40 +42,8 @@ SERVING_LIBRARIES = (
     f"huggingface-hub=={SERVING_HUGGINGFACE_HUB_VERSION}",
 )
 
-# Where AWS publishes its deep learning containers (the same registry table the SageMaker
-# Python SDK keeps for djl-lmi). Regions not listed have no LMI image.
-_DLC_ACCOUNT = "763104351884"
-ECR_ACCOUNTS: dict[str, str] = {
-    "af-south-1": "626614931356",
-    "ap-east-1": "871362719292",
-    "ap-northeast-1": _DLC_ACCOUNT,
-    "ap-northeast-2": _DLC_ACCOUNT,
-    "ap-northeast-3": "364406365360",
-    "ap-south-1": _DLC_ACCOUNT,
-    "ap-southeast-1": _DLC_ACCOUNT,
-    "ap-southeast-2": _DLC_ACCOUNT,
-    "ap-southeast-3": "907027046896",
-    "ca-central-1": _DLC_ACCOUNT,
-    "ca-west-1": "204538143572",
-    "cn-north-1": "727897471807",
-    "cn-northwest-1": "727897471807",
-    "eu-central-1": _DLC_ACCOUNT,
-    "eu-north-1": _DLC_ACCOUNT,
-    "eu-south-1": "692866216735",
-    "eu-west-1": _DLC_ACCOUNT,
-    "eu-west-2": _DLC_ACCOUNT,
-    "eu-west-3": _DLC_ACCOUNT,
-    "il-central-1": "780543022126",
-    "me-central-1": "914824155844",
-    "me-south-1": "217643126080",
-    "sa-east-1": _DLC_ACCOUNT,
-    "us-east-1": _DLC_ACCOUNT,
-    "us-east-2": _DLC_ACCOUNT,
-    "us-gov-east-1": "446045086412",
-    "us-gov-west-1": "442386744353",
-    "us-west-1": _DLC_ACCOUNT,
-    "us-west-2": _DLC_ACCOUNT,
-}
+# Regions not listed have no LMI image.
+ECR_ACCOUNTS = DLC_ACCOUNTS
 
 # Where SageMaker puts the files of the model's ModelDataSource inside the container.
 MODEL_PATH_IN_CONTAINER = "/opt/ml/model"
@@ -95,8 +65,7 @@ def serving_image_uri(region: str) -> str:
             f"no LMI serving image is published in region {region!r}; "
             f"choose one of: {', '.join(sorted(ECR_ACCOUNTS))}"
         )
-    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"{account}.dkr.ecr.{region}.{domain}/{LMI_REPOSITORY}:{LMI_IMAGE_TAG}"
+    return image_uri(account, region, LMI_REPOSITORY, LMI_IMAGE_TAG)
 
 
 def _positive(name: str, value: int) -> str:

@@ -25,21 +25,12 @@ from typing import Any
 
 from report_section import add_to_html
 
-from costs.actual import (
-    COST_FILE,
-    computed_cost,
-    endpoint_cost,
-    processing_cost,
-    training_cost,
-)
+from contracts.workflow import COST_FILE, ENV_LOCAL_CLOUD, ENV_RUN_RESOURCES, REPORT_PAGE
+from costs.actual import computed_cost, endpoint_cost, processing_cost, training_cost
 from costs.estimate import RunResources, summary
 from costs.price_list import TablePrices
 from costs.price_table import load_table
 
-ENV_RUN_RESOURCES = "RUN_RESOURCES"
-# "true" where the jobs and endpoints are the local cloud's: the cost is then an estimate.
-ENV_LOCAL_CLOUD = "LOCAL_CLOUD"
-REPORT_PAGE = "report.html"
 # (stage, its key in $.cleanup, written by steps/cleanup.py's look-ups)
 ENDPOINTS = (
     ("evaluation endpoint", "lookup"),

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import workflow_contract as contract
 from config_values import shown
 from input_checks import Checker, kind
+
+from contracts import workflow as contract
 
 ALLOWED = (*contract.COMPARISONS, contract.NO_COMPARISON)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import workflow_contract as contract
 from plan_cost import cost_estimate
 from run_settings import Settings
+
+from contracts import workflow as contract
 
 
 def _processing_input(name: str, s3_uri: str, local_path: str) -> dict[str, Any]:

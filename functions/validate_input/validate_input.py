@@ -12,12 +12,13 @@ Lambda handler ``validate_input.handler`` (Python 3.12, standard library only), 
   SageMaker resources, and nothing else. Nothing is checked (no S3, no contract): an input that
   was rejected still has names, which simply name nothing.
 
-Try it locally (``training_code/`` holds the modules the deployed bundle carries with it)::
+Try it locally (``training_code/`` and the repository root hold the modules and the
+``contracts`` and ``costs`` packages the deployed bundle carries with it)::
 
     ARTIFACTS_BUCKET=artifacts DATA_BUCKET=data CODE_URI=s3://artifacts/code.tar.gz \\
     WHEELS_URI=s3://artifacts/wheels/ TRAINING_INSTANCE_COUNT=1 DEFAULT_METRIC=exact_match \\
     DEFAULT_THRESHOLD=0.5 DEFAULT_MAX_SAMPLES=100 INTERNET_ACCESS=true \\
-    PYTHONPATH=../../../training_code \\
+    PYTHONPATH=../../training_code:../.. \\
     python validate_input.py '{"base_model": "org/model", "recipe": "lora",
                                "dataset": {"s3_uri": "s3://data/train.jsonl"}}'
 """
@@ -29,10 +30,11 @@ import os
 import sys
 from typing import Any
 
-import workflow_contract as contract
 from execution_input import InvalidInputError, normalise, run_name_for
 from run_plan import plan
 from run_settings import Settings
+
+from contracts import workflow as contract
 
 __all__ = ["InvalidInputError", "handler", "run_names"]
 
