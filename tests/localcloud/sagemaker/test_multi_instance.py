@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
-from pathlib import Path
 
 import pytest
 
 from cli.sample_models import tiny_model_dir
 from localcloud.sagemaker import isolation
+from stacks.workflow.code_asset import SHARED_PACKAGES, tarball_bytes
 from tests.training.helpers import TRAINING_CODE, sql_records
 
 from .conftest import Cloud, unique
@@ -134,22 +132,14 @@ def test_the_hosts_of_an_isolated_job_reach_each_other_and_nothing_else(cloud: C
     assert "(network isolated)" in log_of(cloud, name, "algo-2")
 
 
-def _code_tarball(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                tar.add(path, arcname=path.relative_to(folder).as_posix())
-    return buffer.getvalue()
-
-
 @needs_namespaces
 @pytest.mark.slow
 def test_train_py_trains_the_tiny_model_across_two_hosts_and_the_leader_saves_it(
     cloud: Cloud,
 ) -> None:
     name = unique("multi-train")
-    cloud.put(f"code/{name}/sourcedir.tar.gz", _code_tarball(TRAINING_CODE))
+    # Packed as the code asset is: training_code/ with the shared contracts package.
+    cloud.put(f"code/{name}/sourcedir.tar.gz", tarball_bytes(TRAINING_CODE, SHARED_PACKAGES))
     for split, records in (("train", sql_records(32)), ("validation", sql_records(8, 2000))):
         body = "".join(json.dumps(record) + "\n" for record in records)
         cloud.put(f"data/{name}/{split}/{split}.jsonl", body)
